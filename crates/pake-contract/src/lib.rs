@@ -1,0 +1,36 @@
+//! Contract test suites for PAKE's ports, written once and run against every adapter.
+//!
+//! An adapter crate runs the whole repository contract with one line in its tests:
+//!
+//! ```ignore
+//! pake_contract::repository_contract_tests!(crate::fresh_store);
+//! ```
+//!
+//! where `fresh_store` is an `async fn() -> (Repositories, Guard)` giving an empty, migrated store
+//! (the guard removes it when dropped). Each suite runs on its own store, so suites run in parallel.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod fixtures;
+pub mod repositories;
+
+/// Generates one `#[tokio::test]` per repository suite, each on a fresh store from `$factory`.
+#[macro_export]
+macro_rules! repository_contract_tests {
+    ($factory:path) => {
+        $crate::repository_contract_tests!(@tests $factory;
+            tenants, tenant_purge, users, login_failures, sessions, refresh_rotation, audit,
+            history, saved_searches, usage, health, tenant_isolation);
+    };
+    (@tests $factory:path; $($suite:ident),+) => {
+        mod repository_contract {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $suite() {
+                    let (repos, _guard) = $factory().await;
+                    $crate::repositories::$suite(&repos).await;
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,28 @@
+//! Ports: the traits PAKE's core needs, and nothing else.
+//!
+//! Every trait is `Send + Sync` and injected as `Arc<dyn Trait>`. Each method documents the errors an
+//! implementation must return, so adapters (SQLite, PostgreSQL, in-process, Redis, arXiv, …) behave
+//! alike; the contract suites in `pake-contract` hold them to it. Every repository method that
+//! touches tenant data takes the tenant as its first argument.
+
+pub mod cache;
+pub mod clock;
+pub mod error;
+pub mod password;
+pub mod rate_limit;
+pub mod repository;
+pub mod search_source;
+pub mod token;
+
+pub use cache::{Cache, CacheError, CacheKey, CacheScope};
+pub use clock::{Clock, SystemClock};
+pub use error::{BoxError, Conflict, RepoError};
+pub use password::{HashError, PasswordCheck, PasswordHasher};
+pub use rate_limit::{LimitError, Quota, RateDecision, RateLimiter};
+pub use repository::{
+    AuditRepository, LoginFailure, Repositories, SavedSearchRepository, SearchHistoryRepository,
+    SessionRepository, StoreHealth, TenantFilter, TenantRepository, UsageRepository,
+    UserRepository,
+};
+pub use search_source::{SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest};
+pub use token::{AccessClaims, IssuedToken, TokenError, TokenIssuer, TokenVerifier};

@@ -1,0 +1,243 @@
+//! `SearchHistoryRepository` on SQLite.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use pake_domain::search::{
+    HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SourceId,
+};
+use pake_domain::{Page, PageRequest, SavedSearchId, SearchId, TenantId, UserId};
+use pake_ports::{RepoError, SearchHistoryRepository};
+use time::Date;
+use time::macros::format_description;
+
+use crate::SqliteStore;
+use crate::convert::{TxError, corrupt, count, from_micros, json, to_json, to_micros};
+use crate::schema::search_history;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = search_history, check_for_backend(diesel::sqlite::Sqlite))]
+struct HistoryRow {
+    tenant_id: String,
+    id: String,
+    user_id: String,
+    query: String,
+    query_norm: String,
+    sources: String,
+    result_count: i32,
+    execution_ms: i32,
+    cache_hit: bool,
+    source_status: String,
+    saved_search_id: Option<String>,
+    created_at: i64,
+}
+
+/// The grouping key of popular queries: case and inner whitespace do not matter.
+fn normalise(query: &str) -> String {
+    query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+impl HistoryRow {
+    fn from_domain(r: &SearchRecord) -> Result<Self, RepoError> {
+        Ok(Self {
+            tenant_id: r.tenant_id.to_string(),
+            id: r.id.to_string(),
+            user_id: r.user_id.to_string(),
+            query: r.query.as_str().to_owned(),
+            query_norm: normalise(r.query.as_str()),
+            sources: r.sources.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+            result_count: i32::try_from(r.result_count).unwrap_or(i32::MAX),
+            execution_ms: i32::try_from(r.execution_ms).unwrap_or(i32::MAX),
+            cache_hit: r.cache_hit,
+            source_status: to_json(&r.source_status)?,
+            saved_search_id: r.saved_search_id.map(|s| s.to_string()),
+            created_at: to_micros(r.created_at),
+        })
+    }
+
+    fn into_domain(self) -> Result<SearchRecord, RepoError> {
+        Ok(SearchRecord {
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(corrupt)?,
+            id: SearchId::parse(&self.id).map_err(corrupt)?,
+            user_id: UserId::parse(&self.user_id).map_err(corrupt)?,
+            query: QueryText::parse(&self.query).map_err(corrupt)?,
+            sources: self
+                .sources
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(SourceId::parse)
+                .collect::<Result<_, _>>()
+                .map_err(corrupt)?,
+            result_count: u32::try_from(self.result_count).unwrap_or(0),
+            execution_ms: u32::try_from(self.execution_ms).unwrap_or(0),
+            cache_hit: self.cache_hit,
+            source_status: json(&self.source_status)?,
+            saved_search_id: self
+                .saved_search_id
+                .as_deref()
+                .map(SavedSearchId::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            created_at: from_micros(self.created_at)?,
+        })
+    }
+}
+
+/// The WHERE clause shared by the aggregate queries, with its three binds (tenant, user twice,
+/// since).
+const FILTER: &str = "tenant_id = ? AND (? IS NULL OR user_id = ?) AND created_at >= ?";
+
+#[derive(QueryableByName)]
+struct Totals {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+    #[diesel(sql_type = BigInt)]
+    hits: i64,
+    #[diesel(sql_type = BigInt)]
+    ms: i64,
+}
+
+#[derive(QueryableByName)]
+struct DayCount {
+    #[diesel(sql_type = Text)]
+    day: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct QueryCount {
+    #[diesel(sql_type = Text)]
+    query: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+struct Binds {
+    tenant: String,
+    user: Option<String>,
+    since: i64,
+}
+
+impl Binds {
+    fn new(tenant: TenantId, filter: &HistoryFilter) -> Self {
+        Self {
+            tenant: tenant.to_string(),
+            user: filter.user_id.map(|u| u.to_string()),
+            since: filter.since.map_or(i64::MIN, to_micros),
+        }
+    }
+
+    fn apply(&self, sql: String) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::sqlite::Sqlite, diesel::query_builder::SqlQuery> {
+        diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Text, _>(self.tenant.clone())
+            .bind::<Nullable<Text>, _>(self.user.clone())
+            .bind::<Nullable<Text>, _>(self.user.clone())
+            .bind::<BigInt, _>(self.since)
+    }
+}
+
+fn stats(c: &mut SqliteConnection, b: &Binds) -> Result<SearchStats, TxError> {
+    let totals: Totals = b
+        .apply(format!(
+            "SELECT COUNT(*) AS total, COALESCE(SUM(cache_hit), 0) AS hits, \
+             COALESCE(SUM(execution_ms), 0) AS ms FROM search_history WHERE {FILTER}"
+        ))
+        .get_result(c)?;
+    let mut by_source = Vec::new();
+    for source in SourceId::ALL {
+        let n: Count = b
+            .apply(format!(
+                "SELECT COUNT(*) AS n FROM search_history WHERE {FILTER} \
+                 AND (',' || sources || ',') LIKE '%,{},%'",
+                source.as_str()
+            ))
+            .get_result(c)?;
+        if n.n > 0 {
+            by_source.push((source, count(n.n)));
+        }
+    }
+    by_source.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let days: Vec<DayCount> = b
+        .apply(format!(
+            "SELECT date(created_at / 1000000, 'unixepoch') AS day, COUNT(*) AS n \
+             FROM search_history WHERE {FILTER} GROUP BY day ORDER BY day"
+        ))
+        .load(c)?;
+    let fmt = format_description!("[year]-[month]-[day]");
+    let per_day = days
+        .into_iter()
+        .map(|d| Ok((Date::parse(&d.day, fmt).map_err(RepoError::internal)?, count(d.n))))
+        .collect::<Result<_, RepoError>>()?;
+    let total = count(totals.total);
+    #[allow(clippy::cast_precision_loss)]
+    let average_ms = if total == 0 { 0.0 } else { totals.ms as f64 / total as f64 };
+    Ok(SearchStats { total, cache_hits: count(totals.hits), average_ms, by_source, per_day })
+}
+
+#[async_trait]
+impl SearchHistoryRepository for SqliteStore {
+    async fn append(&self, record: &SearchRecord) -> Result<(), RepoError> {
+        let row = HistoryRow::from_domain(record)?;
+        self.write(move |c| {
+            diesel::insert_into(search_history::table).values(&row).execute(c)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list(&self, tenant: TenantId, filter: &HistoryFilter, page: PageRequest) -> Result<Page<SearchRecord>, RepoError> {
+        let tenant = tenant.to_string();
+        let filter = filter.clone();
+        self.read(move |c| {
+            let query = || {
+                let mut q = search_history::table
+                    .filter(search_history::tenant_id.eq(tenant.clone()))
+                    .into_boxed();
+                if let Some(user) = filter.user_id {
+                    q = q.filter(search_history::user_id.eq(user.to_string()));
+                }
+                if let Some(since) = filter.since {
+                    q = q.filter(search_history::created_at.ge(to_micros(since)));
+                }
+                q
+            };
+            let total: i64 = query().count().get_result(c)?;
+            let rows = query()
+                .order((search_history::created_at.desc(), search_history::id.desc()))
+                .limit(i64::from(page.limit()))
+                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                .select(HistoryRow::as_select())
+                .load(c)?;
+            let items = rows.into_iter().map(HistoryRow::into_domain).collect::<Result<_, _>>()?;
+            Ok(Page { items, total: count(total) })
+        })
+        .await
+    }
+
+    async fn stats(&self, tenant: TenantId, filter: &HistoryFilter) -> Result<SearchStats, RepoError> {
+        let binds = Binds::new(tenant, filter);
+        self.read(move |c| stats(c, &binds)).await
+    }
+
+    async fn popular(&self, tenant: TenantId, filter: &HistoryFilter, limit: u32) -> Result<Vec<PopularQuery>, RepoError> {
+        let binds = Binds::new(tenant, filter);
+        self.read(move |c| {
+            let rows: Vec<QueryCount> = binds
+                .apply(format!(
+                    "SELECT MIN(query) AS query, COUNT(*) AS n FROM search_history WHERE {FILTER} \
+                     GROUP BY query_norm ORDER BY n DESC, query_norm ASC LIMIT {limit}"
+                ))
+                .load(c)?;
+            Ok(rows.into_iter().map(|r| PopularQuery { query: r.query, count: count(r.n) }).collect())
+        })
+        .await
+    }
+}

@@ -1,0 +1,184 @@
+//! PAKE's embedded store: every repository port on SQLite.
+//!
+//! diesel with a bundled SQLite in WAL mode, pooled with r2d2. Every call runs on tokio's blocking
+//! pool (`spawn_blocking`), never on the async workers; each unit of work is one transaction, and
+//! writes take the write lock up front (`BEGIN IMMEDIATE`) so concurrent writers queue on SQLite's
+//! busy timeout instead of failing on a lock upgrade.
+
+mod audit;
+mod convert;
+mod history;
+mod saved;
+mod schema;
+mod sessions;
+mod tenants;
+mod usage;
+mod users;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use pake_ports::{RepoError, Repositories, StoreHealth};
+
+use crate::convert::TxError;
+
+/// The SQLite migrations, embedded at build time from `migrations/sqlite`.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Opening or migrating the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The connection pool could not be built (bad path, permissions).
+    #[error("cannot open the SQLite database: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+/// Settings of the embedded store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Connections in the pool (readers run in parallel in WAL mode; writers queue).
+    pub pool_size: u32,
+    /// How long a caller waits for a pooled connection before the store counts as unavailable.
+    pub acquire_timeout: Duration,
+    /// How long a writer waits for SQLite's write lock.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 8,
+            acquire_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Pragmas {
+    busy_timeout_ms: u128,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA busy_timeout = {};",
+            self.busy_timeout_ms
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The embedded store. One value implements every repository port; [`SqliteStore::repositories`]
+/// hands them out as trait objects.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Pool<ConnectionManager<SqliteConnection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    ///
+    /// # Errors
+    /// [`OpenError::Pool`] when the file cannot be opened.
+    pub fn open(path: &Path, options: &SqliteOptions) -> Result<Self, OpenError> {
+        let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+        let pool = Pool::builder()
+            .max_size(options.pool_size)
+            .connection_timeout(options.acquire_timeout)
+            .connection_customizer(Box::new(Pragmas {
+                busy_timeout_ms: options.busy_timeout.as_millis(),
+            }))
+            .build(manager)?;
+        Ok(Self { pool })
+    }
+
+    /// Applies every pending migration; returns the versions applied.
+    ///
+    /// # Errors
+    /// [`OpenError`] when a connection cannot be had or a migration fails.
+    pub fn migrate(&self) -> Result<Vec<String>, OpenError> {
+        let mut conn = self.pool.get().map_err(|e| OpenError::Migration(e.to_string()))?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| OpenError::Migration(e.to_string()))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    }
+
+    /// Reverts every applied migration (used by the round-trip test).
+    ///
+    /// # Errors
+    /// [`OpenError`] when a migration's `down` fails.
+    pub fn revert_all(&self) -> Result<(), OpenError> {
+        let mut conn = self.pool.get().map_err(|e| OpenError::Migration(e.to_string()))?;
+        conn.revert_all_migrations(MIGRATIONS)
+            .map_err(|e| OpenError::Migration(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Every repository of this store.
+    pub fn repositories(&self) -> Repositories {
+        let store = Arc::new(self.clone());
+        Repositories {
+            tenants: store.clone(),
+            users: store.clone(),
+            sessions: store.clone(),
+            audit: store.clone(),
+            history: store.clone(),
+            saved_searches: store.clone(),
+            usage: store.clone(),
+            health: store,
+        }
+    }
+
+    /// Runs `work` with a pooled connection on the blocking pool.
+    async fn run<T, F>(&self, work: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, TxError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(RepoError::unavailable)?;
+            work(&mut conn).map_err(|e| e.0)
+        })
+        .await
+        .map_err(RepoError::internal)?
+    }
+
+    /// Runs `work` in a read transaction.
+    async fn read<T, F>(&self, work: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, TxError> + Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(work)).await
+    }
+
+    /// Runs `work` in a write transaction that holds the write lock from its start.
+    async fn write<T, F>(&self, work: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, TxError> + Send + 'static,
+    {
+        self.run(move |conn| conn.immediate_transaction(work)).await
+    }
+}
+
+#[async_trait]
+impl StoreHealth for SqliteStore {
+    async fn ping(&self) -> Result<(), RepoError> {
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(Into::into)).await
+    }
+}

@@ -1,0 +1,165 @@
+//! `TenantRepository` on SQLite.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use pake_domain::tenant::Provisioning;
+use pake_domain::{
+    DisplayName, Page, PageRequest, PlanId, Tenant, TenantDomain, TenantId, TenantSlug,
+    TenantStatus,
+};
+use pake_ports::{RepoError, TenantFilter, TenantRepository};
+
+use crate::SqliteStore;
+use crate::convert::{corrupt, count, from_micros, json, to_json, to_micros, TxError};
+use crate::schema::{
+    audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
+    usage_counters, users,
+};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = tenants, check_for_backend(diesel::sqlite::Sqlite), treat_none_as_null = true)]
+struct TenantRow {
+    id: String,
+    slug: String,
+    display_name: String,
+    domain: Option<String>,
+    plan: String,
+    status: String,
+    limits_override: String,
+    settings: String,
+    provisioning: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TenantRow {
+    fn from_domain(t: &Tenant) -> Result<Self, RepoError> {
+        Ok(Self {
+            id: t.id.to_string(),
+            slug: t.slug.as_str().to_owned(),
+            display_name: t.display_name.as_str().to_owned(),
+            domain: t.domain.as_ref().map(|d| d.as_str().to_owned()),
+            plan: t.plan.as_str().to_owned(),
+            status: t.status.as_str().to_owned(),
+            limits_override: to_json(&t.limits_override)?,
+            settings: to_json(&t.settings)?,
+            provisioning: to_json(&t.provisioning)?,
+            created_at: to_micros(t.created_at),
+            updated_at: to_micros(t.updated_at),
+        })
+    }
+
+    fn into_domain(self) -> Result<Tenant, RepoError> {
+        Ok(Tenant {
+            id: TenantId::parse(&self.id).map_err(corrupt)?,
+            slug: TenantSlug::parse_any(&self.slug).map_err(corrupt)?,
+            display_name: DisplayName::parse(&self.display_name).map_err(corrupt)?,
+            domain: self.domain.as_deref().map(TenantDomain::parse).transpose().map_err(corrupt)?,
+            plan: PlanId::parse(&self.plan).map_err(corrupt)?,
+            status: TenantStatus::parse(&self.status).map_err(corrupt)?,
+            limits_override: json(&self.limits_override)?,
+            settings: json(&self.settings)?,
+            provisioning: json::<Provisioning>(&self.provisioning)?,
+            created_at: from_micros(self.created_at)?,
+            updated_at: from_micros(self.updated_at)?,
+        })
+    }
+}
+
+fn rows_into(rows: Vec<TenantRow>) -> Result<Vec<Tenant>, TxError> {
+    Ok(rows.into_iter().map(TenantRow::into_domain).collect::<Result<_, _>>()?)
+}
+
+#[async_trait]
+impl TenantRepository for SqliteStore {
+    async fn create(&self, tenant: &Tenant) -> Result<(), RepoError> {
+        let row = TenantRow::from_domain(tenant)?;
+        self.write(move |c| {
+            diesel::insert_into(tenants::table).values(&row).execute(c)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find(&self, id: TenantId) -> Result<Option<Tenant>, RepoError> {
+        let id = id.to_string();
+        self.read(move |c| {
+            let row = tenants::table
+                .find(id)
+                .select(TenantRow::as_select())
+                .first(c)
+                .optional()?;
+            Ok(row.map(TenantRow::into_domain).transpose()?)
+        })
+        .await
+    }
+
+    async fn find_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, RepoError> {
+        let slug = slug.as_str().to_owned();
+        self.read(move |c| {
+            let row = tenants::table
+                .filter(tenants::slug.eq(slug))
+                .select(TenantRow::as_select())
+                .first(c)
+                .optional()?;
+            Ok(row.map(TenantRow::into_domain).transpose()?)
+        })
+        .await
+    }
+
+    async fn list(&self, filter: TenantFilter, page: PageRequest) -> Result<Page<Tenant>, RepoError> {
+        self.read(move |c| {
+            let query = || {
+                let mut q = tenants::table.into_boxed();
+                if let Some(status) = filter.status {
+                    q = q.filter(tenants::status.eq(status.as_str()));
+                }
+                if let Some(plan) = filter.plan {
+                    q = q.filter(tenants::plan.eq(plan.as_str()));
+                }
+                q
+            };
+            let total: i64 = query().count().get_result(c)?;
+            let rows = query()
+                .order((tenants::created_at.desc(), tenants::id.desc()))
+                .limit(i64::from(page.limit()))
+                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                .select(TenantRow::as_select())
+                .load(c)?;
+            Ok(Page { items: rows_into(rows)?, total: count(total) })
+        })
+        .await
+    }
+
+    async fn update(&self, tenant: &Tenant) -> Result<(), RepoError> {
+        let row = TenantRow::from_domain(tenant)?;
+        self.write(move |c| {
+            let n = diesel::update(tenants::table.find(row.id.clone())).set(&row).execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound.into());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn purge(&self, id: TenantId) -> Result<(), RepoError> {
+        let id = id.to_string();
+        self.write(move |c| {
+            // Children first, so the purge does not depend on cascades.
+            diesel::delete(refresh_tokens::table.filter(refresh_tokens::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(sessions::table.filter(sessions::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(search_history::table.filter(search_history::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(saved_searches::table.filter(saved_searches::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(usage_counters::table.filter(usage_counters::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(audit_events::table.filter(audit_events::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(users::table.filter(users::tenant_id.eq(&id))).execute(c)?;
+            let n = diesel::delete(tenants::table.find(&id)).execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound.into());
+            }
+            Ok(())
+        })
+        .await
+    }
+}

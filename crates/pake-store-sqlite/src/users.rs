@@ -1,0 +1,243 @@
+//! `UserRepository` on SQLite.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use pake_domain::{
+    DisplayName, Email, Page, PageRequest, PasswordHash, Role, TenantId, User, UserId, UserStatus,
+    Username,
+};
+use pake_ports::{LoginFailure, RepoError, UserRepository};
+use time::OffsetDateTime;
+
+use crate::SqliteStore;
+use crate::convert::{corrupt, count, from_micros, from_micros_opt, to_micros};
+use crate::schema::users;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite), treat_none_as_null = true)]
+struct UserRow {
+    tenant_id: String,
+    id: String,
+    username: String,
+    email: String,
+    full_name: Option<String>,
+    role: String,
+    status: String,
+    password_hash: String,
+    must_change_password: bool,
+    failed_login_attempts: i32,
+    locked_until: Option<i64>,
+    tokens_valid_after: i64,
+    last_login_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl UserRow {
+    fn from_domain(u: &User) -> Self {
+        Self {
+            tenant_id: u.tenant_id.to_string(),
+            id: u.id.to_string(),
+            username: u.username.as_str().to_owned(),
+            email: u.email.as_str().to_owned(),
+            full_name: u.full_name.as_ref().map(|n| n.as_str().to_owned()),
+            role: u.role.as_str().to_owned(),
+            status: u.status.as_str().to_owned(),
+            password_hash: u.password_hash.as_str().to_owned(),
+            must_change_password: u.must_change_password,
+            failed_login_attempts: i32::try_from(u.failed_login_attempts).unwrap_or(i32::MAX),
+            locked_until: u.locked_until.map(to_micros),
+            tokens_valid_after: to_micros(u.tokens_valid_after),
+            last_login_at: u.last_login_at.map(to_micros),
+            created_at: to_micros(u.created_at),
+            updated_at: to_micros(u.updated_at),
+        }
+    }
+
+    fn into_domain(self) -> Result<User, RepoError> {
+        Ok(User {
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(corrupt)?,
+            id: UserId::parse(&self.id).map_err(corrupt)?,
+            username: Username::parse(&self.username).map_err(corrupt)?,
+            email: Email::parse(&self.email).map_err(corrupt)?,
+            full_name: self.full_name.as_deref().map(DisplayName::parse).transpose().map_err(corrupt)?,
+            role: Role::parse(&self.role).map_err(corrupt)?,
+            status: UserStatus::parse(&self.status).map_err(corrupt)?,
+            password_hash: PasswordHash::new(self.password_hash),
+            must_change_password: self.must_change_password,
+            failed_login_attempts: u32::try_from(self.failed_login_attempts).unwrap_or(0),
+            locked_until: from_micros_opt(self.locked_until)?,
+            tokens_valid_after: from_micros(self.tokens_valid_after)?,
+            last_login_at: from_micros_opt(self.last_login_at)?,
+            created_at: from_micros(self.created_at)?,
+            updated_at: from_micros(self.updated_at)?,
+        })
+    }
+}
+
+fn key(tenant: TenantId, id: UserId) -> (String, String) {
+    (tenant.to_string(), id.to_string())
+}
+
+#[async_trait]
+impl UserRepository for SqliteStore {
+    async fn create(&self, user: &User, max_users: Option<u32>) -> Result<(), RepoError> {
+        let row = UserRow::from_domain(user);
+        self.write(move |c| {
+            if let Some(max) = max_users {
+                let n: i64 =
+                    users::table.filter(users::tenant_id.eq(&row.tenant_id)).count().get_result(c)?;
+                if n >= i64::from(max) {
+                    return Err(RepoError::LimitReached.into());
+                }
+            }
+            diesel::insert_into(users::table).values(&row).execute(c)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, RepoError> {
+        let key = key(tenant, id);
+        self.read(move |c| {
+            let row =
+                users::table.find(key).select(UserRow::as_select()).first(c).optional()?;
+            Ok(row.map(UserRow::into_domain).transpose()?)
+        })
+        .await
+    }
+
+    async fn find_by_login(&self, tenant: TenantId, login: &str) -> Result<Option<User>, RepoError> {
+        let tenant = tenant.to_string();
+        let login = login.trim().to_lowercase();
+        self.read(move |c| {
+            let row = users::table
+                .filter(users::tenant_id.eq(tenant))
+                .filter(users::username.eq(&login).or(users::email.eq(&login)))
+                .select(UserRow::as_select())
+                .first(c)
+                .optional()?;
+            Ok(row.map(UserRow::into_domain).transpose()?)
+        })
+        .await
+    }
+
+    async fn list(&self, tenant: TenantId, page: PageRequest) -> Result<Page<User>, RepoError> {
+        let tenant = tenant.to_string();
+        self.read(move |c| {
+            let total: i64 =
+                users::table.filter(users::tenant_id.eq(&tenant)).count().get_result(c)?;
+            let rows = users::table
+                .filter(users::tenant_id.eq(&tenant))
+                .order((users::created_at.asc(), users::id.asc()))
+                .limit(i64::from(page.limit()))
+                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                .select(UserRow::as_select())
+                .load(c)?;
+            let items = rows.into_iter().map(UserRow::into_domain).collect::<Result<_, _>>()?;
+            Ok(Page { items, total: count(total) })
+        })
+        .await
+    }
+
+    async fn count(&self, tenant: TenantId) -> Result<u64, RepoError> {
+        let tenant = tenant.to_string();
+        self.read(move |c| {
+            let n: i64 = users::table.filter(users::tenant_id.eq(tenant)).count().get_result(c)?;
+            Ok(count(n))
+        })
+        .await
+    }
+
+    async fn count_active_since(&self, tenant: TenantId, since: OffsetDateTime) -> Result<u64, RepoError> {
+        let tenant = tenant.to_string();
+        let since = to_micros(since);
+        self.read(move |c| {
+            let n: i64 = users::table
+                .filter(users::tenant_id.eq(tenant))
+                .filter(users::last_login_at.ge(since))
+                .count()
+                .get_result(c)?;
+            Ok(count(n))
+        })
+        .await
+    }
+
+    async fn update(&self, user: &User) -> Result<(), RepoError> {
+        let row = UserRow::from_domain(user);
+        self.write(move |c| {
+            let target = users::table.find((row.tenant_id.clone(), row.id.clone()));
+            if diesel::update(target).set(&row).execute(c)? == 0 {
+                return Err(RepoError::NotFound.into());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError> {
+        let key = key(tenant, id);
+        self.write(move |c| {
+            if diesel::delete(users::table.find(key)).execute(c)? == 0 {
+                return Err(RepoError::NotFound.into());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_login_failure(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        now: OffsetDateTime,
+        threshold: u32,
+        lock_for: time::Duration,
+    ) -> Result<LoginFailure, RepoError> {
+        let key = key(tenant, id);
+        self.write(move |c| {
+            let (attempts, locked): (i32, Option<i64>) = users::table
+                .find(key.clone())
+                .select((users::failed_login_attempts, users::locked_until))
+                .first(c)?;
+            let now_us = to_micros(now);
+            // A lock that has run out starts a fresh count.
+            let prior = if locked.is_some_and(|until| until <= now_us) { 0 } else { attempts };
+            let attempts = u32::try_from(prior).unwrap_or(0).saturating_add(1);
+            let still_locked = locked.filter(|until| *until > now_us);
+            let locked_until = match still_locked {
+                Some(until) => Some(until),
+                None if attempts >= threshold => Some(to_micros(now + lock_for)),
+                None => None,
+            };
+            diesel::update(users::table.find(key))
+                .set((
+                    users::failed_login_attempts.eq(i32::try_from(attempts).unwrap_or(i32::MAX)),
+                    users::locked_until.eq(locked_until),
+                    users::updated_at.eq(now_us),
+                ))
+                .execute(c)?;
+            Ok(LoginFailure { attempts, locked_until: from_micros_opt(locked_until)? })
+        })
+        .await
+    }
+
+    async fn record_login_success(&self, tenant: TenantId, id: UserId, now: OffsetDateTime) -> Result<(), RepoError> {
+        let key = key(tenant, id);
+        self.write(move |c| {
+            let now = to_micros(now);
+            let n = diesel::update(users::table.find(key))
+                .set((
+                    users::failed_login_attempts.eq(0),
+                    users::locked_until.eq(None::<i64>),
+                    users::last_login_at.eq(Some(now)),
+                ))
+                .execute(c)?;
+            if n == 0 {
+                return Err(RepoError::NotFound.into());
+            }
+            Ok(())
+        })
+        .await
+    }
+}
