@@ -12,6 +12,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod repository;
 pub mod search_source;
+pub mod secrets;
 pub mod token;
 
 pub use cache::{Cache, CacheError, CacheKey, CacheScope};
@@ -24,5 +25,6 @@ pub use repository::{
     SessionRepository, StoreHealth, TenantFilter, TenantRepository, UsageRepository,
     UserRepository,
 };
+pub use secrets::SecretGenerator;
 pub use search_source::{SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest};
 pub use token::{AccessClaims, IssuedToken, TokenError, TokenIssuer, TokenVerifier};

@@ -1,0 +1,149 @@
+//! First start: the reserved `platform` tenant and its super admin.
+
+use pake_domain::audit::{AuditEvent, AuditKind};
+use pake_domain::tenant::Provisioning;
+use pake_domain::{
+    AuditEventId, DisplayName, Email, LimitsOverride, Password, PlanId, Role, Tenant, TenantId,
+    TenantSlug, TenantStatus, User, UserId, UserStatus, Username,
+};
+
+use crate::{CoreError, Deps};
+
+/// What the operator may choose for the bootstrap.
+#[derive(Debug, Clone)]
+pub struct BootstrapOptions {
+    /// The super admin's username (default `admin`).
+    pub admin_username: String,
+    /// The super admin's e-mail address.
+    pub admin_email: String,
+    /// A password chosen by the operator (`PAKE_BOOTSTRAP_ADMIN_PASSWORD`); without it a one-time
+    /// password is generated and must be changed at first login.
+    pub admin_password: Option<String>,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        Self {
+            admin_username: "admin".into(),
+            admin_email: "admin@pake.localhost".into(),
+            admin_password: None,
+        }
+    }
+}
+
+/// What the bootstrap did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BootstrapOutcome {
+    /// Everything existed already: nothing was created and no password is known.
+    AlreadyDone,
+    /// The super admin was created now.
+    Created {
+        /// The platform tenant.
+        tenant_id: TenantId,
+        /// The generated one-time password, to show exactly once; `None` when the operator chose
+        /// the password.
+        generated_password: Option<Password>,
+    },
+}
+
+/// Creates the platform tenant and its super admin on an empty store.
+#[derive(Clone)]
+pub struct BootstrapService {
+    deps: Deps,
+}
+
+impl BootstrapService {
+    pub(crate) fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Makes sure the platform tenant and its super admin exist. Safe to call at every start and
+    /// resumable: a start that crashed after creating the tenant creates the admin next time.
+    ///
+    /// # Errors
+    /// [`CoreError::Validation`] when the chosen username, e-mail or password break the rules;
+    /// store errors otherwise.
+    #[tracing::instrument(skip_all)]
+    pub async fn ensure_platform(&self, options: &BootstrapOptions) -> Result<BootstrapOutcome, CoreError> {
+        let repos = &self.deps.repos;
+        let now = self.deps.clock.now();
+        let username = Username::parse(&options.admin_username)?;
+        let email = Email::parse(&options.admin_email)?;
+        let chosen = options
+            .admin_password
+            .as_deref()
+            .map(|p| Password::parse(p, Some(&username)))
+            .transpose()?;
+
+        let tenant = match repos.tenants.find_by_slug(&TenantSlug::platform()).await? {
+            Some(t) => t,
+            None => {
+                let tenant = Tenant {
+                    id: TenantId::new(),
+                    slug: TenantSlug::platform(),
+                    display_name: DisplayName::parse("PAKE platform")?,
+                    domain: None,
+                    plan: PlanId::Enterprise,
+                    status: TenantStatus::Active,
+                    limits_override: LimitsOverride::default(),
+                    settings: serde_json::Map::new(),
+                    provisioning: Provisioning {
+                        completed_steps: vec!["bootstrap".into()],
+                        attempts: 1,
+                        last_error: None,
+                        finished_at: Some(now),
+                    },
+                    created_at: now,
+                    updated_at: now,
+                };
+                repos.tenants.create(&tenant).await?;
+                tenant
+            }
+        };
+        if repos.users.find_by_login(tenant.id, username.as_str()).await?.is_some() {
+            return Ok(BootstrapOutcome::AlreadyDone);
+        }
+
+        let generated = chosen.is_none();
+        let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
+        let admin = User {
+            tenant_id: tenant.id,
+            id: UserId::new(),
+            username,
+            email,
+            full_name: Some(DisplayName::parse("Platform administrator")?),
+            role: Role::SuperAdmin,
+            status: UserStatus::Active,
+            password_hash: self.deps.hasher.hash(&password).await?,
+            must_change_password: generated,
+            failed_login_attempts: 0,
+            locked_until: None,
+            tokens_valid_after: now,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        repos.users.create(&admin, None).await?;
+        repos
+            .audit
+            .append(&AuditEvent {
+                tenant_id: tenant.id,
+                id: AuditEventId::new(),
+                at: now,
+                kind: AuditKind::PlatformBootstrapped,
+                actor_id: None,
+                actor_tenant_id: None,
+                target: Some(admin.id.to_string()),
+                ip: None,
+                user_agent: None,
+                request_id: None,
+                details: serde_json::json!({ "password_generated": generated }),
+            })
+            .await?;
+        tracing::info!(tenant_id = %tenant.id, user_id = %admin.id, "platform super admin created");
+        Ok(BootstrapOutcome::Created {
+            tenant_id: tenant.id,
+            generated_password: generated.then_some(password),
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! Liveness and readiness.
+
+use std::time::{Duration, Instant};
+
+use crate::Deps;
+
+/// One dependency's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentHealth {
+    /// Its name (`database`, `cache`, …).
+    pub name: &'static str,
+    /// Whether it answered in time.
+    pub ok: bool,
+    /// How long the check took.
+    pub latency: Duration,
+    /// Why it failed, for operators (never shown with internal detail to clients).
+    pub detail: Option<String>,
+}
+
+/// Whether the server can serve traffic that needs its dependencies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    /// Every dependency checked.
+    pub components: Vec<ComponentHealth>,
+}
+
+impl Readiness {
+    /// Ready when every dependency is.
+    pub fn is_ready(&self) -> bool {
+        self.components.iter().all(|c| c.ok)
+    }
+}
+
+/// Checks the dependencies.
+#[derive(Clone)]
+pub struct HealthService {
+    deps: Deps,
+}
+
+impl HealthService {
+    /// How long one dependency may take before it counts as down.
+    pub const TIMEOUT: Duration = Duration::from_secs(2);
+
+    pub(crate) fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Pings every dependency, each within [`HealthService::TIMEOUT`].
+    #[tracing::instrument(skip_all)]
+    pub async fn readiness(&self) -> Readiness {
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(Self::TIMEOUT, self.deps.repos.health.ping()).await;
+        let (ok, detail) = match outcome {
+            Ok(Ok(())) => (true, None),
+            Ok(Err(e)) => (false, Some(e.to_string())),
+            Err(_) => (false, Some("timed out".to_owned())),
+        };
+        Readiness {
+            components: vec![ComponentHealth {
+                name: "database",
+                ok,
+                latency: started.elapsed(),
+                detail,
+            }],
+        }
+    }
+}

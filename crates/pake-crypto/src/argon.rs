@@ -1,0 +1,171 @@
+//! argon2id behind the password-hasher port.
+
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use async_trait::async_trait;
+use pake_domain::{Password, PasswordHash};
+use pake_ports::{HashError, PasswordCheck, PasswordHasher};
+use tokio::sync::Semaphore;
+
+use crate::generate::generate_password;
+
+/// argon2id parameters and the concurrency bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingOptions {
+    /// Memory in KiB (OWASP baseline: 19456).
+    pub memory_kib: u32,
+    /// Iterations (OWASP baseline: 2).
+    pub iterations: u32,
+    /// Lanes (OWASP baseline: 1).
+    pub parallelism: u32,
+    /// Hashes allowed to run at once (default: the number of CPUs).
+    pub max_concurrent: usize,
+}
+
+impl Default for HashingOptions {
+    fn default() -> Self {
+        Self {
+            memory_kib: Params::DEFAULT_M_COST,
+            iterations: Params::DEFAULT_T_COST,
+            parallelism: Params::DEFAULT_P_COST,
+            max_concurrent: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        }
+    }
+}
+
+/// The argon2id password hasher.
+#[derive(Clone)]
+pub struct Argon2Hasher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    params: Params,
+    permits: Semaphore,
+    /// A hash of a random password with the current parameters: unknown users are checked against
+    /// it so their failures cost the same time as a wrong password.
+    dummy: String,
+}
+
+fn internal(err: impl std::fmt::Display) -> HashError {
+    HashError::Internal(err.to_string().into())
+}
+
+impl Argon2Hasher {
+    /// A hasher with `options`; computes the dummy hash once.
+    ///
+    /// # Errors
+    /// [`HashError::Internal`] for parameters argon2 refuses.
+    pub fn new(options: HashingOptions) -> Result<Self, HashError> {
+        let params = Params::new(options.memory_kib, options.iterations, options.parallelism, None)
+            .map_err(internal)?;
+        let dummy = argon(&params)
+            .hash_password(generate_password().expose().as_bytes())
+            .map_err(internal)?
+            .to_string();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                params,
+                permits: Semaphore::new(options.max_concurrent.max(1)),
+                dummy,
+            }),
+        })
+    }
+
+    /// Runs `work` on the blocking pool once a hashing permit is free.
+    async fn bounded<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self.inner.permits.acquire().await.map_err(internal)?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || work(&inner)).await.map_err(internal)
+    }
+}
+
+fn argon(params: &Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+#[async_trait]
+impl PasswordHasher for Argon2Hasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let bytes = password.expose().as_bytes().to_vec();
+        self.bounded(move |inner| argon(&inner.params).hash_password(&bytes).map(|h| h.to_string()))
+            .await?
+            .map(PasswordHash::new)
+            .map_err(internal)
+    }
+
+    async fn verify(&self, candidate: &str, hash: Option<&PasswordHash>) -> Result<PasswordCheck, HashError> {
+        let candidate = candidate.as_bytes().to_vec();
+        let stored = hash.map(|h| h.as_str().to_owned());
+        self.bounded(move |inner| {
+            let known = stored.is_some();
+            let phc = stored.unwrap_or_else(|| inner.dummy.clone());
+            let parsed = argon2::PasswordHash::new(&phc).map_err(|_| HashError::Malformed)?;
+            let matches = match argon(&inner.params).verify_password(&candidate, &parsed) {
+                Ok(()) => true,
+                Err(argon2::password_hash::Error::PasswordInvalid) => false,
+                Err(_) => return Err(HashError::Malformed),
+            };
+            if !(known && matches) {
+                return Ok(PasswordCheck::Mismatch);
+            }
+            let current = parsed.algorithm.as_str() == argon2::ARGON2ID_IDENT.as_str()
+                && Params::try_from(&parsed).is_ok_and(|p| {
+                    (p.m_cost(), p.t_cost(), p.p_cost())
+                        == (inner.params.m_cost(), inner.params.t_cost(), inner.params.p_cost())
+                });
+            Ok(PasswordCheck::Match { needs_rehash: !current })
+        })
+        .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> HashingOptions {
+        HashingOptions { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 2 }
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_mismatch() {
+        let hasher = Argon2Hasher::new(cheap()).unwrap();
+        let pw = Password::parse("Correct-Horse-9-Battery", None).unwrap();
+        let hash = hasher.hash(&pw).await.unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+        assert_eq!(
+            hasher.verify("Correct-Horse-9-Battery", Some(&hash)).await.unwrap(),
+            PasswordCheck::Match { needs_rehash: false }
+        );
+        assert_eq!(hasher.verify("wrong", Some(&hash)).await.unwrap(), PasswordCheck::Mismatch);
+        // unknown user: checked against the dummy, never a match
+        assert_eq!(hasher.verify("Correct-Horse-9-Battery", None).await.unwrap(), PasswordCheck::Mismatch);
+        let garbage = PasswordHash::new("not-a-phc".into());
+        assert!(matches!(hasher.verify("x", Some(&garbage)).await, Err(HashError::Malformed)));
+    }
+
+    #[tokio::test]
+    async fn default_parameters_are_the_owasp_baseline() {
+        let hasher = Argon2Hasher::new(HashingOptions::default()).unwrap();
+        let pw = Password::parse("Correct-Horse-9-Battery", None).unwrap();
+        let hash = hasher.hash(&pw).await.unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
+    }
+
+    #[tokio::test]
+    async fn outdated_parameters_ask_for_a_rehash() {
+        let old = Argon2Hasher::new(cheap()).unwrap();
+        let pw = Password::parse("Correct-Horse-9-Battery", None).unwrap();
+        let old_hash = old.hash(&pw).await.unwrap();
+        let new = Argon2Hasher::new(HashingOptions { memory_kib: 2048, ..cheap() }).unwrap();
+        assert_eq!(
+            new.verify(pw.expose(), Some(&old_hash)).await.unwrap(),
+            PasswordCheck::Match { needs_rehash: true }
+        );
+    }
+}
