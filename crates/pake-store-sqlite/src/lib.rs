@@ -38,8 +38,8 @@ pub enum OpenError {
     /// The connection pool could not be built (bad path, permissions).
     #[error("cannot open the SQLite database: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
-    /// A migration failed.
-    #[error("migration failed: {0}")]
+    /// The database could not be prepared or a migration failed.
+    #[error("cannot prepare the database: {0}")]
     Migration(String),
 }
 
@@ -71,9 +71,9 @@ struct Pragmas {
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // busy_timeout first, so the pragmas after it wait for a lock instead of failing.
         conn.batch_execute(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = {};",
+            "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             self.busy_timeout_ms
         ))
         .map_err(diesel::r2d2::Error::QueryError)
@@ -93,6 +93,14 @@ impl SqliteStore {
     /// # Errors
     /// [`OpenError::Pool`] when the file cannot be opened.
     pub fn open(path: &Path, options: &SqliteOptions) -> Result<Self, OpenError> {
+        // WAL is a property of the database file: switch it once, from one connection, before the
+        // pool opens several at once.
+        let mut first = SqliteConnection::establish(&path.to_string_lossy())
+            .map_err(|e| OpenError::Migration(e.to_string()))?;
+        first
+            .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
+            .map_err(|e| OpenError::Migration(e.to_string()))?;
+        drop(first);
         let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
         let pool = Pool::builder()
             .max_size(options.pool_size)

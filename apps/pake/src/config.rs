@@ -1,0 +1,300 @@
+//! Typed, layered configuration: built-in defaults → optional TOML file → `PAKE_…` environment.
+//!
+//! Loaded once at start-up and handed out section by section: each adapter sees only its own.
+//! Secrets are [`SecretString`]s: they never print, and `pake config` shows them as `<redacted>`.
+//! Environment keys use `__` between levels: `PAKE_SERVER__BIND=0.0.0.0:8000`,
+//! `PAKE_PLANS__BASIC__MAX_USERS=10`. `PAKE_BOOTSTRAP_ADMIN_PASSWORD` sets the first super admin's
+//! password.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use pake_domain::{PlanCatalog, PlanId, PlanOverride};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// HTTP server.
+    pub server: ServerConfig,
+    /// Persistent store.
+    pub store: StoreConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Password hashing.
+    pub passwords: PasswordConfig,
+    /// First-start bootstrap.
+    pub bootstrap: BootstrapConfig,
+    /// Operator overrides of the plan defaults, by plan name.
+    pub plans: BTreeMap<PlanId, PlanOverride>,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Worker threads (default: one per CPU).
+    pub workers: usize,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Seconds shutdown waits for in-flight requests.
+    pub shutdown_timeout_secs: u64,
+}
+
+/// Store settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Where the embedded store keeps its files.
+    pub data_dir: PathBuf,
+    /// SQLite connections in the pool.
+    pub sqlite_pool_size: u32,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable, for terminals.
+    Pretty,
+    /// One JSON object per line, for collectors.
+    Json,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Output format.
+    pub format: LogFormat,
+    /// A `tracing` filter (`info`, `pake=debug,actix_web=warn`, …); `RUST_LOG` overrides it.
+    pub level: String,
+    /// Also write access-log lines for `/health` probes.
+    pub access_log_probes: bool,
+}
+
+/// argon2id parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// Memory in KiB.
+    pub argon2_memory_kib: u32,
+    /// Iterations.
+    pub argon2_iterations: u32,
+    /// Lanes.
+    pub argon2_parallelism: u32,
+    /// Hashes allowed at once (0 = one per CPU).
+    pub max_concurrent_hashes: usize,
+}
+
+/// Bootstrap settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BootstrapConfig {
+    /// The first super admin's username.
+    pub admin_username: String,
+    /// The first super admin's e-mail address.
+    pub admin_email: String,
+    /// The first super admin's password; generated (and printed once) when absent.
+    #[serde(serialize_with = "redact")]
+    pub admin_password: Option<SecretString>,
+}
+
+fn redact<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => s.serialize_str("<redacted>"),
+        None => s.serialize_none(),
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            store: StoreConfig::default(),
+            log: LogConfig::default(),
+            passwords: PasswordConfig::default(),
+            bootstrap: BootstrapConfig::default(),
+            plans: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let http = pake_http::HttpOptions::default();
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            workers: http.workers,
+            body_limit_bytes: http.body_limit,
+            shutdown_timeout_secs: http.shutdown_timeout.as_secs(),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { data_dir: PathBuf::from("./pake-data"), sqlite_pool_size: 8 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Pretty, level: "info".into(), access_log_probes: false }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        let d = pake_crypto::HashingOptions::default();
+        Self {
+            argon2_memory_kib: d.memory_kib,
+            argon2_iterations: d.iterations,
+            argon2_parallelism: d.parallelism,
+            max_concurrent_hashes: 0,
+        }
+    }
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        let d = pake_core::BootstrapOptions::default();
+        Self { admin_username: d.admin_username, admin_email: d.admin_email, admin_password: None }
+    }
+}
+
+/// The configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A layer has a bad value or an unknown key.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults, then the TOML file at `file` (when given, it must exist; otherwise
+    /// `./pake.toml` when present), then the environment.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the bad key or value.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, Env::prefixed("PAKE_"))
+    }
+
+    fn load_from(file: Option<&Path>, env: Env) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError::Invalid(format!("config file {} not found", path.display())));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("pake.toml").exists() => {
+                figment = figment.merge(Toml::file_exact("pake.toml"));
+            }
+            None => {}
+        }
+        let figment = figment
+            // The bootstrap password has a flat, documented name.
+            .merge(
+                Env::raw()
+                    .only(&["PAKE_BOOTSTRAP_ADMIN_PASSWORD"])
+                    .map(|_| "bootstrap.admin_password".into()),
+            )
+            .merge(
+                env.ignore(&["CONFIG", "BOOTSTRAP_ADMIN_PASSWORD"])
+                    .split("__"),
+            );
+        let config: Config = figment.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.workers == 0 {
+            return Err(ConfigError::Invalid("server.workers must be at least 1".into()));
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return Err(ConfigError::Invalid("server.body_limit_bytes must be at least 1024".into()));
+        }
+        if self.store.sqlite_pool_size == 0 {
+            return Err(ConfigError::Invalid("store.sqlite_pool_size must be at least 1".into()));
+        }
+        self.plan_catalog()?;
+        Ok(())
+    }
+
+    /// The plans in force.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a zero limit.
+    pub fn plan_catalog(&self) -> Result<PlanCatalog, ConfigError> {
+        PlanCatalog::with_overrides(self.plans.iter().map(|(id, o)| (*id, o)))
+            .map_err(|e| ConfigError::Invalid(format!("plans: {e}")))
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    ///
+    /// # Errors
+    /// When serialisation fails.
+    pub fn to_redacted_toml(&self) -> Result<String, ConfigError> {
+        toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "custom.toml",
+                "[server]\nbind = \"127.0.0.1:9000\"\nworkers = 3\n[plans.basic]\nmax_users = 7\n",
+            )?;
+            jail.set_env("PAKE_SERVER__WORKERS", "5");
+            jail.set_env("PAKE_STORE__DATA_DIR", "/tmp/pake-x");
+            jail.set_env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", "Quiet-Harbour-42!");
+            let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.server.bind, "127.0.0.1:9000".parse::<SocketAddr>().unwrap());
+            assert_eq!(config.server.workers, 5, "environment beats file");
+            assert_eq!(config.store.data_dir, PathBuf::from("/tmp/pake-x"));
+            assert_eq!(config.log.level, "info", "defaults fill the rest");
+            assert_eq!(config.plan_catalog().unwrap().get(PlanId::Basic).limits.max_users, 7);
+            let password = config.bootstrap.admin_password.as_ref().unwrap();
+            assert_eq!(password.expose_secret(), "Quiet-Harbour-42!");
+            let shown = config.to_redacted_toml().unwrap();
+            assert!(!shown.contains("Quiet-Harbour"), "{shown}");
+            assert!(shown.contains("<redacted>"));
+            assert!(!format!("{config:?}").contains("Quiet-Harbour"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_and_unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\nbnid = \"x\"\n")?;
+            assert!(Config::load(Some(Path::new("bad.toml"))).is_err());
+            jail.create_file("zero.toml", "[plans.basic]\nmax_users = 0\n")?;
+            assert!(Config::load(Some(Path::new("zero.toml"))).is_err());
+            assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
+            jail.set_env("PAKE_SERVER__WORKERS", "many");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn data_directory_defaults_to_pake_data() {
+        assert_eq!(Config::default().store.data_dir, PathBuf::from("./pake-data"));
+    }
+}

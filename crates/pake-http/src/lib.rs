@@ -1,0 +1,107 @@
+//! PAKE's HTTP layer: actix-web handlers, middleware, problem+json errors, and the OpenAPI document
+//! with Swagger UI (`/docs`) and ReDoc (`/redoc`).
+//!
+//! Handlers are thin: extract, call one service, map the result. [`run`] serves an [`AppState`] on
+//! a listener the caller bound (port 0 in tests), so the binary and the tests start the very same
+//! server.
+
+pub mod error;
+pub mod openapi;
+pub mod request_id;
+pub mod routes;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use pake_core::Services;
+
+use crate::error::{json_error, path_error, query_error};
+use crate::request_id::RequestIdentity;
+use crate::routes::docs::Docs;
+
+/// Everything the handlers share: one typed state, not many `web::Data` lookups.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub services: Services,
+    /// Pre-rendered documentation.
+    pub docs: Arc<Docs>,
+}
+
+impl AppState {
+    /// State over `services`, rendering the OpenAPI document once.
+    pub fn new(services: Services) -> Self {
+        Self { services, docs: Arc::new(Docs::new(&openapi::document())) }
+    }
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Worker threads.
+    pub workers: usize,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_timeout: Duration,
+    /// Whether `/health` probes are written to the access log.
+    pub log_probes: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            body_limit: 256 * 1024,
+            shutdown_timeout: Duration::from_secs(30),
+            log_probes: false,
+        }
+    }
+}
+
+/// Registers the application (state, extractor limits, middleware, routes) on `cfg`; used by
+/// [`run`] and by in-process tests.
+pub fn configure(state: &web::Data<AppState>, options: &HttpOptions) -> impl Fn(&mut web::ServiceConfig) + Clone + use<> {
+    let state = state.clone();
+    let limit = options.body_limit;
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(state.clone())
+            .app_data(json_config(limit))
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+            .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+            .configure(routes::configure);
+    }
+}
+
+/// The JSON extractor's settings: bodies over `limit` bytes → 413, malformed → 400, wrong content
+/// type → 415, all as problem+json.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default().limit(limit).error_handler(|e, _| json_error(e).into())
+}
+
+/// Serves `state` on `listener`. Signals are the caller's: stop the server through its handle
+/// (`stop(true)` stops accepting and lets in-flight requests finish within `shutdown_timeout`).
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn run(listener: TcpListener, state: AppState, options: &HttpOptions) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let routes = configure(&state, options);
+    let log_probes = options.log_probes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(RequestIdentity { log_probes })
+            .configure(routes.clone())
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(options.workers)
+    .shutdown_timeout(options.shutdown_timeout.as_secs())
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

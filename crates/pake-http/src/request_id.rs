@@ -1,0 +1,125 @@
+//! Request ids and the access log.
+//!
+//! Every request gets an id: the incoming `X-Request-ID` when it is sane (1–128 visible ASCII
+//! characters), else a fresh UUID. The id is set on the response, stored in the request's
+//! extensions, made current for the request's task (so error bodies carry it), and written on the
+//! request's log lines. The same middleware writes the one access-log line per request.
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{Error, HttpMessage};
+use futures_util::future::LocalBoxFuture;
+
+/// The header carrying the id.
+pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static CURRENT: RequestId;
+}
+
+/// A request's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// The id of the request being served on this task, if any.
+pub fn current() -> Option<String> {
+    CURRENT.try_with(|id| id.0.clone()).ok()
+}
+
+fn accept(value: &HeaderValue) -> Option<String> {
+    let bytes = value.as_bytes();
+    let sane = (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic());
+    sane.then(|| String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// The middleware. `log_probes` decides whether `/health` probes get an access-log line.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestIdentity {
+    /// Log liveness/readiness probes too.
+    pub log_probes: bool,
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RequestIdentity
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = RequestIdentityService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequestIdentityService { service: Rc::new(service), log_probes: self.log_probes }))
+    }
+}
+
+/// The middleware's service.
+pub struct RequestIdentityService<S> {
+    service: Rc<S>,
+    log_probes: bool,
+}
+
+impl<S, B> Service<ServiceRequest> for RequestIdentityService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let id = req
+            .headers()
+            .get(&HEADER)
+            .and_then(accept)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        req.extensions_mut().insert(RequestId(id.clone()));
+        let log = self.log_probes || !req.path().starts_with("/health");
+        let method = log.then(|| req.method().clone());
+        let service = Rc::clone(&self.service);
+        Box::pin(CURRENT.scope(RequestId(id.clone()), async move {
+            let mut res = service.call(req).await?;
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                res.headers_mut().insert(HEADER.clone(), value);
+            }
+            if let Some(method) = method {
+                let route = res.request().match_pattern().unwrap_or_else(|| "<unmatched>".to_owned());
+                tracing::info!(
+                    target: "pake::access",
+                    request_id = %id,
+                    method = %method,
+                    route = %route,
+                    status = res.status().as_u16(),
+                    duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "request"
+                );
+            }
+            Ok(res)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sane_ids_are_kept() {
+        assert_eq!(accept(&HeaderValue::from_static("abc-123")), Some("abc-123".into()));
+        assert_eq!(accept(&HeaderValue::from_static("")), None);
+        assert_eq!(accept(&HeaderValue::from_static("has space")), None);
+        let long = "x".repeat(129);
+        assert_eq!(accept(&HeaderValue::from_str(&long).unwrap()), None);
+    }
+}

@@ -1,0 +1,28 @@
+//! Route table.
+
+pub mod docs;
+pub mod health;
+
+use actix_web::{HttpResponse, Resource, web};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// A resource whose unsupported methods answer 405 problem+json.
+pub fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::MethodNotAllowed, "this method is not allowed here"))
+}
+
+/// Answers every unknown path with 404 problem+json.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::route_not_found())
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    docs::configure(cfg);
+}
