@@ -17,7 +17,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The whole configuration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// HTTP server.
@@ -107,23 +107,11 @@ pub struct BootstrapConfig {
     pub admin_password: Option<SecretString>,
 }
 
+#[allow(clippy::ref_option)] // the signature serde's `serialize_with` requires
 fn redact<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
     match secret {
         Some(_) => s.serialize_str("<redacted>"),
         None => s.serialize_none(),
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            store: StoreConfig::default(),
-            log: LogConfig::default(),
-            passwords: PasswordConfig::default(),
-            bootstrap: BootstrapConfig::default(),
-            plans: BTreeMap::new(),
-        }
     }
 }
 
@@ -141,13 +129,20 @@ impl Default for ServerConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { data_dir: PathBuf::from("./pake-data"), sqlite_pool_size: 8 }
+        Self {
+            data_dir: PathBuf::from("./pake-data"),
+            sqlite_pool_size: 8,
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Pretty, level: "info".into(), access_log_probes: false }
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+            access_log_probes: false,
+        }
     }
 }
 
@@ -166,7 +161,11 @@ impl Default for PasswordConfig {
 impl Default for BootstrapConfig {
     fn default() -> Self {
         let d = pake_core::BootstrapOptions::default();
-        Self { admin_username: d.admin_username, admin_email: d.admin_email, admin_password: None }
+        Self {
+            admin_username: d.admin_username,
+            admin_email: d.admin_email,
+            admin_password: None,
+        }
     }
 }
 
@@ -192,7 +191,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) if !path.exists() => {
-                return Err(ConfigError::Invalid(format!("config file {} not found", path.display())));
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} not found",
+                    path.display()
+                )));
             }
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             None if Path::new("pake.toml").exists() => {
@@ -207,24 +209,34 @@ impl Config {
                     .only(&["PAKE_BOOTSTRAP_ADMIN_PASSWORD"])
                     .map(|_| "bootstrap.admin_password".into()),
             )
+            // `PAKE_TEST_*` belongs to the test pipeline, not to the server.
             .merge(
                 env.ignore(&["CONFIG", "BOOTSTRAP_ADMIN_PASSWORD"])
+                    .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
                     .split("__"),
             );
-        let config: Config = figment.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.server.workers == 0 {
-            return Err(ConfigError::Invalid("server.workers must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "server.workers must be at least 1".into(),
+            ));
         }
         if self.server.body_limit_bytes < 1024 {
-            return Err(ConfigError::Invalid("server.body_limit_bytes must be at least 1024".into()));
+            return Err(ConfigError::Invalid(
+                "server.body_limit_bytes must be at least 1024".into(),
+            ));
         }
         if self.store.sqlite_pool_size == 0 {
-            return Err(ConfigError::Invalid("store.sqlite_pool_size must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "store.sqlite_pool_size must be at least 1".into(),
+            ));
         }
         self.plan_catalog()?;
         Ok(())
@@ -249,6 +261,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return its error type
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
@@ -263,12 +276,24 @@ mod tests {
             jail.set_env("PAKE_SERVER__WORKERS", "5");
             jail.set_env("PAKE_STORE__DATA_DIR", "/tmp/pake-x");
             jail.set_env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", "Quiet-Harbour-42!");
+            jail.set_env("PAKE_TEST_DATABASE_URL", "postgres://test-pipeline-only");
             let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
-            assert_eq!(config.server.bind, "127.0.0.1:9000".parse::<SocketAddr>().unwrap());
+            assert_eq!(
+                config.server.bind,
+                "127.0.0.1:9000".parse::<SocketAddr>().unwrap()
+            );
             assert_eq!(config.server.workers, 5, "environment beats file");
             assert_eq!(config.store.data_dir, PathBuf::from("/tmp/pake-x"));
             assert_eq!(config.log.level, "info", "defaults fill the rest");
-            assert_eq!(config.plan_catalog().unwrap().get(PlanId::Basic).limits.max_users, 7);
+            assert_eq!(
+                config
+                    .plan_catalog()
+                    .unwrap()
+                    .get(PlanId::Basic)
+                    .limits
+                    .max_users,
+                7
+            );
             let password = config.bootstrap.admin_password.as_ref().unwrap();
             assert_eq!(password.expose_secret(), "Quiet-Harbour-42!");
             let shown = config.to_redacted_toml().unwrap();
@@ -295,6 +320,9 @@ mod tests {
 
     #[test]
     fn data_directory_defaults_to_pake_data() {
-        assert_eq!(Config::default().store.data_dir, PathBuf::from("./pake-data"));
+        assert_eq!(
+            Config::default().store.data_dir,
+            PathBuf::from("./pake-data")
+        );
     }
 }

@@ -55,7 +55,11 @@ fn main() -> ExitCode {
             telemetry::init(&config.log);
             match open_store(&config).and_then(|s| migrate(&s)) {
                 Ok(applied) => {
-                    println!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+                    println!(
+                        "applied {} migration(s): {}",
+                        applied.len(),
+                        applied.join(", ")
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -66,7 +70,10 @@ fn main() -> ExitCode {
         }
         Command::Serve => {
             telemetry::init(&config.log);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("pake: cannot start the runtime: {e}");
@@ -99,7 +106,11 @@ async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("shutdown requested: no new connections; finishing in-flight requests");
         handle.stop(true).await;
     });
-    if let BootstrapOutcome::Created { generated_password: Some(password), .. } = app.bootstrap() {
+    if let BootstrapOutcome::Created {
+        generated_password: Some(password),
+        ..
+    } = app.bootstrap()
+    {
         // Printed once, on the terminal only: never logged, never stored in clear.
         println!(
             "\nThe platform super admin '{}' was created (tenant 'platform').\n\
@@ -108,7 +119,11 @@ async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
             password.expose()
         );
     }
-    println!("PAKE listening on http://{}:{}", config.server.bind.ip(), app.port());
+    println!(
+        "PAKE listening on http://{}:{}",
+        config.server.bind.ip(),
+        app.port()
+    );
     tracing::info!(port = app.port(), "serving");
     app.run_until_stopped().await?;
     tracing::info!("shutdown complete");

@@ -47,8 +47,12 @@ pub fn open_store(config: &Config) -> Result<SqliteStore, StartupError> {
     let dir = &config.store.data_dir;
     std::fs::create_dir_all(dir)
         .map_err(|e| StartupError::Store(format!("cannot create {}: {e}", dir.display())))?;
-    let options = SqliteOptions { pool_size: config.store.sqlite_pool_size, ..SqliteOptions::default() };
-    SqliteStore::open(&dir.join("pake.db"), &options).map_err(|e| StartupError::Store(e.to_string()))
+    let options = SqliteOptions {
+        pool_size: config.store.sqlite_pool_size,
+        ..SqliteOptions::default()
+    };
+    SqliteStore::open(&dir.join("pake.db"), &options)
+        .map_err(|e| StartupError::Store(e.to_string()))
 }
 
 /// Applies pending migrations; returns the versions applied.
@@ -56,7 +60,9 @@ pub fn open_store(config: &Config) -> Result<SqliteStore, StartupError> {
 /// # Errors
 /// [`StartupError::Store`] when a migration fails.
 pub fn migrate(store: &SqliteStore) -> Result<Vec<String>, StartupError> {
-    store.migrate().map_err(|e| StartupError::Store(e.to_string()))
+    store
+        .migrate()
+        .map_err(|e| StartupError::Store(e.to_string()))
 }
 
 /// A built application, ready to serve.
@@ -107,13 +113,20 @@ impl Application {
             .ensure_platform(&BootstrapOptions {
                 admin_username: b.admin_username.clone(),
                 admin_email: b.admin_email.clone(),
-                admin_password: b.admin_password.as_ref().map(|s| s.expose_secret().to_owned()),
+                admin_password: b
+                    .admin_password
+                    .as_ref()
+                    .map(|s| s.expose_secret().to_owned()),
             })
             .await?;
 
         let addr = config.server.bind;
-        let listener = TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?.port();
+        let listener =
+            TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
         let options = HttpOptions {
             workers: config.server.workers,
             body_limit: config.server.body_limit_bytes,
@@ -122,7 +135,11 @@ impl Application {
         };
         let server = pake_http::run(listener, AppState::new(services), &options)
             .map_err(|e| StartupError::Other(e.to_string()))?;
-        Ok(Self { port, server, bootstrap })
+        Ok(Self {
+            port,
+            server,
+            bootstrap,
+        })
     }
 
     /// The bound port.

@@ -1,6 +1,8 @@
 //! The `pake` binary end to end: first start prints the super admin's password exactly once,
 //! SIGTERM shuts down gracefully, `pake config` redacts secrets, `pake migrate` migrates.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,7 +24,11 @@ fn pake(dir: &std::path::Path) -> Command {
 /// Starts `pake serve`, reads stdout until the listening line, then sends SIGTERM and waits.
 /// Returns (stdout lines, stderr text, exit success).
 fn serve_once(dir: &std::path::Path) -> (Vec<String>, String, bool) {
-    let mut child = pake(dir).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn pake");
+    let mut child = pake(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pake");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -35,10 +41,17 @@ fn serve_once(dir: &std::path::Path) -> (Vec<String>, String, bool) {
         }
     }
     let pid = child.id().to_string();
-    let term = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let term = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(term.success());
     let output = child.wait_with_output().expect("wait");
-    (lines, String::from_utf8_lossy(&output.stderr).into_owned(), output.status.success())
+    (
+        lines,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status.success(),
+    )
 }
 
 #[test]
@@ -46,17 +59,36 @@ fn first_start_prints_the_one_time_password_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let (first, stderr, ok) = serve_once(dir.path());
     assert!(ok, "clean exit after SIGTERM: {stderr}");
-    let password_lines: Vec<_> = first.iter().filter(|l| l.contains("One-time password")).collect();
+    let password_lines: Vec<_> = first
+        .iter()
+        .filter(|l| l.contains("One-time password"))
+        .collect();
     assert_eq!(password_lines.len(), 1, "{first:?}");
-    let password = password_lines[0].rsplit(": ").next().unwrap().trim().to_owned();
+    let password = password_lines[0]
+        .rsplit(": ")
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
     assert_eq!(password.chars().count(), 20);
-    assert!(!stderr.contains(&password), "the password never reaches the logs");
+    assert!(
+        !stderr.contains(&password),
+        "the password never reaches the logs"
+    );
     assert!(stderr.contains("shutdown complete"), "{stderr}");
-    assert!(first.last().unwrap().starts_with("PAKE listening on http://127.0.0.1:"));
+    assert!(
+        first
+            .last()
+            .unwrap()
+            .starts_with("PAKE listening on http://127.0.0.1:")
+    );
 
     let (second, stderr, ok) = serve_once(dir.path());
     assert!(ok, "{stderr}");
-    assert!(!second.iter().any(|l| l.contains("password")), "printed only once: {second:?}");
+    assert!(
+        !second.iter().any(|l| l.contains("password")),
+        "printed only once: {second:?}"
+    );
 }
 
 #[test]
@@ -69,7 +101,10 @@ fn config_command_redacts_secrets() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("[server]") && text.contains("bind = \"127.0.0.1:0\""), "{text}");
+    assert!(
+        text.contains("[server]") && text.contains("bind = \"127.0.0.1:0\""),
+        "{text}"
+    );
     assert!(text.contains("admin_password = \"<redacted>\""), "{text}");
     assert!(!text.contains("Quiet-Harbour"), "{text}");
 }
@@ -77,7 +112,11 @@ fn config_command_redacts_secrets() {
 #[test]
 fn bad_configuration_exits_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let out = pake(dir.path()).arg("config").env("PAKE_SERVER__WORKERS", "lots").output().unwrap();
+    let out = pake(dir.path())
+        .arg("config")
+        .env("PAKE_SERVER__WORKERS", "lots")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid configuration"));
 }
@@ -86,7 +125,11 @@ fn bad_configuration_exits_with_a_clear_message() {
 fn migrate_command_applies_then_finds_nothing_pending() {
     let dir = tempfile::tempdir().unwrap();
     let first = pake(dir.path()).arg("migrate").output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(String::from_utf8_lossy(&first.stdout).starts_with("applied 1 migration(s)"));
     let second = pake(dir.path()).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).starts_with("applied 0 migration(s)"));

@@ -1,5 +1,7 @@
 //! The HTTP skeleton over a real server: health, readiness, OpenAPI, docs, errors, request ids.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::spawn_app;
@@ -10,7 +12,13 @@ async fn health_answers_with_a_request_id() {
     let app = spawn_app().await;
     let res = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let id = res.headers().get("x-request-id").expect("request id").to_str().unwrap().to_owned();
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .expect("request id")
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(id.len(), 32, "a generated id");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"status": "ok"}));
@@ -19,17 +27,38 @@ async fn health_answers_with_a_request_id() {
 #[tokio::test]
 async fn incoming_request_ids_are_kept_when_sane() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/health")).header("x-request-id", "trace-abc.123").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "trace-abc.123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["x-request-id"], "trace-abc.123");
     let long = "x".repeat(200);
-    let res = app.client.get(app.url("/health")).header("x-request-id", &long).send().await.unwrap();
-    assert_ne!(res.headers()["x-request-id"].to_str().unwrap(), long, "an oversized id is replaced");
+    let res = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", &long)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        res.headers()["x-request-id"].to_str().unwrap(),
+        long,
+        "an oversized id is replaced"
+    );
 }
 
 #[tokio::test]
 async fn readiness_checks_the_store() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/health/ready")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ready");
@@ -60,9 +89,22 @@ async fn swagger_ui_and_redoc_are_served_from_built_in_assets() {
     let res = app.client.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(res.status(), 301);
     assert_eq!(res.headers()["location"], "/docs/");
-    let html = app.client.get(app.url("/docs/")).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .client
+        .get(app.url("/docs/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
-    let init = app.client.get(app.url("/docs/swagger-initializer.js")).send().await.unwrap();
+    let init = app
+        .client
+        .get(app.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(init.status(), 200);
     assert!(init.text().await.unwrap().contains("/openapi.json"));
     for asset in ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"] {
@@ -70,11 +112,27 @@ async fn swagger_ui_and_redoc_are_served_from_built_in_assets() {
         assert_eq!(res.status(), 200, "{asset}");
     }
 
-    let redoc = app.client.get(app.url("/redoc")).send().await.unwrap().text().await.unwrap();
+    let redoc = app
+        .client
+        .get(app.url("/redoc"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(redoc.contains("spec-url=\"/openapi.json\""));
     assert!(redoc.contains("/redoc/redoc.standalone.js"));
-    assert!(!redoc.contains("https://"), "no asset is fetched from the network");
-    let js = app.client.get(app.url("/redoc/redoc.standalone.js")).send().await.unwrap();
+    assert!(
+        !redoc.contains("https://"),
+        "no asset is fetched from the network"
+    );
+    let js = app
+        .client
+        .get(app.url("/redoc/redoc.standalone.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(js.status(), 200);
     assert!(js.bytes().await.unwrap().len() > 500_000);
 }
@@ -82,7 +140,13 @@ async fn swagger_ui_and_redoc_are_served_from_built_in_assets() {
 #[tokio::test]
 async fn unknown_paths_and_methods_are_problem_json() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/api/v1/nothing-here")).header("x-request-id", "r-1").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/nothing-here"))
+        .header("x-request-id", "r-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let body: Value = res.json().await.unwrap();
@@ -95,5 +159,9 @@ async fn unknown_paths_and_methods_are_problem_json() {
     let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "method_not_allowed");
-    assert_eq!(body["request_id"], request_id.as_str(), "the body names the same request");
+    assert_eq!(
+        body["request_id"],
+        request_id.as_str(),
+        "the body names the same request"
+    );
 }

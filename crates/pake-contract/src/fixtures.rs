@@ -12,7 +12,8 @@ use time::{Duration, OffsetDateTime};
 /// A fixed instant with whole microseconds (stores keep microseconds).
 pub fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap_or(t)
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
 }
 
 /// An active tenant on `plan` named `slug`.

@@ -9,7 +9,7 @@
 //! where `fresh_store` is an `async fn() -> (Repositories, Guard)` giving an empty, migrated store
 //! (the guard removes it when dropped). Each suite runs on its own store, so suites run in parallel.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 pub mod fixtures;
 pub mod repositories;

@@ -64,7 +64,10 @@ impl BootstrapService {
     /// [`CoreError::Validation`] when the chosen username, e-mail or password break the rules;
     /// store errors otherwise.
     #[tracing::instrument(skip_all)]
-    pub async fn ensure_platform(&self, options: &BootstrapOptions) -> Result<BootstrapOutcome, CoreError> {
+    pub async fn ensure_platform(
+        &self,
+        options: &BootstrapOptions,
+    ) -> Result<BootstrapOutcome, CoreError> {
         let repos = &self.deps.repos;
         let now = self.deps.clock.now();
         let username = Username::parse(&options.admin_username)?;
@@ -75,32 +78,37 @@ impl BootstrapService {
             .map(|p| Password::parse(p, Some(&username)))
             .transpose()?;
 
-        let tenant = match repos.tenants.find_by_slug(&TenantSlug::platform()).await? {
-            Some(t) => t,
-            None => {
-                let tenant = Tenant {
-                    id: TenantId::new(),
-                    slug: TenantSlug::platform(),
-                    display_name: DisplayName::parse("PAKE platform")?,
-                    domain: None,
-                    plan: PlanId::Enterprise,
-                    status: TenantStatus::Active,
-                    limits_override: LimitsOverride::default(),
-                    settings: serde_json::Map::new(),
-                    provisioning: Provisioning {
-                        completed_steps: vec!["bootstrap".into()],
-                        attempts: 1,
-                        last_error: None,
-                        finished_at: Some(now),
-                    },
-                    created_at: now,
-                    updated_at: now,
-                };
-                repos.tenants.create(&tenant).await?;
-                tenant
-            }
+        let existing = repos.tenants.find_by_slug(&TenantSlug::platform()).await?;
+        let tenant = if let Some(t) = existing {
+            t
+        } else {
+            let tenant = Tenant {
+                id: TenantId::new(),
+                slug: TenantSlug::platform(),
+                display_name: DisplayName::parse("PAKE platform")?,
+                domain: None,
+                plan: PlanId::Enterprise,
+                status: TenantStatus::Active,
+                limits_override: LimitsOverride::default(),
+                settings: serde_json::Map::new(),
+                provisioning: Provisioning {
+                    completed_steps: vec!["bootstrap".into()],
+                    attempts: 1,
+                    last_error: None,
+                    finished_at: Some(now),
+                },
+                created_at: now,
+                updated_at: now,
+            };
+            repos.tenants.create(&tenant).await?;
+            tenant
         };
-        if repos.users.find_by_login(tenant.id, username.as_str()).await?.is_some() {
+        if repos
+            .users
+            .find_by_login(tenant.id, username.as_str())
+            .await?
+            .is_some()
+        {
             return Ok(BootstrapOutcome::AlreadyDone);
         }
 

@@ -44,6 +44,9 @@ pub struct Services {
 impl Services {
     /// Builds every service from `deps`.
     pub fn new(deps: &Deps) -> Self {
-        Self { bootstrap: BootstrapService::new(deps.clone()), health: HealthService::new(deps.clone()) }
+        Self {
+            bootstrap: BootstrapService::new(deps.clone()),
+            health: HealthService::new(deps.clone()),
+        }
     }
 }

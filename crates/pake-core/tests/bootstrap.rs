@@ -1,5 +1,7 @@
 //! Bootstrap against a real (SQLite) store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use pake_core::{BootstrapOptions, BootstrapOutcome, CoreError, Deps, Services};
@@ -11,7 +13,12 @@ use pake_store_sqlite::{SqliteOptions, SqliteStore};
 fn deps(dir: &tempfile::TempDir) -> Deps {
     let store = SqliteStore::open(&dir.path().join("pake.db"), &SqliteOptions::default()).unwrap();
     store.migrate().unwrap();
-    let cheap = HashingOptions { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 2 };
+    let cheap = HashingOptions {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+        max_concurrent: 2,
+    };
     Deps {
         repos: store.repositories(),
         hasher: Arc::new(Argon2Hasher::new(cheap).unwrap()),
@@ -26,21 +33,53 @@ async fn first_start_creates_the_super_admin_once_with_a_one_time_password() {
     let dir = tempfile::tempdir().unwrap();
     let deps = deps(&dir);
     let services = Services::new(&deps);
-    let first = services.bootstrap.ensure_platform(&BootstrapOptions::default()).await.unwrap();
-    let BootstrapOutcome::Created { tenant_id, generated_password: Some(password) } = first else {
+    let first = services
+        .bootstrap
+        .ensure_platform(&BootstrapOptions::default())
+        .await
+        .unwrap();
+    let BootstrapOutcome::Created {
+        tenant_id,
+        generated_password: Some(password),
+    } = first
+    else {
         panic!("expected a generated password, got {first:?}");
     };
-    let tenant = deps.repos.tenants.find_by_slug(&TenantSlug::platform()).await.unwrap().unwrap();
+    let tenant = deps
+        .repos
+        .tenants
+        .find_by_slug(&TenantSlug::platform())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(tenant.id, tenant_id);
-    let admin = deps.repos.users.find_by_login(tenant_id, "admin").await.unwrap().unwrap();
+    let admin = deps
+        .repos
+        .users
+        .find_by_login(tenant_id, "admin")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(admin.role, Role::SuperAdmin);
-    assert!(admin.must_change_password, "generated passwords are one-time");
+    assert!(
+        admin.must_change_password,
+        "generated passwords are one-time"
+    );
     assert_eq!(
-        deps.hasher.verify(password.expose(), Some(&admin.password_hash)).await.unwrap(),
-        PasswordCheck::Match { needs_rehash: false }
+        deps.hasher
+            .verify(password.expose(), Some(&admin.password_hash))
+            .await
+            .unwrap(),
+        PasswordCheck::Match {
+            needs_rehash: false
+        }
     );
     // the second start creates nothing and knows no password
-    let second = services.bootstrap.ensure_platform(&BootstrapOptions::default()).await.unwrap();
+    let second = services
+        .bootstrap
+        .ensure_platform(&BootstrapOptions::default())
+        .await
+        .unwrap();
     assert_eq!(second, BootstrapOutcome::AlreadyDone);
     assert_eq!(deps.repos.users.count(tenant_id).await.unwrap(), 1);
 }
@@ -50,15 +89,48 @@ async fn an_operator_chosen_password_is_checked_and_not_one_time() {
     let dir = tempfile::tempdir().unwrap();
     let deps = deps(&dir);
     let services = Services::new(&deps);
-    let weak = BootstrapOptions { admin_password: Some("password".into()), ..BootstrapOptions::default() };
-    assert!(matches!(services.bootstrap.ensure_platform(&weak).await, Err(CoreError::Validation(_))));
-    let with_name = BootstrapOptions { admin_password: Some("Xadmin-2026-!q".into()), ..BootstrapOptions::default() };
-    assert!(matches!(services.bootstrap.ensure_platform(&with_name).await, Err(CoreError::Validation(_))));
+    let weak = BootstrapOptions {
+        admin_password: Some("password".into()),
+        ..BootstrapOptions::default()
+    };
+    assert!(matches!(
+        services.bootstrap.ensure_platform(&weak).await,
+        Err(CoreError::Validation(_))
+    ));
+    let with_name = BootstrapOptions {
+        admin_password: Some("Xadmin-2026-!q".into()),
+        ..BootstrapOptions::default()
+    };
+    assert!(matches!(
+        services.bootstrap.ensure_platform(&with_name).await,
+        Err(CoreError::Validation(_))
+    ));
 
-    let chosen = BootstrapOptions { admin_password: Some("Quiet-Harbour-42!".into()), ..BootstrapOptions::default() };
+    let chosen = BootstrapOptions {
+        admin_password: Some("Quiet-Harbour-42!".into()),
+        ..BootstrapOptions::default()
+    };
     let outcome = services.bootstrap.ensure_platform(&chosen).await.unwrap();
-    assert!(matches!(outcome, BootstrapOutcome::Created { generated_password: None, .. }));
-    let tenant = deps.repos.tenants.find_by_slug(&TenantSlug::platform()).await.unwrap().unwrap();
-    let admin = deps.repos.users.find_by_login(tenant.id, "admin").await.unwrap().unwrap();
+    assert!(matches!(
+        outcome,
+        BootstrapOutcome::Created {
+            generated_password: None,
+            ..
+        }
+    ));
+    let tenant = deps
+        .repos
+        .tenants
+        .find_by_slug(&TenantSlug::platform())
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = deps
+        .repos
+        .users
+        .find_by_login(tenant.id, "admin")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!admin.must_change_password);
 }

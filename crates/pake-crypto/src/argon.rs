@@ -58,8 +58,13 @@ impl Argon2Hasher {
     /// # Errors
     /// [`HashError::Internal`] for parameters argon2 refuses.
     pub fn new(options: HashingOptions) -> Result<Self, HashError> {
-        let params = Params::new(options.memory_kib, options.iterations, options.parallelism, None)
-            .map_err(internal)?;
+        let params = Params::new(
+            options.memory_kib,
+            options.iterations,
+            options.parallelism,
+            None,
+        )
+        .map_err(internal)?;
         let dummy = argon(&params)
             .hash_password(generate_password().expose().as_bytes())
             .map_err(internal)?
@@ -80,7 +85,9 @@ impl Argon2Hasher {
     ) -> Result<T, HashError> {
         let _permit = self.inner.permits.acquire().await.map_err(internal)?;
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || work(&inner)).await.map_err(internal)
+        tokio::task::spawn_blocking(move || work(&inner))
+            .await
+            .map_err(internal)
     }
 }
 
@@ -92,13 +99,21 @@ fn argon(params: &Params) -> Argon2<'static> {
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let bytes = password.expose().as_bytes().to_vec();
-        self.bounded(move |inner| argon(&inner.params).hash_password(&bytes).map(|h| h.to_string()))
-            .await?
-            .map(PasswordHash::new)
-            .map_err(internal)
+        self.bounded(move |inner| {
+            argon(&inner.params)
+                .hash_password(&bytes)
+                .map(|h| h.to_string())
+        })
+        .await?
+        .map(PasswordHash::new)
+        .map_err(internal)
     }
 
-    async fn verify(&self, candidate: &str, hash: Option<&PasswordHash>) -> Result<PasswordCheck, HashError> {
+    async fn verify(
+        &self,
+        candidate: &str,
+        hash: Option<&PasswordHash>,
+    ) -> Result<PasswordCheck, HashError> {
         let candidate = candidate.as_bytes().to_vec();
         let stored = hash.map(|h| h.as_str().to_owned());
         self.bounded(move |inner| {
@@ -116,9 +131,15 @@ impl PasswordHasher for Argon2Hasher {
             let current = parsed.algorithm.as_str() == argon2::ARGON2ID_IDENT.as_str()
                 && Params::try_from(&parsed).is_ok_and(|p| {
                     (p.m_cost(), p.t_cost(), p.p_cost())
-                        == (inner.params.m_cost(), inner.params.t_cost(), inner.params.p_cost())
+                        == (
+                            inner.params.m_cost(),
+                            inner.params.t_cost(),
+                            inner.params.p_cost(),
+                        )
                 });
-            Ok(PasswordCheck::Match { needs_rehash: !current })
+            Ok(PasswordCheck::Match {
+                needs_rehash: !current,
+            })
         })
         .await?
     }
@@ -129,7 +150,12 @@ mod tests {
     use super::*;
 
     fn cheap() -> HashingOptions {
-        HashingOptions { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 2 }
+        HashingOptions {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 2,
+        }
     }
 
     #[tokio::test]
@@ -139,14 +165,31 @@ mod tests {
         let hash = hasher.hash(&pw).await.unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert_eq!(
-            hasher.verify("Correct-Horse-9-Battery", Some(&hash)).await.unwrap(),
-            PasswordCheck::Match { needs_rehash: false }
+            hasher
+                .verify("Correct-Horse-9-Battery", Some(&hash))
+                .await
+                .unwrap(),
+            PasswordCheck::Match {
+                needs_rehash: false
+            }
         );
-        assert_eq!(hasher.verify("wrong", Some(&hash)).await.unwrap(), PasswordCheck::Mismatch);
+        assert_eq!(
+            hasher.verify("wrong", Some(&hash)).await.unwrap(),
+            PasswordCheck::Mismatch
+        );
         // unknown user: checked against the dummy, never a match
-        assert_eq!(hasher.verify("Correct-Horse-9-Battery", None).await.unwrap(), PasswordCheck::Mismatch);
+        assert_eq!(
+            hasher
+                .verify("Correct-Horse-9-Battery", None)
+                .await
+                .unwrap(),
+            PasswordCheck::Mismatch
+        );
         let garbage = PasswordHash::new("not-a-phc".into());
-        assert!(matches!(hasher.verify("x", Some(&garbage)).await, Err(HashError::Malformed)));
+        assert!(matches!(
+            hasher.verify("x", Some(&garbage)).await,
+            Err(HashError::Malformed)
+        ));
     }
 
     #[tokio::test]
@@ -154,7 +197,11 @@ mod tests {
         let hasher = Argon2Hasher::new(HashingOptions::default()).unwrap();
         let pw = Password::parse("Correct-Horse-9-Battery", None).unwrap();
         let hash = hasher.hash(&pw).await.unwrap();
-        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
+        assert!(
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_str()
+        );
     }
 
     #[tokio::test]
@@ -162,7 +209,11 @@ mod tests {
         let old = Argon2Hasher::new(cheap()).unwrap();
         let pw = Password::parse("Correct-Horse-9-Battery", None).unwrap();
         let old_hash = old.hash(&pw).await.unwrap();
-        let new = Argon2Hasher::new(HashingOptions { memory_kib: 2048, ..cheap() }).unwrap();
+        let new = Argon2Hasher::new(HashingOptions {
+            memory_kib: 2048,
+            ..cheap()
+        })
+        .unwrap();
         assert_eq!(
             new.verify(pw.expose(), Some(&old_hash)).await.unwrap(),
             PasswordCheck::Match { needs_rehash: true }

@@ -25,15 +25,24 @@ impl PageRequest {
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
             return Err(ValidationError::new(
                 "limit",
-                Reason::OutOfRange { min: 1, max: i64::from(Self::MAX_LIMIT) },
+                Reason::OutOfRange {
+                    min: 1,
+                    max: i64::from(Self::MAX_LIMIT),
+                },
             ));
         }
-        Ok(Self { limit, offset: offset.unwrap_or(0) })
+        Ok(Self {
+            limit,
+            offset: offset.unwrap_or(0),
+        })
     }
 
     /// The first page with the default size.
     pub const fn first() -> Self {
-        Self { limit: Self::DEFAULT_LIMIT, offset: 0 }
+        Self {
+            limit: Self::DEFAULT_LIMIT,
+            offset: 0,
+        }
     }
 
     /// How many items at most.
@@ -65,7 +74,10 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Maps the items, keeping the total.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), total: self.total }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+        }
     }
 }
 

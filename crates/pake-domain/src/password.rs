@@ -18,6 +18,9 @@ static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+/// A test of one character class.
+type CharTest = fn(&char) -> bool;
+
 /// A password that satisfies the policy. Its `Debug` never shows the text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
@@ -43,11 +46,13 @@ impl Password {
         if len > Self::MAX_LEN {
             return Err(err(Reason::TooLong { max: Self::MAX_LEN }));
         }
-        let classes: [(&'static str, fn(&char) -> bool); 4] = [
+        let classes: [(&'static str, CharTest); 4] = [
             ("uppercase letter", |c| c.is_uppercase()),
             ("lowercase letter", |c| c.is_lowercase()),
             ("digit", |c| c.is_ascii_digit()),
-            ("symbol", |c| !c.is_alphanumeric() && (*c == ' ' || !c.is_whitespace())),
+            ("symbol", |c| {
+                !c.is_alphanumeric() && (*c == ' ' || !c.is_whitespace())
+            }),
         ];
         for (class, test) in classes {
             if !input.chars().any(|c| test(&c)) {
@@ -97,7 +102,9 @@ fn is_common(input: &str) -> bool {
     // The letters-only core: digits and symbols stripped from both ends ("!Dragon2024" → "dragon").
     let core = lower.trim_matches(|c: char| !c.is_alphabetic());
     let candidates = [lower.clone(), fold(&lower), core.to_owned(), fold(core)];
-    candidates.iter().any(|c| c.chars().count() >= 3 && COMMON.contains(c.as_str()))
+    candidates
+        .iter()
+        .any(|c| c.chars().count() >= 3 && COMMON.contains(c.as_str()))
 }
 
 /// A stored password hash (a PHC string such as `$argon2id$v=19$m=19456,t=2,p=1$…`). Its `Debug`
@@ -135,24 +142,48 @@ mod tests {
     #[test]
     fn policy_rules() {
         assert_eq!(reason("Ab1!"), Some(Reason::TooShort { min: 8 }));
-        assert_eq!(reason(&format!("Ab1!{}", "x".repeat(125))), Some(Reason::TooLong { max: 128 }));
+        assert_eq!(
+            reason(&format!("Ab1!{}", "x".repeat(125))),
+            Some(Reason::TooLong { max: 128 })
+        );
         assert_eq!(
             reason("abcdefg1!"),
-            Some(Reason::MissingCharacterClass { class: "uppercase letter" })
+            Some(Reason::MissingCharacterClass {
+                class: "uppercase letter"
+            })
         );
         assert_eq!(
             reason("ABCDEFG1!"),
-            Some(Reason::MissingCharacterClass { class: "lowercase letter" })
+            Some(Reason::MissingCharacterClass {
+                class: "lowercase letter"
+            })
         );
-        assert_eq!(reason("Abcdefgh!"), Some(Reason::MissingCharacterClass { class: "digit" }));
-        assert_eq!(reason("Abcdefgh1"), Some(Reason::MissingCharacterClass { class: "symbol" }));
+        assert_eq!(
+            reason("Abcdefgh!"),
+            Some(Reason::MissingCharacterClass { class: "digit" })
+        );
+        assert_eq!(
+            reason("Abcdefgh1"),
+            Some(Reason::MissingCharacterClass { class: "symbol" })
+        );
         assert_eq!(reason("Correct-Horse-9-Battery"), None);
-        assert_eq!(reason("Zoë Ünal 2024 sings"), None, "a space counts as a symbol");
+        assert_eq!(
+            reason("Zoë Ünal 2024 sings"),
+            None,
+            "a space counts as a symbol"
+        );
     }
 
     #[test]
     fn common_passwords_are_refused_even_when_dressed_up() {
-        for pw in ["Password123!", "P@ssw0rd!", "Qwerty123!", "!Dragon2024", "Welcome1!", "Summer2026$"] {
+        for pw in [
+            "Password123!",
+            "P@ssw0rd!",
+            "Qwerty123!",
+            "!Dragon2024",
+            "Welcome1!",
+            "Summer2026$",
+        ] {
             assert_eq!(reason(pw), Some(Reason::CommonPassword), "{pw}");
         }
     }

@@ -99,7 +99,9 @@ impl Plan {
 
     /// The built-in defaults of the product brief.
     pub fn default_for(id: PlanId) -> Self {
-        use Feature::{AdvancedAnalytics, ApiAccess, AuditLogs, BasicAnalytics, Export, Search, Sso};
+        use Feature::{
+            AdvancedAnalytics, ApiAccess, AuditLogs, BasicAnalytics, Export, Search, Sso,
+        };
         let (limits, features, upstream_weight) = match id {
             PlanId::Basic => (
                 PlanLimits {
@@ -128,11 +130,24 @@ impl Plan {
                     requests_per_minute: 1_500,
                     max_concurrent_searches: 50,
                 },
-                vec![Search, BasicAnalytics, AdvancedAnalytics, Export, ApiAccess, AuditLogs, Sso],
+                vec![
+                    Search,
+                    BasicAnalytics,
+                    AdvancedAnalytics,
+                    Export,
+                    ApiAccess,
+                    AuditLogs,
+                    Sso,
+                ],
                 4,
             ),
         };
-        Self { id, limits, features: features.into_iter().collect(), upstream_weight }
+        Self {
+            id,
+            limits,
+            features: features.into_iter().collect(),
+            upstream_weight,
+        }
     }
 
     /// This plan with a tenant's overrides applied.
@@ -143,7 +158,9 @@ impl Plan {
         l.max_users = o.max_users.unwrap_or(l.max_users);
         l.max_api_calls_per_day = o.max_api_calls_per_day.unwrap_or(l.max_api_calls_per_day);
         l.requests_per_minute = o.requests_per_minute.unwrap_or(l.requests_per_minute);
-        l.max_concurrent_searches = o.max_concurrent_searches.unwrap_or(l.max_concurrent_searches);
+        l.max_concurrent_searches = o
+            .max_concurrent_searches
+            .unwrap_or(l.max_concurrent_searches);
         plan
     }
 }
@@ -210,7 +227,10 @@ impl PlanCatalog {
             if zero {
                 return Err(ValidationError::new(
                     "plans",
-                    Reason::OutOfRange { min: 1, max: i64::MAX },
+                    Reason::OutOfRange {
+                        min: 1,
+                        max: i64::MAX,
+                    },
                 ));
             }
             let slot = &mut catalog.plans[id as usize];
@@ -243,7 +263,9 @@ impl PlanCatalog {
 
 impl Default for PlanCatalog {
     fn default() -> Self {
-        Self { plans: PlanId::ALL.map(Plan::default_for) }
+        Self {
+            plans: PlanId::ALL.map(Plan::default_for),
+        }
     }
 }
 
@@ -256,7 +278,12 @@ mod tests {
         let c = PlanCatalog::default();
         let row = |id| {
             let l = c.get(id).limits;
-            (l.max_users, l.max_api_calls_per_day, l.requests_per_minute, l.max_concurrent_searches)
+            (
+                l.max_users,
+                l.max_api_calls_per_day,
+                l.requests_per_minute,
+                l.max_concurrent_searches,
+            )
         };
         assert_eq!(row(PlanId::Basic), (5, 1_000, 60, 3));
         assert_eq!(row(PlanId::Professional), (25, 10_000, 300, 10));
@@ -276,7 +303,10 @@ mod tests {
     #[test]
     fn operator_and_tenant_overrides_apply() {
         let o = PlanOverride {
-            limits: LimitsOverride { max_users: Some(7), ..LimitsOverride::default() },
+            limits: LimitsOverride {
+                max_users: Some(7),
+                ..LimitsOverride::default()
+            },
             features: Some([Feature::Search, Feature::AuditLogs].into()),
             upstream_weight: None,
         };
@@ -286,12 +316,21 @@ mod tests {
         assert!(c.get(PlanId::Basic).has(Feature::AuditLogs));
         assert_eq!(c.get(PlanId::Professional).limits.max_users, 25);
 
-        let t = LimitsOverride { requests_per_minute: Some(5), ..LimitsOverride::default() };
+        let t = LimitsOverride {
+            requests_per_minute: Some(5),
+            ..LimitsOverride::default()
+        };
         let eff = c.effective(PlanId::Basic, &t);
-        assert_eq!((eff.limits.max_users, eff.limits.requests_per_minute), (7, 5));
+        assert_eq!(
+            (eff.limits.max_users, eff.limits.requests_per_minute),
+            (7, 5)
+        );
 
         let zero = PlanOverride {
-            limits: LimitsOverride { max_users: Some(0), ..LimitsOverride::default() },
+            limits: LimitsOverride {
+                max_users: Some(0),
+                ..LimitsOverride::default()
+            },
             ..PlanOverride::default()
         };
         assert!(PlanCatalog::with_overrides([(PlanId::Basic, &zero)]).is_err());

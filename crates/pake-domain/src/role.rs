@@ -103,7 +103,13 @@ impl Permission {
 
 impl Role {
     /// Every role, lowest first.
-    pub const ALL: [Self; 5] = [Self::Viewer, Self::User, Self::Manager, Self::Admin, Self::SuperAdmin];
+    pub const ALL: [Self; 5] = [
+        Self::Viewer,
+        Self::User,
+        Self::Manager,
+        Self::Admin,
+        Self::SuperAdmin,
+    ];
 
     /// Whether this role holds `permission`.
     pub fn can(self, permission: Permission) -> bool {
@@ -112,7 +118,10 @@ impl Role {
 
     /// Every permission this role holds (returned at login so clients can shape their UI).
     pub fn permissions(self) -> Vec<Permission> {
-        Permission::ALL.into_iter().filter(|p| self.can(*p)).collect()
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.can(*p))
+            .collect()
     }
 
     /// Whether a caller with this role may give `target` to a user: they must manage users, and

@@ -208,10 +208,16 @@ mod tests {
         assert_eq!(QueryText::parse("  crispr  ").unwrap().as_str(), "crispr");
         assert_eq!(QueryText::parse("   ").unwrap_err().reason, Reason::Empty);
         assert!(QueryText::parse(&"q".repeat(500)).is_ok());
-        assert_eq!(QueryText::parse(&"q".repeat(501)).unwrap_err().reason, Reason::TooLong { max: 500 });
+        assert_eq!(
+            QueryText::parse(&"q".repeat(501)).unwrap_err().reason,
+            Reason::TooLong { max: 500 }
+        );
         // words that look like code are data, never refused
         assert!(QueryText::parse("'; DROP TABLE users; -- <script>alert(1)</script>").is_ok());
-        assert_eq!(QueryText::parse("a\u{7}b").unwrap_err().reason, Reason::InvalidCharacters);
+        assert_eq!(
+            QueryText::parse("a\u{7}b").unwrap_err().reason,
+            Reason::InvalidCharacters
+        );
     }
 
     #[test]

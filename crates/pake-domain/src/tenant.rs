@@ -24,8 +24,24 @@ impl TenantSlug {
     pub const MAX_LEN: usize = 63;
     /// Names no customer tenant may take.
     pub const RESERVED: &'static [&'static str] = &[
-        "platform", "admin", "administrator", "api", "www", "system", "root", "pake", "support",
-        "internal", "metrics", "health", "docs", "static", "auth", "login", "null", "default",
+        "platform",
+        "admin",
+        "administrator",
+        "api",
+        "www",
+        "system",
+        "root",
+        "pake",
+        "support",
+        "internal",
+        "metrics",
+        "health",
+        "docs",
+        "static",
+        "auth",
+        "login",
+        "null",
+        "default",
     ];
 
     /// Parses a slug a customer asks for; reserved names are refused.
@@ -59,7 +75,10 @@ impl TenantSlug {
         if len > Self::MAX_LEN {
             return Err(err(Reason::TooLong { max: Self::MAX_LEN }));
         }
-        if !slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if !slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return Err(err(Reason::InvalidCharacters));
         }
         let starts_with_letter = slug.starts_with(|c: char| c.is_ascii_lowercase());
@@ -183,17 +202,22 @@ pub enum TenantStatus {
 
 impl TenantStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [Self; 4] = [Self::Provisioning, Self::Active, Self::Suspended, Self::Deleted];
+    pub const ALL: [Self; 4] = [
+        Self::Provisioning,
+        Self::Active,
+        Self::Suspended,
+        Self::Deleted,
+    ];
 
     /// Whether a tenant may move from `self` to `next`. Staying in the same status is not a
     /// transition and is refused.
     pub const fn can_transition_to(self, next: Self) -> bool {
-        matches!(
-            (self, next),
-            (Self::Provisioning, Self::Active | Self::Deleted)
-                | (Self::Active, Self::Suspended | Self::Deleted)
-                | (Self::Suspended, Self::Active | Self::Deleted)
-        )
+        match self {
+            Self::Provisioning => matches!(next, Self::Active | Self::Deleted),
+            Self::Active => matches!(next, Self::Suspended | Self::Deleted),
+            Self::Suspended => matches!(next, Self::Active | Self::Deleted),
+            Self::Deleted => false,
+        }
     }
 
     /// Whether the tenant's users may log in and use their tokens.
@@ -278,25 +302,51 @@ mod tests {
 
     #[test]
     fn slug_rules() {
-        assert_eq!(TenantSlug::parse(" Acme-Research ").unwrap().as_str(), "acme-research");
+        assert_eq!(
+            TenantSlug::parse(" Acme-Research ").unwrap().as_str(),
+            "acme-research"
+        );
         assert_eq!(TenantSlug::parse("").unwrap_err().reason, Reason::Empty);
-        assert_eq!(TenantSlug::parse("ab").unwrap_err().reason, Reason::TooShort { min: 3 });
+        assert_eq!(
+            TenantSlug::parse("ab").unwrap_err().reason,
+            Reason::TooShort { min: 3 }
+        );
         assert_eq!(
             TenantSlug::parse(&"a".repeat(64)).unwrap_err().reason,
             Reason::TooLong { max: 63 }
         );
-        assert_eq!(TenantSlug::parse("acme_1").unwrap_err().reason, Reason::InvalidCharacters);
+        assert_eq!(
+            TenantSlug::parse("acme_1").unwrap_err().reason,
+            Reason::InvalidCharacters
+        );
         for bad in ["1acme", "-acme", "acme-", "ac--me"] {
-            assert_eq!(TenantSlug::parse(bad).unwrap_err().reason, Reason::InvalidFormat, "{bad}");
+            assert_eq!(
+                TenantSlug::parse(bad).unwrap_err().reason,
+                Reason::InvalidFormat,
+                "{bad}"
+            );
         }
-        assert_eq!(TenantSlug::parse("platform").unwrap_err().reason, Reason::Reserved);
+        assert_eq!(
+            TenantSlug::parse("platform").unwrap_err().reason,
+            Reason::Reserved
+        );
         assert!(TenantSlug::parse_any("platform").unwrap().is_platform());
     }
 
     #[test]
     fn domain_rules() {
-        assert_eq!(TenantDomain::parse("Example.ORG.").unwrap().as_str(), "example.org");
-        for bad in ["", "localhost", "exa mple.org", "-a.org", "a..org", "a_b.org"] {
+        assert_eq!(
+            TenantDomain::parse("Example.ORG.").unwrap().as_str(),
+            "example.org"
+        );
+        for bad in [
+            "",
+            "localhost",
+            "exa mple.org",
+            "-a.org",
+            "a..org",
+            "a_b.org",
+        ] {
             assert!(TenantDomain::parse(bad).is_err(), "{bad}");
         }
     }
@@ -314,7 +364,11 @@ mod tests {
         ];
         for from in TenantStatus::ALL {
             for to in TenantStatus::ALL {
-                assert_eq!(from.can_transition_to(to), allowed.contains(&(from, to)), "{from:?}->{to:?}");
+                assert_eq!(
+                    from.can_transition_to(to),
+                    allowed.contains(&(from, to)),
+                    "{from:?}->{to:?}"
+                );
             }
         }
         assert!(Active.is_usable());

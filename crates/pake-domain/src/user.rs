@@ -39,7 +39,10 @@ impl Username {
         if len > Self::MAX_LEN {
             return Err(err(Reason::TooLong { max: Self::MAX_LEN }));
         }
-        if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)) {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        {
             return Err(err(Reason::InvalidCharacters));
         }
         if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
@@ -108,7 +111,9 @@ impl Email {
             return Err(err(Reason::InvalidFormat));
         };
         let local_ok = (1..=64).contains(&local.len())
-            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..");
@@ -289,33 +294,75 @@ mod tests {
     #[test]
     fn username_rules() {
         assert_eq!(Username::parse(" Alice.B ").unwrap().as_str(), "alice.b");
-        assert_eq!(Username::parse("ab").unwrap_err().reason, Reason::TooShort { min: 3 });
-        assert_eq!(Username::parse(&"a".repeat(65)).unwrap_err().reason, Reason::TooLong { max: 64 });
-        assert_eq!(Username::parse("al ice").unwrap_err().reason, Reason::InvalidCharacters);
-        assert_eq!(Username::parse("_alice").unwrap_err().reason, Reason::InvalidFormat);
+        assert_eq!(
+            Username::parse("ab").unwrap_err().reason,
+            Reason::TooShort { min: 3 }
+        );
+        assert_eq!(
+            Username::parse(&"a".repeat(65)).unwrap_err().reason,
+            Reason::TooLong { max: 64 }
+        );
+        assert_eq!(
+            Username::parse("al ice").unwrap_err().reason,
+            Reason::InvalidCharacters
+        );
+        assert_eq!(
+            Username::parse("_alice").unwrap_err().reason,
+            Reason::InvalidFormat
+        );
         assert_eq!(Username::parse("   ").unwrap_err().reason, Reason::Empty);
     }
 
     #[test]
     fn email_rules() {
-        assert_eq!(Email::parse(" Alice@Example.ORG ").unwrap().as_str(), "alice@example.org");
+        assert_eq!(
+            Email::parse(" Alice@Example.ORG ").unwrap().as_str(),
+            "alice@example.org"
+        );
         assert!(Email::parse("a.b+tag@sub.example.co").is_ok());
         for bad in [
-            "", "plain", "@example.org", "a@", "a@b", "a@@b.org", "a b@c.org", ".a@b.org", "a.@b.org",
-            "a..b@c.org", "a@-b.org", "a@b.c0m", "a@b.c", "a@b_c.org",
+            "",
+            "plain",
+            "@example.org",
+            "a@",
+            "a@b",
+            "a@@b.org",
+            "a b@c.org",
+            ".a@b.org",
+            "a.@b.org",
+            "a..b@c.org",
+            "a@-b.org",
+            "a@b.c0m",
+            "a@b.c",
+            "a@b_c.org",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
         let long = format!("{}@{}.org", "a".repeat(64), "b".repeat(200));
-        assert_eq!(Email::parse(&long).unwrap_err().reason, Reason::TooLong { max: 254 });
+        assert_eq!(
+            Email::parse(&long).unwrap_err().reason,
+            Reason::TooLong { max: 254 }
+        );
     }
 
     #[test]
     fn display_name_rules() {
-        assert_eq!(DisplayName::parse("  Ada   Lovelace ").unwrap().as_str(), "Ada Lovelace");
-        assert_eq!(DisplayName::parse(" \t ").unwrap_err().reason, Reason::Empty);
-        assert_eq!(DisplayName::parse("a\u{0}b").unwrap_err().reason, Reason::InvalidCharacters);
-        assert_eq!(DisplayName::parse(&"x".repeat(201)).unwrap_err().reason, Reason::TooLong { max: 200 });
+        assert_eq!(
+            DisplayName::parse("  Ada   Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
+        assert_eq!(
+            DisplayName::parse(" \t ").unwrap_err().reason,
+            Reason::Empty
+        );
+        assert_eq!(
+            DisplayName::parse("a\u{0}b").unwrap_err().reason,
+            Reason::InvalidCharacters
+        );
+        assert_eq!(
+            DisplayName::parse(&"x".repeat(201)).unwrap_err().reason,
+            Reason::TooLong { max: 200 }
+        );
         assert_eq!(DisplayName::parse("Zoë Ünal").unwrap().as_str(), "Zoë Ünal");
     }
 

@@ -141,7 +141,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `code` and `detail`.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), errors: Vec::new(), retry_after: None }
+        Self {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
     }
 
     /// Its code.
@@ -158,8 +163,17 @@ impl ApiError {
 
     /// A `validation_failed` error listing `errors`.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-        Self { code: ErrorCode::ValidationFailed, detail, errors, retry_after: None }
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            code: ErrorCode::ValidationFailed,
+            detail,
+            errors,
+            retry_after: None,
+        }
     }
 
     /// The 404 for unknown routes.
@@ -191,7 +205,10 @@ impl ResponseError for ApiError {
             errors: self.errors.clone(),
         };
         let mut response = HttpResponse::build(status);
-        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }
@@ -226,8 +243,11 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Unavailable(source) => {
                 tracing::warn!(error = %source, "dependency unavailable");
-                Self::new(ErrorCode::ServiceUnavailable, "a dependency is unavailable; retry later")
-                    .retry_after(5)
+                Self::new(
+                    ErrorCode::ServiceUnavailable,
+                    "a dependency is unavailable; retry later",
+                )
+                .retry_after(5)
             }
             CoreError::Internal(source) => {
                 tracing::error!(error = %source, "internal error");
@@ -242,27 +262,38 @@ impl From<CoreError> for ApiError {
 pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
     use actix_web::error::JsonPayloadError as E;
     match err {
-        E::OverflowKnownLength { .. } | E::Overflow { .. } => {
-            ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than allowed")
+        E::OverflowKnownLength { .. }
+        | E::Overflow { .. }
+        | E::Payload(actix_web::error::PayloadError::Overflow) => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the request body is larger than allowed",
+        ),
+        E::ContentType => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the request body must be application/json",
+        ),
+        E::Deserialize(e) => {
+            ApiError::new(ErrorCode::MalformedJson, format!("invalid JSON body: {e}"))
         }
-        E::ContentType => {
-            ApiError::new(ErrorCode::UnsupportedMediaType, "the request body must be application/json")
-        }
-        E::Deserialize(e) => ApiError::new(ErrorCode::MalformedJson, format!("invalid JSON body: {e}")),
-        E::Payload(actix_web::error::PayloadError::Overflow) => {
-            ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than allowed")
-        }
-        _ => ApiError::new(ErrorCode::MalformedJson, "the request body could not be read"),
+        _ => ApiError::new(
+            ErrorCode::MalformedJson,
+            "the request body could not be read",
+        ),
     }
 }
 
 /// Maps query-string extractor errors to 400.
+#[allow(clippy::needless_pass_by_value)] // the shape actix's error handlers take
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::new(ErrorCode::ValidationFailed, format!("invalid query string: {err}"))
+    ApiError::new(
+        ErrorCode::ValidationFailed,
+        format!("invalid query string: {err}"),
+    )
 }
 
 /// Maps path extractor errors (a malformed id) to 404: a path that cannot name an object names
 /// none.
+#[allow(clippy::needless_pass_by_value)] // the shape actix's error handlers take
 pub fn path_error(_err: actix_web::error::PathError) -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such resource")
 }

@@ -34,7 +34,10 @@ pub struct AppState {
 impl AppState {
     /// State over `services`, rendering the OpenAPI document once.
     pub fn new(services: Services) -> Self {
-        Self { services, docs: Arc::new(Docs::new(&openapi::document())) }
+        Self {
+            services,
+            docs: Arc::new(Docs::new(&openapi::document())),
+        }
     }
 }
 
@@ -64,7 +67,10 @@ impl Default for HttpOptions {
 
 /// Registers the application (state, extractor limits, middleware, routes) on `cfg`; used by
 /// [`run`] and by in-process tests.
-pub fn configure(state: &web::Data<AppState>, options: &HttpOptions) -> impl Fn(&mut web::ServiceConfig) + Clone + use<> {
+pub fn configure(
+    state: &web::Data<AppState>,
+    options: &HttpOptions,
+) -> impl Fn(&mut web::ServiceConfig) + Clone + use<> {
     let state = state.clone();
     let limit = options.body_limit;
     move |cfg: &mut web::ServiceConfig| {
@@ -80,7 +86,9 @@ pub fn configure(state: &web::Data<AppState>, options: &HttpOptions) -> impl Fn(
 /// The JSON extractor's settings: bodies over `limit` bytes → 413, malformed → 400, wrong content
 /// type → 415, all as problem+json.
 pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default().limit(limit).error_handler(|e, _| json_error(e).into())
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|e, _| json_error(e).into())
 }
 
 /// Serves `state` on `listener`. Signals are the caller's: stop the server through its handle
@@ -88,7 +96,11 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
 ///
 /// # Errors
 /// When the listener cannot be used.
-pub fn run(listener: TcpListener, state: AppState, options: &HttpOptions) -> std::io::Result<Server> {
+pub fn run(
+    listener: TcpListener,
+    state: AppState,
+    options: &HttpOptions,
+) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let routes = configure(&state, options);
     let log_probes = options.log_probes;

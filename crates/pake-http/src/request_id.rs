@@ -7,6 +7,8 @@
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -24,17 +26,29 @@ tokio::task_local! {
 
 /// A request's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub String);
+pub struct RequestId(pub Arc<str>);
 
 /// The id of the request being served on this task, if any.
 pub fn current() -> Option<String> {
-    CURRENT.try_with(|id| id.0.clone()).ok()
+    CURRENT.try_with(|id| id.0.to_string()).ok()
 }
 
-fn accept(value: &HeaderValue) -> Option<String> {
-    let bytes = value.as_bytes();
-    let sane = (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic());
-    sane.then(|| String::from_utf8_lossy(bytes).into_owned())
+/// A fresh id: 32 hex digits, a random per-process prefix and a counter. Unique without a system
+/// call per request (a random UUID costs a `getrandom` call each time).
+fn generate() -> Arc<str> {
+    static PREFIX: LazyLock<u64> = LazyLock::new(|| {
+        let random = uuid::Uuid::new_v4().as_u64_pair().0;
+        random ^ u64::from(std::process::id())
+    });
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    Arc::from(format!("{:016x}{n:016x}", *PREFIX))
+}
+
+fn accept(value: &HeaderValue) -> Option<Arc<str>> {
+    let text = value.to_str().ok()?;
+    let sane = (1..=128).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic());
+    sane.then(|| Arc::from(text))
 }
 
 /// The middleware. `log_probes` decides whether `/health` probes get an access-log line.
@@ -56,7 +70,10 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequestIdentityService { service: Rc::new(service), log_probes: self.log_probes }))
+        ready(Ok(RequestIdentityService {
+            service: Rc::new(service),
+            log_probes: self.log_probes,
+        }))
     }
 }
 
@@ -83,18 +100,21 @@ where
             .headers()
             .get(&HEADER)
             .and_then(accept)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        req.extensions_mut().insert(RequestId(id.clone()));
+            .unwrap_or_else(generate);
+        req.extensions_mut().insert(RequestId(Arc::clone(&id)));
         let log = self.log_probes || !req.path().starts_with("/health");
         let method = log.then(|| req.method().clone());
         let service = Rc::clone(&self.service);
-        Box::pin(CURRENT.scope(RequestId(id.clone()), async move {
+        Box::pin(CURRENT.scope(RequestId(Arc::clone(&id)), async move {
             let mut res = service.call(req).await?;
             if let Ok(value) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(HEADER.clone(), value);
             }
             if let Some(method) = method {
-                let route = res.request().match_pattern().unwrap_or_else(|| "<unmatched>".to_owned());
+                let route = res
+                    .request()
+                    .match_pattern()
+                    .unwrap_or_else(|| "<unmatched>".to_owned());
                 tracing::info!(
                     target: "pake::access",
                     request_id = %id,
@@ -116,10 +136,21 @@ mod tests {
 
     #[test]
     fn only_sane_ids_are_kept() {
-        assert_eq!(accept(&HeaderValue::from_static("abc-123")), Some("abc-123".into()));
+        assert_eq!(
+            accept(&HeaderValue::from_static("abc-123")).as_deref(),
+            Some("abc-123")
+        );
         assert_eq!(accept(&HeaderValue::from_static("")), None);
         assert_eq!(accept(&HeaderValue::from_static("has space")), None);
         let long = "x".repeat(129);
         assert_eq!(accept(&HeaderValue::from_str(&long).unwrap()), None);
+    }
+
+    #[test]
+    fn generated_ids_are_unique_and_32_hex_digits() {
+        let (a, b) = (generate(), generate());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
     }
 }

@@ -1,6 +1,8 @@
 //! Malformed, oversized and mistyped JSON bodies get 400/413/415 problem+json, never a 5xx, through
 //! the same extractor configuration and middleware the server installs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use actix_web::{App, HttpResponse, test, web};
 use pake_http::json_config;
 use pake_http::request_id::RequestIdentity;
@@ -51,7 +53,13 @@ async fn well_formed_body_passes() {
 
 #[actix_web::test]
 async fn malformed_json_is_400_problem() {
-    for payload in [&b"{"[..], b"not json", br#"{"name":1,"count":1}"#, br#"{"name":"a"}"#, b""] {
+    for payload in [
+        &b"{"[..],
+        b"not json",
+        br#"{"name":1,"count":1}"#,
+        br#"{"name":"a"}"#,
+        b"",
+    ] {
         let (status, body, ct) = call(payload, "application/json").await;
         assert_eq!(status, 400, "{payload:?}");
         assert_eq!(ct, "application/problem+json");
@@ -63,7 +71,11 @@ async fn malformed_json_is_400_problem() {
 
 #[actix_web::test]
 async fn unknown_fields_are_rejected() {
-    let (status, body, _) = call(br#"{"name":"a","count":1,"role":"admin"}"#, "application/json").await;
+    let (status, body, _) = call(
+        br#"{"name":"a","count":1,"role":"admin"}"#,
+        "application/json",
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(body["code"], "malformed_json");
 }

@@ -27,12 +27,20 @@ pub struct CacheKey {
 impl CacheKey {
     /// A key in a tenant's space.
     pub fn tenant(tenant: TenantId, namespace: &'static str, key: impl Into<String>) -> Self {
-        Self { scope: CacheScope::Tenant(tenant), namespace, key: key.into() }
+        Self {
+            scope: CacheScope::Tenant(tenant),
+            namespace,
+            key: key.into(),
+        }
     }
 
     /// A platform-wide key.
     pub fn global(namespace: &'static str, key: impl Into<String>) -> Self {
-        Self { scope: CacheScope::Global, namespace, key: key.into() }
+        Self {
+            scope: CacheScope::Global,
+            namespace,
+            key: key.into(),
+        }
     }
 
     /// Its scope.
@@ -93,7 +101,13 @@ mod tests {
     #[test]
     fn keys_render_with_hash_tags() {
         let t = TenantId::new();
-        assert_eq!(CacheKey::tenant(t, "search", "abc").to_string(), format!("t:{{{t}}}:search:abc"));
-        assert_eq!(CacheKey::global("upstream", "arxiv").to_string(), "g:upstream:arxiv");
+        assert_eq!(
+            CacheKey::tenant(t, "search", "abc").to_string(),
+            format!("t:{{{t}}}:search:abc")
+        );
+        assert_eq!(
+            CacheKey::global("upstream", "arxiv").to_string(),
+            "g:upstream:arxiv"
+        );
     }
 }

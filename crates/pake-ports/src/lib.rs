@@ -25,6 +25,8 @@ pub use repository::{
     SessionRepository, StoreHealth, TenantFilter, TenantRepository, UsageRepository,
     UserRepository,
 };
+pub use search_source::{
+    SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest,
+};
 pub use secrets::SecretGenerator;
-pub use search_source::{SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest};
 pub use token::{AccessClaims, IssuedToken, TokenError, TokenIssuer, TokenVerifier};

@@ -46,5 +46,10 @@ pub trait RateLimiter: Send + Sync {
     ///
     /// # Errors
     /// [`LimitError::Unavailable`] when the backend cannot be reached.
-    async fn check(&self, key: &CacheKey, quota: Quota, cost: u32) -> Result<RateDecision, LimitError>;
+    async fn check(
+        &self,
+        key: &CacheKey,
+        quota: Quota,
+        cost: u32,
+    ) -> Result<RateDecision, LimitError>;
 }

@@ -49,7 +49,11 @@ pub trait TenantRepository: Send + Sync {
     async fn find_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, RepoError>;
 
     /// Tenants matching `filter`, newest first, with the total (*platform-wide*).
-    async fn list(&self, filter: TenantFilter, page: PageRequest) -> Result<Page<Tenant>, RepoError>;
+    async fn list(
+        &self,
+        filter: TenantFilter,
+        page: PageRequest,
+    ) -> Result<Page<Tenant>, RepoError>;
 
     /// Replaces the stored tenant with `tenant` (matched by id).
     ///
@@ -89,7 +93,8 @@ pub trait UserRepository: Send + Sync {
     async fn find(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, RepoError>;
 
     /// The user whose username or e-mail is `login` (case-insensitive), if any.
-    async fn find_by_login(&self, tenant: TenantId, login: &str) -> Result<Option<User>, RepoError>;
+    async fn find_by_login(&self, tenant: TenantId, login: &str)
+    -> Result<Option<User>, RepoError>;
 
     /// The tenant's users, oldest first, with the total.
     async fn list(&self, tenant: TenantId, page: PageRequest) -> Result<Page<User>, RepoError>;
@@ -98,7 +103,11 @@ pub trait UserRepository: Send + Sync {
     async fn count(&self, tenant: TenantId) -> Result<u64, RepoError>;
 
     /// How many of the tenant's users logged in at or after `since`.
-    async fn count_active_since(&self, tenant: TenantId, since: OffsetDateTime) -> Result<u64, RepoError>;
+    async fn count_active_since(
+        &self,
+        tenant: TenantId,
+        since: OffsetDateTime,
+    ) -> Result<u64, RepoError>;
 
     /// Replaces the stored user with `user` (matched by tenant and id).
     ///
@@ -146,7 +155,11 @@ pub trait SessionRepository: Send + Sync {
     /// # Errors
     /// [`RepoError::NotFound`] when the user does not exist in the tenant; [`RepoError::Conflict`]
     /// (`Id`) for a duplicate session id or token.
-    async fn create(&self, session: &Session, first_token: RefreshTokenHash) -> Result<(), RepoError>;
+    async fn create(
+        &self,
+        session: &Session,
+        first_token: RefreshTokenHash,
+    ) -> Result<(), RepoError>;
 
     /// The session, if any (active or not).
     async fn find(&self, tenant: TenantId, id: SessionId) -> Result<Option<Session>, RepoError>;
@@ -177,7 +190,12 @@ pub trait SessionRepository: Send + Sync {
     ///
     /// # Errors
     /// [`RepoError::NotFound`] when the session does not exist in the tenant.
-    async fn revoke(&self, tenant: TenantId, id: SessionId, now: OffsetDateTime) -> Result<bool, RepoError>;
+    async fn revoke(
+        &self,
+        tenant: TenantId,
+        id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<bool, RepoError>;
 
     /// Ends every active session of a user except `keep`; returns the ended ids.
     async fn revoke_all_for_user(
@@ -190,7 +208,10 @@ pub trait SessionRepository: Send + Sync {
 
     /// Sessions revoked at or after `since`, in every tenant (*platform-wide*: warms the revocation
     /// cache at start-up).
-    async fn list_revoked_since(&self, since: OffsetDateTime) -> Result<Vec<(TenantId, SessionId)>, RepoError>;
+    async fn list_revoked_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(TenantId, SessionId)>, RepoError>;
 }
 
 /// The audit trail.
@@ -229,7 +250,11 @@ pub trait SearchHistoryRepository: Send + Sync {
     ) -> Result<Page<SearchRecord>, RepoError>;
 
     /// Aggregates over the tenant's searches matching `filter`.
-    async fn stats(&self, tenant: TenantId, filter: &HistoryFilter) -> Result<SearchStats, RepoError>;
+    async fn stats(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+    ) -> Result<SearchStats, RepoError>;
 
     /// The most searched queries (grouped case-insensitively) matching `filter`, most first.
     async fn popular(
@@ -251,7 +276,11 @@ pub trait SavedSearchRepository: Send + Sync {
     async fn create(&self, search: &SavedSearch) -> Result<(), RepoError>;
 
     /// The saved search, if any.
-    async fn find(&self, tenant: TenantId, id: SavedSearchId) -> Result<Option<SavedSearch>, RepoError>;
+    async fn find(
+        &self,
+        tenant: TenantId,
+        id: SavedSearchId,
+    ) -> Result<Option<SavedSearch>, RepoError>;
 
     /// Saved searches matching `filter`, newest first, with the total.
     async fn list(
@@ -277,17 +306,29 @@ pub trait SavedSearchRepository: Send + Sync {
     ///
     /// # Errors
     /// [`RepoError::NotFound`].
-    async fn record_run(&self, tenant: TenantId, id: SavedSearchId, at: OffsetDateTime) -> Result<(), RepoError>;
+    async fn record_run(
+        &self,
+        tenant: TenantId,
+        id: SavedSearchId,
+        at: OffsetDateTime,
+    ) -> Result<(), RepoError>;
 }
 
 /// Usage counters (per tenant, UTC day and metric).
 #[async_trait]
 pub trait UsageRepository: Send + Sync {
     /// Adds `by` to the counter and returns its new value, atomically.
-    async fn increment(&self, tenant: TenantId, day: Date, metric: UsageMetric, by: u64) -> Result<u64, RepoError>;
+    async fn increment(
+        &self,
+        tenant: TenantId,
+        day: Date,
+        metric: UsageMetric,
+        by: u64,
+    ) -> Result<u64, RepoError>;
 
     /// The counter's value (0 when never incremented).
-    async fn get(&self, tenant: TenantId, day: Date, metric: UsageMetric) -> Result<u64, RepoError>;
+    async fn get(&self, tenant: TenantId, day: Date, metric: UsageMetric)
+    -> Result<u64, RepoError>;
 
     /// Non-zero counters for days in `from..=to`, oldest first.
     async fn series(

@@ -49,7 +49,12 @@ impl AuditRow {
             id: AuditEventId::parse(&self.id).map_err(corrupt)?,
             at: from_micros(self.at)?,
             kind: AuditKind::parse(&self.kind).map_err(corrupt)?,
-            actor_id: self.actor_id.as_deref().map(UserId::parse).transpose().map_err(corrupt)?,
+            actor_id: self
+                .actor_id
+                .as_deref()
+                .map(UserId::parse)
+                .transpose()
+                .map_err(corrupt)?,
             actor_tenant_id: self
                 .actor_tenant_id
                 .as_deref()
@@ -70,18 +75,27 @@ impl AuditRepository for SqliteStore {
     async fn append(&self, event: &AuditEvent) -> Result<(), RepoError> {
         let row = AuditRow::from_domain(event)?;
         self.write(move |c| {
-            diesel::insert_into(audit_events::table).values(&row).execute(c)?;
+            diesel::insert_into(audit_events::table)
+                .values(&row)
+                .execute(c)?;
             Ok(())
         })
         .await
     }
 
-    async fn list(&self, tenant: TenantId, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>, RepoError> {
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEvent>, RepoError> {
         let tenant = tenant.to_string();
         let filter = filter.clone();
         self.read(move |c| {
             let query = || {
-                let mut q = audit_events::table.filter(audit_events::tenant_id.eq(tenant.clone())).into_boxed();
+                let mut q = audit_events::table
+                    .filter(audit_events::tenant_id.eq(tenant.clone()))
+                    .into_boxed();
                 if let Some(kind) = filter.kind {
                     q = q.filter(audit_events::kind.eq(kind.as_str()));
                 }
@@ -100,8 +114,14 @@ impl AuditRepository for SqliteStore {
                 .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
                 .select(AuditRow::as_select())
                 .load(c)?;
-            let items = rows.into_iter().map(AuditRow::into_domain).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: count(total) })
+            let items = rows
+                .into_iter()
+                .map(AuditRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: count(total),
+            })
         })
         .await
     }

@@ -12,7 +12,8 @@ pub(crate) fn to_micros(t: OffsetDateTime) -> i64 {
 
 /// A stored instant back as a UTC time.
 pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, RepoError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).map_err(RepoError::internal)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(RepoError::internal)
 }
 
 /// An optional stored instant.
@@ -21,6 +22,7 @@ pub(crate) fn from_micros_opt(micros: Option<i64>) -> Result<Option<OffsetDateTi
 }
 
 /// A stored value that no longer passes domain validation is corrupt data.
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(corrupt)`
 pub(crate) fn corrupt(err: ValidationError) -> RepoError {
     RepoError::internal(format!("stored value fails validation: {err}"))
 }
@@ -59,7 +61,9 @@ pub(crate) fn map_err(err: DieselError) -> RepoError {
             };
             RepoError::Conflict(conflict)
         }
-        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => RepoError::NotFound,
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+            RepoError::NotFound
+        }
         DieselError::DatabaseError(_, ref info)
             if info.message().contains("database is locked") || info.message().contains("busy") =>
         {

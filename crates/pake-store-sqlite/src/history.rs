@@ -34,7 +34,11 @@ struct HistoryRow {
 
 /// The grouping key of popular queries: case and inner whitespace do not matter.
 fn normalise(query: &str) -> String {
-    query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    query
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 impl HistoryRow {
@@ -45,7 +49,12 @@ impl HistoryRow {
             user_id: r.user_id.to_string(),
             query: r.query.as_str().to_owned(),
             query_norm: normalise(r.query.as_str()),
-            sources: r.sources.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+            sources: r
+                .sources
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
             result_count: i32::try_from(r.result_count).unwrap_or(i32::MAX),
             execution_ms: i32::try_from(r.execution_ms).unwrap_or(i32::MAX),
             cache_hit: r.cache_hit,
@@ -134,7 +143,14 @@ impl Binds {
         }
     }
 
-    fn apply(&self, sql: String) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::sqlite::Sqlite, diesel::query_builder::SqlQuery> {
+    fn apply(
+        &self,
+        sql: String,
+    ) -> diesel::query_builder::BoxedSqlQuery<
+        'static,
+        diesel::sqlite::Sqlite,
+        diesel::query_builder::SqlQuery,
+    > {
         diesel::sql_query(sql)
             .into_boxed()
             .bind::<Text, _>(self.tenant.clone())
@@ -174,12 +190,27 @@ fn stats(c: &mut SqliteConnection, b: &Binds) -> Result<SearchStats, TxError> {
     let fmt = format_description!("[year]-[month]-[day]");
     let per_day = days
         .into_iter()
-        .map(|d| Ok((Date::parse(&d.day, fmt).map_err(RepoError::internal)?, count(d.n))))
+        .map(|d| {
+            Ok((
+                Date::parse(&d.day, fmt).map_err(RepoError::internal)?,
+                count(d.n),
+            ))
+        })
         .collect::<Result<_, RepoError>>()?;
     let total = count(totals.total);
     #[allow(clippy::cast_precision_loss)]
-    let average_ms = if total == 0 { 0.0 } else { totals.ms as f64 / total as f64 };
-    Ok(SearchStats { total, cache_hits: count(totals.hits), average_ms, by_source, per_day })
+    let average_ms = if total == 0 {
+        0.0
+    } else {
+        totals.ms as f64 / total as f64
+    };
+    Ok(SearchStats {
+        total,
+        cache_hits: count(totals.hits),
+        average_ms,
+        by_source,
+        per_day,
+    })
 }
 
 #[async_trait]
@@ -187,13 +218,20 @@ impl SearchHistoryRepository for SqliteStore {
     async fn append(&self, record: &SearchRecord) -> Result<(), RepoError> {
         let row = HistoryRow::from_domain(record)?;
         self.write(move |c| {
-            diesel::insert_into(search_history::table).values(&row).execute(c)?;
+            diesel::insert_into(search_history::table)
+                .values(&row)
+                .execute(c)?;
             Ok(())
         })
         .await
     }
 
-    async fn list(&self, tenant: TenantId, filter: &HistoryFilter, page: PageRequest) -> Result<Page<SearchRecord>, RepoError> {
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+        page: PageRequest,
+    ) -> Result<Page<SearchRecord>, RepoError> {
         let tenant = tenant.to_string();
         let filter = filter.clone();
         self.read(move |c| {
@@ -216,18 +254,33 @@ impl SearchHistoryRepository for SqliteStore {
                 .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
                 .select(HistoryRow::as_select())
                 .load(c)?;
-            let items = rows.into_iter().map(HistoryRow::into_domain).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: count(total) })
+            let items = rows
+                .into_iter()
+                .map(HistoryRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: count(total),
+            })
         })
         .await
     }
 
-    async fn stats(&self, tenant: TenantId, filter: &HistoryFilter) -> Result<SearchStats, RepoError> {
+    async fn stats(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+    ) -> Result<SearchStats, RepoError> {
         let binds = Binds::new(tenant, filter);
         self.read(move |c| stats(c, &binds)).await
     }
 
-    async fn popular(&self, tenant: TenantId, filter: &HistoryFilter, limit: u32) -> Result<Vec<PopularQuery>, RepoError> {
+    async fn popular(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+        limit: u32,
+    ) -> Result<Vec<PopularQuery>, RepoError> {
         let binds = Binds::new(tenant, filter);
         self.read(move |c| {
             let rows: Vec<QueryCount> = binds
@@ -236,7 +289,13 @@ impl SearchHistoryRepository for SqliteStore {
                      GROUP BY query_norm ORDER BY n DESC, query_norm ASC LIMIT {limit}"
                 ))
                 .load(c)?;
-            Ok(rows.into_iter().map(|r| PopularQuery { query: r.query, count: count(r.n) }).collect())
+            Ok(rows
+                .into_iter()
+                .map(|r| PopularQuery {
+                    query: r.query,
+                    count: count(r.n),
+                })
+                .collect())
         })
         .await
     }

@@ -117,7 +117,10 @@ impl SqliteStore {
     /// # Errors
     /// [`OpenError`] when a connection cannot be had or a migration fails.
     pub fn migrate(&self) -> Result<Vec<String>, OpenError> {
-        let mut conn = self.pool.get().map_err(|e| OpenError::Migration(e.to_string()))?;
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| OpenError::Migration(e.to_string()))?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| OpenError::Migration(e.to_string()))?;
@@ -129,7 +132,10 @@ impl SqliteStore {
     /// # Errors
     /// [`OpenError`] when a migration's `down` fails.
     pub fn revert_all(&self) -> Result<(), OpenError> {
-        let mut conn = self.pool.get().map_err(|e| OpenError::Migration(e.to_string()))?;
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| OpenError::Migration(e.to_string()))?;
         conn.revert_all_migrations(MIGRATIONS)
             .map_err(|e| OpenError::Migration(e.to_string()))?;
         Ok(())
@@ -187,6 +193,7 @@ impl SqliteStore {
 #[async_trait]
 impl StoreHealth for SqliteStore {
     async fn ping(&self) -> Result<(), RepoError> {
-        self.run(|conn| conn.batch_execute("SELECT 1").map_err(Into::into)).await
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(Into::into))
+            .await
     }
 }

@@ -69,13 +69,19 @@ impl SavedSearchRepository for SqliteStore {
     async fn create(&self, search: &SavedSearch) -> Result<(), RepoError> {
         let row = SavedRow::from_domain(search)?;
         self.write(move |c| {
-            diesel::insert_into(saved_searches::table).values(&row).execute(c)?;
+            diesel::insert_into(saved_searches::table)
+                .values(&row)
+                .execute(c)?;
             Ok(())
         })
         .await
     }
 
-    async fn find(&self, tenant: TenantId, id: SavedSearchId) -> Result<Option<SavedSearch>, RepoError> {
+    async fn find(
+        &self,
+        tenant: TenantId,
+        id: SavedSearchId,
+    ) -> Result<Option<SavedSearch>, RepoError> {
         let key = (tenant.to_string(), id.to_string());
         self.read(move |c| {
             let row = saved_searches::table
@@ -88,7 +94,12 @@ impl SavedSearchRepository for SqliteStore {
         .await
     }
 
-    async fn list(&self, tenant: TenantId, filter: SavedSearchFilter, page: PageRequest) -> Result<Page<SavedSearch>, RepoError> {
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: SavedSearchFilter,
+        page: PageRequest,
+    ) -> Result<Page<SavedSearch>, RepoError> {
         let tenant = tenant.to_string();
         self.read(move |c| {
             let query = || {
@@ -98,10 +109,14 @@ impl SavedSearchRepository for SqliteStore {
                 match (filter.owner_id, filter.include_public) {
                     (Some(owner), true) => {
                         q = q.filter(
-                            saved_searches::owner_id.eq(owner.to_string()).or(saved_searches::is_public.eq(true)),
+                            saved_searches::owner_id
+                                .eq(owner.to_string())
+                                .or(saved_searches::is_public.eq(true)),
                         );
                     }
-                    (Some(owner), false) => q = q.filter(saved_searches::owner_id.eq(owner.to_string())),
+                    (Some(owner), false) => {
+                        q = q.filter(saved_searches::owner_id.eq(owner.to_string()));
+                    }
                     (None, true) => q = q.filter(saved_searches::is_public.eq(true)),
                     (None, false) => {}
                 }
@@ -114,8 +129,14 @@ impl SavedSearchRepository for SqliteStore {
                 .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
                 .select(SavedRow::as_select())
                 .load(c)?;
-            let items = rows.into_iter().map(SavedRow::into_domain).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: count(total) })
+            let items = rows
+                .into_iter()
+                .map(SavedRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: count(total),
+            })
         })
         .await
     }
@@ -143,7 +164,12 @@ impl SavedSearchRepository for SqliteStore {
         .await
     }
 
-    async fn record_run(&self, tenant: TenantId, id: SavedSearchId, at: OffsetDateTime) -> Result<(), RepoError> {
+    async fn record_run(
+        &self,
+        tenant: TenantId,
+        id: SavedSearchId,
+        at: OffsetDateTime,
+    ) -> Result<(), RepoError> {
         let key = (tenant.to_string(), id.to_string());
         let at = to_micros(at);
         self.write(move |c| {

@@ -55,7 +55,11 @@ impl SessionRow {
     }
 }
 
-fn load_session(c: &mut SqliteConnection, tenant: &str, id: &str) -> Result<Option<SessionRow>, TxError> {
+fn load_session(
+    c: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<SessionRow>, TxError> {
     Ok(sessions::table
         .find((tenant.to_owned(), id.to_owned()))
         .select(SessionRow::as_select())
@@ -65,10 +69,16 @@ fn load_session(c: &mut SqliteConnection, tenant: &str, id: &str) -> Result<Opti
 
 #[async_trait]
 impl SessionRepository for SqliteStore {
-    async fn create(&self, session: &Session, first_token: RefreshTokenHash) -> Result<(), RepoError> {
+    async fn create(
+        &self,
+        session: &Session,
+        first_token: RefreshTokenHash,
+    ) -> Result<(), RepoError> {
         let row = SessionRow::from_domain(session);
         self.write(move |c| {
-            diesel::insert_into(sessions::table).values(&row).execute(c)?;
+            diesel::insert_into(sessions::table)
+                .values(&row)
+                .execute(c)?;
             diesel::insert_into(refresh_tokens::table)
                 .values((
                     refresh_tokens::tenant_id.eq(&row.tenant_id),
@@ -84,11 +94,20 @@ impl SessionRepository for SqliteStore {
 
     async fn find(&self, tenant: TenantId, id: SessionId) -> Result<Option<Session>, RepoError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
-        self.read(move |c| Ok(load_session(c, &tenant, &id)?.map(SessionRow::into_domain).transpose()?))
-            .await
+        self.read(move |c| {
+            Ok(load_session(c, &tenant, &id)?
+                .map(SessionRow::into_domain)
+                .transpose()?)
+        })
+        .await
     }
 
-    async fn list_active(&self, tenant: TenantId, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, RepoError> {
+    async fn list_active(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, RepoError> {
         let (tenant, user, now) = (tenant.to_string(), user.to_string(), to_micros(now));
         self.read(move |c| {
             let rows = sessions::table
@@ -99,7 +118,10 @@ impl SessionRepository for SqliteStore {
                 .order((sessions::created_at.desc(), sessions::id.desc()))
                 .select(SessionRow::as_select())
                 .load(c)?;
-            Ok(rows.into_iter().map(SessionRow::into_domain).collect::<Result<_, _>>()?)
+            Ok(rows
+                .into_iter()
+                .map(SessionRow::into_domain)
+                .collect::<Result<_, _>>()?)
         })
         .await
     }
@@ -130,7 +152,9 @@ impl SessionRepository for SqliteStore {
             }
             let target = sessions::table.find((tenant.clone(), session_id.clone()));
             if used_at.is_some() {
-                diesel::update(target).set(sessions::revoked_at.eq(Some(now))).execute(c)?;
+                diesel::update(target)
+                    .set(sessions::revoked_at.eq(Some(now)))
+                    .execute(c)?;
                 session.revoked_at = Some(now);
                 return Ok(RefreshOutcome::ReuseDetected(session.into_domain()?));
             }
@@ -145,14 +169,21 @@ impl SessionRepository for SqliteStore {
                     refresh_tokens::issued_at.eq(now),
                 ))
                 .execute(c)?;
-            diesel::update(target).set(sessions::last_used_at.eq(now)).execute(c)?;
+            diesel::update(target)
+                .set(sessions::last_used_at.eq(now))
+                .execute(c)?;
             session.last_used_at = now;
             Ok(RefreshOutcome::Rotated(session.into_domain()?))
         })
         .await
     }
 
-    async fn revoke(&self, tenant: TenantId, id: SessionId, now: OffsetDateTime) -> Result<bool, RepoError> {
+    async fn revoke(
+        &self,
+        tenant: TenantId,
+        id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<bool, RepoError> {
         let (tenant, id, now) = (tenant.to_string(), id.to_string(), to_micros(now));
         self.write(move |c| {
             let Some(row) = load_session(c, &tenant, &id)? else {
@@ -194,12 +225,18 @@ impl SessionRepository for SqliteStore {
             )
             .set(sessions::revoked_at.eq(Some(now)))
             .execute(c)?;
-            Ok(ids.iter().map(|id| SessionId::parse(id).map_err(corrupt)).collect::<Result<_, _>>()?)
+            Ok(ids
+                .iter()
+                .map(|id| SessionId::parse(id).map_err(corrupt))
+                .collect::<Result<_, _>>()?)
         })
         .await
     }
 
-    async fn list_revoked_since(&self, since: OffsetDateTime) -> Result<Vec<(TenantId, SessionId)>, RepoError> {
+    async fn list_revoked_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(TenantId, SessionId)>, RepoError> {
         let since = to_micros(since);
         self.read(move |c| {
             let rows: Vec<(String, String)> = sessions::table
@@ -208,7 +245,12 @@ impl SessionRepository for SqliteStore {
                 .load(c)?;
             Ok(rows
                 .into_iter()
-                .map(|(t, s)| Ok((TenantId::parse(&t).map_err(corrupt)?, SessionId::parse(&s).map_err(corrupt)?)))
+                .map(|(t, s)| {
+                    Ok((
+                        TenantId::parse(&t).map_err(corrupt)?,
+                        SessionId::parse(&s).map_err(corrupt)?,
+                    ))
+                })
                 .collect::<Result<_, RepoError>>()?)
         })
         .await

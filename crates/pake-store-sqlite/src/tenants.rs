@@ -10,7 +10,7 @@ use pake_domain::{
 use pake_ports::{RepoError, TenantFilter, TenantRepository};
 
 use crate::SqliteStore;
-use crate::convert::{corrupt, count, from_micros, json, to_json, to_micros, TxError};
+use crate::convert::{TxError, corrupt, count, from_micros, json, to_json, to_micros};
 use crate::schema::{
     audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
     usage_counters, users,
@@ -54,7 +54,12 @@ impl TenantRow {
             id: TenantId::parse(&self.id).map_err(corrupt)?,
             slug: TenantSlug::parse_any(&self.slug).map_err(corrupt)?,
             display_name: DisplayName::parse(&self.display_name).map_err(corrupt)?,
-            domain: self.domain.as_deref().map(TenantDomain::parse).transpose().map_err(corrupt)?,
+            domain: self
+                .domain
+                .as_deref()
+                .map(TenantDomain::parse)
+                .transpose()
+                .map_err(corrupt)?,
             plan: PlanId::parse(&self.plan).map_err(corrupt)?,
             status: TenantStatus::parse(&self.status).map_err(corrupt)?,
             limits_override: json(&self.limits_override)?,
@@ -67,7 +72,10 @@ impl TenantRow {
 }
 
 fn rows_into(rows: Vec<TenantRow>) -> Result<Vec<Tenant>, TxError> {
-    Ok(rows.into_iter().map(TenantRow::into_domain).collect::<Result<_, _>>()?)
+    Ok(rows
+        .into_iter()
+        .map(TenantRow::into_domain)
+        .collect::<Result<_, _>>()?)
 }
 
 #[async_trait]
@@ -75,7 +83,9 @@ impl TenantRepository for SqliteStore {
     async fn create(&self, tenant: &Tenant) -> Result<(), RepoError> {
         let row = TenantRow::from_domain(tenant)?;
         self.write(move |c| {
-            diesel::insert_into(tenants::table).values(&row).execute(c)?;
+            diesel::insert_into(tenants::table)
+                .values(&row)
+                .execute(c)?;
             Ok(())
         })
         .await
@@ -107,7 +117,11 @@ impl TenantRepository for SqliteStore {
         .await
     }
 
-    async fn list(&self, filter: TenantFilter, page: PageRequest) -> Result<Page<Tenant>, RepoError> {
+    async fn list(
+        &self,
+        filter: TenantFilter,
+        page: PageRequest,
+    ) -> Result<Page<Tenant>, RepoError> {
         self.read(move |c| {
             let query = || {
                 let mut q = tenants::table.into_boxed();
@@ -126,7 +140,10 @@ impl TenantRepository for SqliteStore {
                 .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
                 .select(TenantRow::as_select())
                 .load(c)?;
-            Ok(Page { items: rows_into(rows)?, total: count(total) })
+            Ok(Page {
+                items: rows_into(rows)?,
+                total: count(total),
+            })
         })
         .await
     }
@@ -134,7 +151,9 @@ impl TenantRepository for SqliteStore {
     async fn update(&self, tenant: &Tenant) -> Result<(), RepoError> {
         let row = TenantRow::from_domain(tenant)?;
         self.write(move |c| {
-            let n = diesel::update(tenants::table.find(row.id.clone())).set(&row).execute(c)?;
+            let n = diesel::update(tenants::table.find(row.id.clone()))
+                .set(&row)
+                .execute(c)?;
             if n == 0 {
                 return Err(RepoError::NotFound.into());
             }
@@ -147,12 +166,17 @@ impl TenantRepository for SqliteStore {
         let id = id.to_string();
         self.write(move |c| {
             // Children first, so the purge does not depend on cascades.
-            diesel::delete(refresh_tokens::table.filter(refresh_tokens::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(refresh_tokens::table.filter(refresh_tokens::tenant_id.eq(&id)))
+                .execute(c)?;
             diesel::delete(sessions::table.filter(sessions::tenant_id.eq(&id))).execute(c)?;
-            diesel::delete(search_history::table.filter(search_history::tenant_id.eq(&id))).execute(c)?;
-            diesel::delete(saved_searches::table.filter(saved_searches::tenant_id.eq(&id))).execute(c)?;
-            diesel::delete(usage_counters::table.filter(usage_counters::tenant_id.eq(&id))).execute(c)?;
-            diesel::delete(audit_events::table.filter(audit_events::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(search_history::table.filter(search_history::tenant_id.eq(&id)))
+                .execute(c)?;
+            diesel::delete(saved_searches::table.filter(saved_searches::tenant_id.eq(&id)))
+                .execute(c)?;
+            diesel::delete(usage_counters::table.filter(usage_counters::tenant_id.eq(&id)))
+                .execute(c)?;
+            diesel::delete(audit_events::table.filter(audit_events::tenant_id.eq(&id)))
+                .execute(c)?;
             diesel::delete(users::table.filter(users::tenant_id.eq(&id))).execute(c)?;
             let n = diesel::delete(tenants::table.find(&id)).execute(c)?;
             if n == 0 {

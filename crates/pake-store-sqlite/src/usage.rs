@@ -22,7 +22,13 @@ fn day_text(day: Date) -> Result<String, RepoError> {
 
 #[async_trait]
 impl UsageRepository for SqliteStore {
-    async fn increment(&self, tenant: TenantId, day: Date, metric: UsageMetric, by: u64) -> Result<u64, RepoError> {
+    async fn increment(
+        &self,
+        tenant: TenantId,
+        day: Date,
+        metric: UsageMetric,
+        by: u64,
+    ) -> Result<u64, RepoError> {
         let (tenant, day) = (tenant.to_string(), day_text(day)?);
         let by = i64::try_from(by).map_err(RepoError::internal)?;
         self.write(move |c| {
@@ -33,9 +39,16 @@ impl UsageRepository for SqliteStore {
                     usage_counters::metric.eq(metric.as_str()),
                     usage_counters::value.eq(by),
                 ))
-                .on_conflict((usage_counters::tenant_id, usage_counters::day, usage_counters::metric))
+                .on_conflict((
+                    usage_counters::tenant_id,
+                    usage_counters::day,
+                    usage_counters::metric,
+                ))
                 .do_update()
-                .set(usage_counters::value.eq(usage_counters::value + excluded(usage_counters::value)))
+                .set(
+                    usage_counters::value
+                        .eq(usage_counters::value + excluded(usage_counters::value)),
+                )
                 .returning(usage_counters::value)
                 .get_result(c)?;
             Ok(count(value))
@@ -43,7 +56,12 @@ impl UsageRepository for SqliteStore {
         .await
     }
 
-    async fn get(&self, tenant: TenantId, day: Date, metric: UsageMetric) -> Result<u64, RepoError> {
+    async fn get(
+        &self,
+        tenant: TenantId,
+        day: Date,
+        metric: UsageMetric,
+    ) -> Result<u64, RepoError> {
         let (tenant, day) = (tenant.to_string(), day_text(day)?);
         self.read(move |c| {
             let value: Option<i64> = usage_counters::table
@@ -56,7 +74,13 @@ impl UsageRepository for SqliteStore {
         .await
     }
 
-    async fn series(&self, tenant: TenantId, from: Date, to: Date, metric: UsageMetric) -> Result<Vec<(Date, u64)>, RepoError> {
+    async fn series(
+        &self,
+        tenant: TenantId,
+        from: Date,
+        to: Date,
+        metric: UsageMetric,
+    ) -> Result<Vec<(Date, u64)>, RepoError> {
         let (tenant, from, to) = (tenant.to_string(), day_text(from)?, day_text(to)?);
         self.read(move |c| {
             let rows: Vec<(String, i64)> = usage_counters::table

@@ -60,7 +60,12 @@ impl UserRow {
             id: UserId::parse(&self.id).map_err(corrupt)?,
             username: Username::parse(&self.username).map_err(corrupt)?,
             email: Email::parse(&self.email).map_err(corrupt)?,
-            full_name: self.full_name.as_deref().map(DisplayName::parse).transpose().map_err(corrupt)?,
+            full_name: self
+                .full_name
+                .as_deref()
+                .map(DisplayName::parse)
+                .transpose()
+                .map_err(corrupt)?,
             role: Role::parse(&self.role).map_err(corrupt)?,
             status: UserStatus::parse(&self.status).map_err(corrupt)?,
             password_hash: PasswordHash::new(self.password_hash),
@@ -85,8 +90,10 @@ impl UserRepository for SqliteStore {
         let row = UserRow::from_domain(user);
         self.write(move |c| {
             if let Some(max) = max_users {
-                let n: i64 =
-                    users::table.filter(users::tenant_id.eq(&row.tenant_id)).count().get_result(c)?;
+                let n: i64 = users::table
+                    .filter(users::tenant_id.eq(&row.tenant_id))
+                    .count()
+                    .get_result(c)?;
                 if n >= i64::from(max) {
                     return Err(RepoError::LimitReached.into());
                 }
@@ -100,14 +107,21 @@ impl UserRepository for SqliteStore {
     async fn find(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, RepoError> {
         let key = key(tenant, id);
         self.read(move |c| {
-            let row =
-                users::table.find(key).select(UserRow::as_select()).first(c).optional()?;
+            let row = users::table
+                .find(key)
+                .select(UserRow::as_select())
+                .first(c)
+                .optional()?;
             Ok(row.map(UserRow::into_domain).transpose()?)
         })
         .await
     }
 
-    async fn find_by_login(&self, tenant: TenantId, login: &str) -> Result<Option<User>, RepoError> {
+    async fn find_by_login(
+        &self,
+        tenant: TenantId,
+        login: &str,
+    ) -> Result<Option<User>, RepoError> {
         let tenant = tenant.to_string();
         let login = login.trim().to_lowercase();
         self.read(move |c| {
@@ -125,8 +139,10 @@ impl UserRepository for SqliteStore {
     async fn list(&self, tenant: TenantId, page: PageRequest) -> Result<Page<User>, RepoError> {
         let tenant = tenant.to_string();
         self.read(move |c| {
-            let total: i64 =
-                users::table.filter(users::tenant_id.eq(&tenant)).count().get_result(c)?;
+            let total: i64 = users::table
+                .filter(users::tenant_id.eq(&tenant))
+                .count()
+                .get_result(c)?;
             let rows = users::table
                 .filter(users::tenant_id.eq(&tenant))
                 .order((users::created_at.asc(), users::id.asc()))
@@ -134,8 +150,14 @@ impl UserRepository for SqliteStore {
                 .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
                 .select(UserRow::as_select())
                 .load(c)?;
-            let items = rows.into_iter().map(UserRow::into_domain).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: count(total) })
+            let items = rows
+                .into_iter()
+                .map(UserRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: count(total),
+            })
         })
         .await
     }
@@ -143,13 +165,20 @@ impl UserRepository for SqliteStore {
     async fn count(&self, tenant: TenantId) -> Result<u64, RepoError> {
         let tenant = tenant.to_string();
         self.read(move |c| {
-            let n: i64 = users::table.filter(users::tenant_id.eq(tenant)).count().get_result(c)?;
+            let n: i64 = users::table
+                .filter(users::tenant_id.eq(tenant))
+                .count()
+                .get_result(c)?;
             Ok(count(n))
         })
         .await
     }
 
-    async fn count_active_since(&self, tenant: TenantId, since: OffsetDateTime) -> Result<u64, RepoError> {
+    async fn count_active_since(
+        &self,
+        tenant: TenantId,
+        since: OffsetDateTime,
+    ) -> Result<u64, RepoError> {
         let tenant = tenant.to_string();
         let since = to_micros(since);
         self.read(move |c| {
@@ -202,7 +231,11 @@ impl UserRepository for SqliteStore {
                 .first(c)?;
             let now_us = to_micros(now);
             // A lock that has run out starts a fresh count.
-            let prior = if locked.is_some_and(|until| until <= now_us) { 0 } else { attempts };
+            let prior = if locked.is_some_and(|until| until <= now_us) {
+                0
+            } else {
+                attempts
+            };
             let attempts = u32::try_from(prior).unwrap_or(0).saturating_add(1);
             let still_locked = locked.filter(|until| *until > now_us);
             let locked_until = match still_locked {
@@ -217,12 +250,20 @@ impl UserRepository for SqliteStore {
                     users::updated_at.eq(now_us),
                 ))
                 .execute(c)?;
-            Ok(LoginFailure { attempts, locked_until: from_micros_opt(locked_until)? })
+            Ok(LoginFailure {
+                attempts,
+                locked_until: from_micros_opt(locked_until)?,
+            })
         })
         .await
     }
 
-    async fn record_login_success(&self, tenant: TenantId, id: UserId, now: OffsetDateTime) -> Result<(), RepoError> {
+    async fn record_login_success(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
         let key = key(tenant, id);
         self.write(move |c| {
             let now = to_micros(now);

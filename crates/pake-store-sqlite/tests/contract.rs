@@ -1,13 +1,17 @@
 //! The repository contract suite, run against the SQLite store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use pake_ports::Repositories;
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
 use tempfile::TempDir;
 
 /// A fresh, migrated store in its own temporary directory (removed when the guard drops).
+#[allow(clippy::unused_async)] // the contract macro awaits the factory: a PostgreSQL one is async
 async fn fresh_store() -> (Repositories, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("pake.db"), &SqliteOptions::default()).expect("open");
+    let store =
+        SqliteStore::open(&dir.path().join("pake.db"), &SqliteOptions::default()).expect("open");
     store.migrate().expect("migrate");
     (store.repositories(), dir)
 }
@@ -17,9 +21,13 @@ pake_contract::repository_contract_tests!(crate::fresh_store);
 #[tokio::test]
 async fn migrations_round_trip_up_down_up() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("pake.db"), &SqliteOptions::default()).expect("open");
+    let store =
+        SqliteStore::open(&dir.path().join("pake.db"), &SqliteOptions::default()).expect("open");
     assert!(!store.migrate().expect("up").is_empty());
-    assert!(store.migrate().expect("up again").is_empty(), "nothing pending the second time");
+    assert!(
+        store.migrate().expect("up again").is_empty(),
+        "nothing pending the second time"
+    );
     store.revert_all().expect("down");
     assert!(!store.migrate().expect("up after down").is_empty());
     store.repositories().health.ping().await.expect("ping");

@@ -48,7 +48,9 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(&dir);
     tweak(&mut config);
-    let app = Application::build(&config).await.expect("application builds");
+    let app = Application::build(&config)
+        .await
+        .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -56,7 +58,12 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    TestApp { address, client, handle, _dir: dir }
+    TestApp {
+        address,
+        client,
+        handle,
+        _dir: dir,
+    }
 }
 
 /// Starts a server with the test configuration.

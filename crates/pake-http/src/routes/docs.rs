@@ -56,7 +56,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn redirect(to: &'static str) -> HttpResponse {
-    HttpResponse::MovedPermanently().insert_header((LOCATION, to)).finish()
+    HttpResponse::MovedPermanently()
+        .insert_header((LOCATION, to))
+        .finish()
 }
 
 /// The OpenAPI 3.1 document of this server, generated from the code.
@@ -88,7 +90,9 @@ async fn swagger_ui(tail: web::Path<String>, state: web::Data<AppState>) -> Http
 }
 
 async fn redoc() -> HttpResponse {
-    HttpResponse::Ok().insert_header((CONTENT_TYPE, "text/html; charset=utf-8")).body(REDOC_HTML)
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .body(REDOC_HTML)
 }
 
 async fn redoc_js() -> HttpResponse {

@@ -36,7 +36,8 @@ pub struct ReadinessBody {
 }
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health").get(live)).service(resource("/health/ready").get(ready));
+    cfg.service(resource("/health").get(live))
+        .service(resource("/health/ready").get(ready));
 }
 
 /// Liveness: the process is up. Public and cheap: touches no dependency.
@@ -64,12 +65,26 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
                 tracing::warn!(component = c.name, detail = %detail, "readiness check failed");
             }
             let status = if c.ok { "ok" } else { "unavailable" };
-            (c.name, Check { status, latency_ms: c.latency.as_secs_f64() * 1000.0 })
+            (
+                c.name,
+                Check {
+                    status,
+                    latency_ms: c.latency.as_secs_f64() * 1000.0,
+                },
+            )
         })
         .collect();
     let ready = readiness.is_ready();
-    let body = ReadinessBody { status: if ready { "ready" } else { "not_ready" }, checks };
-    let mut response =
-        if ready { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
-    response.insert_header((CACHE_CONTROL, "no-store")).json(body)
+    let body = ReadinessBody {
+        status: if ready { "ready" } else { "not_ready" },
+        checks,
+    };
+    let mut response = if ready {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    };
+    response
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(body)
 }

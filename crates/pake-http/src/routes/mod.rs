@@ -13,7 +13,10 @@ pub fn resource(path: &str) -> Resource {
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::MethodNotAllowed, "this method is not allowed here"))
+    Err(ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this method is not allowed here",
+    ))
 }
 
 /// Answers every unknown path with 404 problem+json.

@@ -1,0 +1,352 @@
+//! `cargo xtask bench`: builds the release binary, starts it on a fresh data directory, drives load
+//! over loopback and prints one table. Every run measures `/health` first as the in-run baseline,
+//! and a bare actix-web server as the yardstick for the middleware's cost. Figures are printed,
+//! never asserted.
+
+mod load;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use load::{Load, RequestSpec, drive};
+
+use crate::ci::{cargo, root};
+
+struct Options {
+    duration: Duration,
+    connections: usize,
+    scenario: Option<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        duration: Duration::from_secs(5),
+        connections: 32,
+        scenario: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--duration" => {
+                o.duration =
+                    Duration::from_secs(value()?.parse().map_err(|_| "--duration takes seconds")?);
+            }
+            "--connections" => {
+                o.connections = value()?
+                    .parse()
+                    .map_err(|_| "--connections takes a number")?;
+            }
+            "--scenario" => o.scenario = Some(value()?),
+            other => return Err(format!("unknown bench option {other}")),
+        }
+    }
+    Ok(o)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// A server process started for the benchmark; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    dir: Option<PathBuf>,
+}
+
+impl Server {
+    fn start(mut cmd: Command, port: u16, dir: Option<PathBuf>) -> Result<Self, String> {
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+        let mut server = Self { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if get_status(port, "/health") == Some(200) {
+                return Ok(server);
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let log = server
+                    .dir
+                    .as_ref()
+                    .and_then(|d| std::fs::read_to_string(d.join("server.log")).ok())
+                    .unwrap_or_default();
+                return Err(format!("the server exited at start-up ({status}):\n{log}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!(
+            "the server on port {} did not answer /health within 30 s",
+            server.port
+        ))
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A blocking one-off GET, for readiness polling.
+fn get_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// Resident set size of `pid` in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Samples the peak RSS of `pid` until dropped.
+struct RssSampler {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(rss_kib(pid).unwrap_or(0)));
+        let (s, p) = (Arc::clone(&stop), Arc::clone(&peak));
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if let Some(kib) = rss_kib(pid) {
+                    p.fetch_max(kib, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Self {
+            stop,
+            peak,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+/// One row of the table.
+struct Row {
+    name: String,
+    throughput: f64,
+    p50: f64,
+    p99: f64,
+    p999: f64,
+    errors: u64,
+    rss_mib: f64,
+    note: String,
+}
+
+/// Measures `spec` on `server`: a closed-loop run for the most it can do, then an open-loop run
+/// at 75 % of that for honest latencies.
+async fn measure(name: &str, server: &Server, spec: &RequestSpec, o: &Options) -> Row {
+    let sampler = RssSampler::start(server.pid());
+    let closed = drive(
+        &server.addr(),
+        spec,
+        Load {
+            connections: o.connections,
+            duration: o.duration,
+            rate: None,
+        },
+    )
+    .await;
+    let rate = (closed.throughput() * 0.75).max(1.0);
+    let open = drive(
+        &server.addr(),
+        spec,
+        Load {
+            connections: o.connections,
+            duration: o.duration,
+            rate: Some(rate),
+        },
+    )
+    .await;
+    let rss = sampler.finish();
+    Row {
+        name: name.to_owned(),
+        throughput: closed.throughput(),
+        p50: open.percentile_ms(0.50),
+        p99: open.percentile_ms(0.99),
+        p999: open.percentile_ms(0.999),
+        errors: closed.errors + open.errors,
+        rss_mib: rss as f64 / 1024.0,
+        note: format!("latency at {rate:.0} req/s"),
+    }
+}
+
+fn build() -> Result<(PathBuf, PathBuf), String> {
+    let status = cargo()
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "pake",
+            "--bin",
+            "pake",
+            "-p",
+            "pake-http",
+            "--example",
+            "bare_health",
+        ])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("release build failed".into());
+    }
+    let release = target_dir().join("release");
+    Ok((
+        release.join("pake"),
+        release.join("examples").join("bare_health"),
+    ))
+}
+
+fn start_pake(binary: &Path, workers: usize) -> Result<Server, String> {
+    let port = free_port()?;
+    let dir = target_dir().join(format!("bench-data-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(binary);
+    cmd.current_dir(&dir)
+        .env("PAKE_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("PAKE_SERVER__WORKERS", workers.to_string())
+        .env("PAKE_STORE__DATA_DIR", dir.join("data"))
+        .env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", "Bench-Harbour-Pass-1!")
+        .stdout(Stdio::null())
+        .stderr(log);
+    Server::start(cmd, port, Some(dir))
+}
+
+fn start_bare(binary: &Path, workers: usize) -> Result<Server, String> {
+    let port = free_port()?;
+    let mut cmd = Command::new(binary);
+    cmd.args([port.to_string(), workers.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Server::start(cmd, port, None)
+}
+
+fn print_table(rows: &[Row], baseline: Option<f64>) {
+    println!(
+        "\n{:<34} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9}  note",
+        "scenario", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "RSS MiB", "÷/health",
+    );
+    for r in rows {
+        let ratio = baseline.map_or_else(|| "-".to_owned(), |b| format!("{:.2}", r.throughput / b));
+        println!(
+            "{:<34} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>8.1} {:>9}  {}",
+            r.name, r.throughput, r.p50, r.p99, r.p999, r.errors, r.rss_mib, ratio, r.note
+        );
+    }
+}
+
+/// `cargo xtask bench`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let o = parse(args)?;
+    let (pake_bin, bare_bin) = build()?;
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let wanted = |name: &str| o.scenario.as_deref().is_none_or(|s| name.contains(s));
+    println!(
+        "PAKE bench: {} connections, {} s per phase, {workers} server workers, client and server share this machine",
+        o.connections,
+        o.duration.as_secs()
+    );
+    let mut rows = Vec::new();
+    runtime.block_on(async {
+        let bare = start_bare(&bare_bin, workers)?;
+        rows.push(
+            measure(
+                "bare actix-web /health",
+                &bare,
+                &RequestSpec::get("/health"),
+                &o,
+            )
+            .await,
+        );
+        drop(bare);
+
+        let pake = start_pake(&pake_bin, workers)?;
+        rows.push(measure("/health", &pake, &RequestSpec::get("/health"), &o).await);
+        if wanted("ready") {
+            rows.push(
+                measure(
+                    "/health/ready (store ping)",
+                    &pake,
+                    &RequestSpec::get("/health/ready"),
+                    &o,
+                )
+                .await,
+            );
+        }
+        Ok::<(), String>(())
+    })?;
+    let baseline = rows
+        .iter()
+        .find(|r| r.name == "/health")
+        .map(|r| r.throughput);
+    print_table(&rows, baseline);
+    if let (Some(bare), Some(health)) = (rows.first(), baseline) {
+        println!(
+            "\n/health with PAKE's full middleware stack: {:.0} % of a bare actix-web handler's throughput",
+            health / bare.throughput * 100.0
+        );
+    }
+    Ok(())
+}
