@@ -28,6 +28,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Password hashing.
     pub passwords: PasswordConfig,
+    /// Tokens, sessions and lockout.
+    pub auth: AuthConfig,
     /// First-start bootstrap.
     pub bootstrap: BootstrapConfig,
     /// Operator overrides of the plan defaults, by plan name.
@@ -92,6 +94,51 @@ pub struct PasswordConfig {
     pub argon2_parallelism: u32,
     /// Hashes allowed at once (0 = one per CPU).
     pub max_concurrent_hashes: usize,
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// The `iss` of access tokens.
+    pub issuer: String,
+    /// The `aud` of access tokens.
+    pub audience: String,
+    /// Access-token lifetime, seconds.
+    pub access_token_ttl_secs: u64,
+    /// Session (refresh-token family) lifetime with `remember_me`, days.
+    pub session_ttl_days: u64,
+    /// Session lifetime without `remember_me`, hours.
+    pub short_session_ttl_hours: u64,
+    /// Consecutive failed logins that lock an account.
+    pub lockout_threshold: u32,
+    /// Lock duration, minutes.
+    pub lockout_minutes: u64,
+    /// Directory of Ed25519 signing keys (PKCS#8 PEM); default `<data_dir>/keys`. A key is
+    /// generated there on first start when none exists.
+    pub keys_dir: Option<PathBuf>,
+    /// The kid of the key that signs (default: the newest key file).
+    pub signing_kid: Option<String>,
+    /// How often the tenant directory and revocations are re-read from the store, seconds (how
+    /// soon another replica's changes arrive).
+    pub sync_interval_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "pake".into(),
+            audience: "pake-api".into(),
+            access_token_ttl_secs: 15 * 60,
+            session_ttl_days: 30,
+            short_session_ttl_hours: 24,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            keys_dir: None,
+            signing_kid: None,
+            sync_interval_secs: 5,
+        }
+    }
 }
 
 /// Bootstrap settings.
@@ -231,6 +278,18 @@ impl Config {
         if self.server.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "server.body_limit_bytes must be at least 1024".into(),
+            ));
+        }
+        let a = &self.auth;
+        if a.access_token_ttl_secs < 30 || a.session_ttl_days == 0 || a.short_session_ttl_hours == 0
+        {
+            return Err(ConfigError::Invalid(
+                "auth lifetimes must be positive (access tokens ≥ 30 s)".into(),
+            ));
+        }
+        if a.lockout_threshold == 0 || a.lockout_minutes == 0 || a.sync_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "auth.lockout_* and auth.sync_interval_secs must be at least 1".into(),
             ));
         }
         if self.store.sqlite_pool_size == 0 {

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use pake_core::{BootstrapOptions, BootstrapOutcome, Deps, Services};
-use pake_crypto::{Argon2Hasher, HashingOptions, OsSecrets};
+use pake_core::{
+    AuthPolicy, BootstrapOptions, BootstrapOutcome, Deps, RevocationList, Services, TenantDirectory,
+};
+use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
 use pake_http::{AppState, HttpOptions};
 use pake_ports::SystemClock;
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
@@ -65,6 +67,35 @@ pub fn migrate(store: &SqliteStore) -> Result<Vec<String>, StartupError> {
         .map_err(|e| StartupError::Store(e.to_string()))
 }
 
+/// The authentication rules from config.
+fn policy(config: &Config) -> AuthPolicy {
+    let a = &config.auth;
+    let secs = |s: u64| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 4));
+    AuthPolicy {
+        access_ttl: secs(a.access_token_ttl_secs),
+        session_ttl: secs(a.session_ttl_days * 86_400),
+        short_session_ttl: secs(a.short_session_ttl_hours * 3_600),
+        lockout_threshold: a.lockout_threshold,
+        lockout_duration: secs(a.lockout_minutes * 60),
+        ..AuthPolicy::default()
+    }
+}
+
+/// Re-reads the tenant directory and the revocations every `every`, so changes made by other
+/// replicas take effect here within that interval.
+fn spawn_sync(services: Services, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = services.sync_identity().await {
+                tracing::warn!(error = %e, "identity sync failed; keeping the last known state");
+            }
+        }
+    });
+}
+
 /// A built application, ready to serve.
 pub struct Application {
     port: u16,
@@ -99,12 +130,36 @@ impl Application {
         })
         .map_err(|e| StartupError::Other(e.to_string()))?;
 
+        let a = &config.auth;
+        let keys_dir = a
+            .keys_dir
+            .clone()
+            .unwrap_or_else(|| config.store.data_dir.join("keys"));
+        let keys = KeySet::load_or_generate(&keys_dir, a.signing_kid.as_deref())
+            .map_err(|e| StartupError::Other(e.to_string()))?;
+        let policy = policy(config);
+        let tokens = Arc::new(JwtTokens::new(
+            keys,
+            JwtOptions {
+                issuer: a.issuer.clone(),
+                audience: a.audience.clone(),
+                leeway_secs: u64::try_from(policy.leeway.whole_seconds()).unwrap_or(30),
+                ..JwtOptions::default()
+            },
+        ));
+        let plans = Arc::new(config.plan_catalog()?);
         let deps = Deps {
             repos: store.repositories(),
             hasher: Arc::new(hasher),
+            issuer: tokens.clone(),
+            verifier: tokens,
             clock: Arc::new(SystemClock),
             secrets: Arc::new(OsSecrets),
-            plans: Arc::new(config.plan_catalog()?),
+            plans: Arc::clone(&plans),
+            policy,
+            directory: Arc::new(TenantDirectory::default()),
+            revocations: Arc::new(RevocationList::new(policy.access_ttl + policy.leeway)),
+            users_cache: Deps::user_cache(100_000),
         };
         let services = Services::new(&deps);
         let b = &config.bootstrap;
@@ -119,6 +174,15 @@ impl Application {
                     .map(|s| s.expose_secret().to_owned()),
             })
             .await?;
+        services.sync_identity().await?;
+        let resumed = services.provisioning.resume_all().await?;
+        if resumed > 0 {
+            tracing::info!(tenants = resumed, "resumed unfinished tenant provisioning");
+        }
+        spawn_sync(
+            services.clone(),
+            Duration::from_secs(config.auth.sync_interval_secs),
+        );
 
         let addr = config.server.bind;
         let listener =
@@ -133,7 +197,7 @@ impl Application {
             shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
             log_probes: config.log.access_log_probes,
         };
-        let server = pake_http::run(listener, AppState::new(services), &options)
+        let server = pake_http::run(listener, AppState::new(services, plans), &options)
             .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
             port,

@@ -1,21 +1,70 @@
 //! PAKE's use cases, written against the ports only.
 //!
 //! Another Rust service can embed these with its own adapters: build a [`Deps`] from your
-//! repositories, hasher and clock, then [`Services::new`]. The HTTP crate is one client of these
-//! services; it holds no business rules of its own.
+//! repositories, hasher, token service, secrets and clock, then [`Services::new`]. The HTTP crate is
+//! one client of these services; it holds no business rules of its own.
 
+pub mod audit;
+mod auth;
 mod bootstrap;
+pub mod caller;
+pub mod directory;
 mod error;
 mod health;
+mod provisioning;
+pub mod revocation;
+mod tenants;
+mod users;
 
 use std::sync::Arc;
 
-use pake_domain::PlanCatalog;
-use pake_ports::{Clock, PasswordHasher, Repositories, SecretGenerator};
+use pake_domain::{PlanCatalog, TenantId, User, UserId};
+use pake_ports::{
+    Clock, PasswordHasher, Repositories, SecretGenerator, TokenIssuer, TokenVerifier,
+};
+use time::Duration;
 
+pub use audit::AuditService;
+pub use auth::{AuthService, LoginInput, LoginOutcome, RefreshOutcome, SessionView, TokenPair};
 pub use bootstrap::{BootstrapOptions, BootstrapOutcome, BootstrapService};
+pub use caller::{Caller, RequestMeta};
+pub use directory::TenantDirectory;
 pub use error::CoreError;
 pub use health::{ComponentHealth, HealthService, Readiness};
+pub use provisioning::ProvisioningService;
+pub use revocation::RevocationList;
+pub use tenants::{CreatedTenant, NewTenant, TenantPatch, TenantService};
+pub use users::{CreatedUser, NewUser, UserPatch, UserService};
+
+/// Lifetimes and lockout rules of authentication.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthPolicy {
+    /// Access-token lifetime.
+    pub access_ttl: Duration,
+    /// Absolute session (refresh-token family) lifetime with `remember_me`.
+    pub session_ttl: Duration,
+    /// Absolute session lifetime without `remember_me`.
+    pub short_session_ttl: Duration,
+    /// Consecutive failed logins that lock an account.
+    pub lockout_threshold: u32,
+    /// How long a lock lasts.
+    pub lockout_duration: Duration,
+    /// Clock skew accepted on tokens.
+    pub leeway: Duration,
+}
+
+impl Default for AuthPolicy {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::minutes(15),
+            session_ttl: Duration::days(30),
+            short_session_ttl: Duration::days(1),
+            lockout_threshold: 5,
+            lockout_duration: Duration::minutes(15),
+            leeway: Duration::seconds(30),
+        }
+    }
+}
 
 /// Everything the services need from the outside.
 #[derive(Clone)]
@@ -24,12 +73,35 @@ pub struct Deps {
     pub repos: Repositories,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
+    /// Signs access tokens.
+    pub issuer: Arc<dyn TokenIssuer>,
+    /// Verifies access tokens.
+    pub verifier: Arc<dyn TokenVerifier>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Randomness.
     pub secrets: Arc<dyn SecretGenerator>,
     /// The plans in force.
     pub plans: Arc<PlanCatalog>,
+    /// Authentication rules.
+    pub policy: AuthPolicy,
+    /// Tenants by id and slug, with status and plan.
+    pub directory: Arc<TenantDirectory>,
+    /// Ended sessions.
+    pub revocations: Arc<RevocationList>,
+    /// Recently read users (profile reads on the hot path); every user write invalidates.
+    pub users_cache: moka::sync::Cache<(TenantId, UserId), Arc<User>>,
+}
+
+impl Deps {
+    /// A user cache sized for `capacity` users, entries living 30 s (an upper bound on how stale a
+    /// profile another replica changed can be; security-relevant changes revoke sessions instead).
+    pub fn user_cache(capacity: u64) -> moka::sync::Cache<(TenantId, UserId), Arc<User>> {
+        moka::sync::Cache::builder()
+            .max_capacity(capacity)
+            .time_to_live(std::time::Duration::from_secs(30))
+            .build()
+    }
 }
 
 /// Every service, built once by the composition root.
@@ -39,14 +111,40 @@ pub struct Services {
     pub bootstrap: BootstrapService,
     /// Liveness and readiness.
     pub health: HealthService,
+    /// Login, tokens, sessions.
+    pub auth: AuthService,
+    /// Tenants.
+    pub tenants: TenantService,
+    /// Users of a tenant.
+    pub users: UserService,
+    /// The audit trail.
+    pub audit: AuditService,
+    /// Background provisioning of new tenants.
+    pub provisioning: ProvisioningService,
 }
 
 impl Services {
     /// Builds every service from `deps`.
     pub fn new(deps: &Deps) -> Self {
+        let audit = AuditService::new(deps.clone());
+        let provisioning = ProvisioningService::new(deps.clone());
         Self {
             bootstrap: BootstrapService::new(deps.clone()),
             health: HealthService::new(deps.clone()),
+            auth: AuthService::new(deps.clone(), audit.clone()),
+            tenants: TenantService::new(deps.clone(), audit.clone(), provisioning.clone()),
+            users: UserService::new(deps.clone(), audit.clone()),
+            audit,
+            provisioning,
         }
+    }
+
+    /// Re-reads the tenant directory and the recent revocations from the store (at start-up, and
+    /// periodically so changes made by other replicas arrive).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn sync_identity(&self) -> Result<(), CoreError> {
+        self.auth.sync().await
     }
 }

@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
-use pake_core::{BootstrapOptions, BootstrapOutcome, CoreError, Deps, Services};
-use pake_crypto::{Argon2Hasher, HashingOptions, OsSecrets};
+use pake_core::{
+    AuthPolicy, BootstrapOptions, BootstrapOutcome, CoreError, Deps, RevocationList, Services,
+    TenantDirectory,
+};
+use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
 use pake_domain::{PlanCatalog, Role, TenantSlug};
 use pake_ports::{PasswordCheck, SystemClock};
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
@@ -19,12 +22,23 @@ fn deps(dir: &tempfile::TempDir) -> Deps {
         parallelism: 1,
         max_concurrent: 2,
     };
+    let tokens = Arc::new(JwtTokens::new(
+        KeySet::load_or_generate(&dir.path().join("keys"), None).unwrap(),
+        JwtOptions::default(),
+    ));
+    let policy = AuthPolicy::default();
     Deps {
         repos: store.repositories(),
         hasher: Arc::new(Argon2Hasher::new(cheap).unwrap()),
+        issuer: tokens.clone(),
+        verifier: tokens,
         clock: Arc::new(SystemClock),
         secrets: Arc::new(OsSecrets),
         plans: Arc::new(PlanCatalog::default()),
+        policy,
+        directory: Arc::new(TenantDirectory::default()),
+        revocations: Arc::new(RevocationList::new(policy.access_ttl)),
+        users_cache: Deps::user_cache(1000),
     }
 }
 

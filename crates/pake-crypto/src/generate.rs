@@ -62,4 +62,11 @@ impl pake_ports::SecretGenerator for OsSecrets {
     fn token_bytes(&self) -> [u8; 32] {
         random_bytes()
     }
+
+    fn digest(&self, data: &[u8]) -> [u8; 32] {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        out
+    }
 }

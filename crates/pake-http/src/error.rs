@@ -29,10 +29,20 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The request's content type is not `application/json`.
     UnsupportedMediaType,
-    /// No credentials, or invalid ones.
+    /// No credentials, or invalid, expired or revoked ones.
     Unauthorized,
+    /// A login failed (the same answer for every cause).
+    InvalidCredentials,
     /// Authenticated but not allowed.
     Forbidden,
+    /// A one-time password must be changed before anything else.
+    PasswordChangeRequired,
+    /// A plan limit is reached (for example `max_users`).
+    PlanLimitReached,
+    /// The tenant's plan does not include this feature.
+    FeatureNotInPlan,
+    /// The object's state does not allow this change.
+    InvalidState,
     /// The resource does not exist (or belongs to another tenant).
     NotFound,
     /// The method is not allowed on this path.
@@ -52,8 +62,12 @@ impl ErrorCode {
             Self::MalformedJson | Self::ValidationFailed => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden
+            | Self::PasswordChangeRequired
+            | Self::PlanLimitReached
+            | Self::FeatureNotInPlan => StatusCode::FORBIDDEN,
+            Self::InvalidState => StatusCode::CONFLICT,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -70,7 +84,12 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::PlanLimitReached => "plan_limit_reached",
+            Self::FeatureNotInPlan => "feature_not_in_plan",
+            Self::InvalidState => "invalid_state",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
@@ -87,7 +106,12 @@ impl ErrorCode {
             Self::PayloadTooLarge => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::Unauthorized => "Unauthorized",
+            Self::InvalidCredentials => "Invalid credentials",
             Self::Forbidden => "Forbidden",
+            Self::PasswordChangeRequired => "Password change required",
+            Self::PlanLimitReached => "Plan limit reached",
+            Self::FeatureNotInPlan => "Feature not in plan",
+            Self::InvalidState => "Invalid state",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict",
@@ -212,6 +236,9 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }
+        if self.code == ErrorCode::Unauthorized {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
         response.body(serde_json::to_vec(&problem).unwrap_or_default())
     }
 }
@@ -231,6 +258,29 @@ impl From<CoreError> for ApiError {
         match err {
             CoreError::Validation(v) => v.into(),
             CoreError::NotFound => Self::new(ErrorCode::NotFound, "no such resource"),
+            CoreError::Unauthorized => {
+                Self::new(ErrorCode::Unauthorized, "a valid bearer token is required")
+            }
+            CoreError::InvalidCredentials => {
+                Self::new(ErrorCode::InvalidCredentials, "invalid credentials")
+            }
+            CoreError::Forbidden(why) => Self::new(ErrorCode::Forbidden, why),
+            CoreError::PasswordChangeRequired => Self::new(
+                ErrorCode::PasswordChangeRequired,
+                "change your one-time password first (POST /api/v1/auth/password)",
+            ),
+            CoreError::PlanLimitReached(why) => Self::new(ErrorCode::PlanLimitReached, why),
+            CoreError::FeatureNotInPlan(feature) => Self::new(
+                ErrorCode::FeatureNotInPlan,
+                format!(
+                    "the tenant's plan does not include {}",
+                    serde_json::to_value(feature)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            ),
+            CoreError::InvalidState(why) => Self::new(ErrorCode::InvalidState, why),
             CoreError::Conflict(c) => {
                 let what = match c {
                     Conflict::Id => "an object with this id already exists",

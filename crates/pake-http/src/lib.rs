@@ -5,7 +5,9 @@
 //! a listener the caller bound (port 0 in tests), so the binary and the tests start the very same
 //! server.
 
+pub mod dto;
 pub mod error;
+pub mod extract;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
@@ -17,6 +19,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use pake_core::Services;
+use pake_domain::PlanCatalog;
 
 use crate::error::{json_error, path_error, query_error};
 use crate::request_id::RequestIdentity;
@@ -27,15 +30,18 @@ use crate::routes::docs::Docs;
 pub struct AppState {
     /// The use cases.
     pub services: Services,
+    /// The plans in force (to show a tenant's effective limits).
+    pub plans: Arc<PlanCatalog>,
     /// Pre-rendered documentation.
     pub docs: Arc<Docs>,
 }
 
 impl AppState {
     /// State over `services`, rendering the OpenAPI document once.
-    pub fn new(services: Services) -> Self {
+    pub fn new(services: Services, plans: Arc<PlanCatalog>) -> Self {
         Self {
             services,
+            plans,
             docs: Arc::new(Docs::new(&openapi::document())),
         }
     }

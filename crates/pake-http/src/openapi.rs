@@ -1,9 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
+use crate::dto;
 use crate::error::{ErrorCode, FieldError, Problem};
-use crate::routes::{docs, health};
+use crate::routes::{audit, auth, docs, health, tenants, users};
 
 /// PAKE's API description.
 #[derive(OpenApi)]
@@ -12,17 +14,47 @@ use crate::routes::{docs, health};
         title = "PAKE",
         description = "Multi-tenant research search: federated arXiv, PubMed and web search with \
                        tenants, users, roles and plans. Errors are application/problem+json with a \
-                       stable `code` (see docs/errors.md).",
+                       stable `code` (see docs/errors.md). Authenticate with `Authorization: Bearer \
+                       <access token>` from `POST /api/v1/auth/login`.",
         license(name = "Apache-2.0")
     ),
-    paths(health::live, health::ready, docs::openapi_json),
-    components(schemas(Problem, ErrorCode, FieldError, health::Liveness, health::ReadinessBody, health::Check)),
+    paths(
+        health::live, health::ready, docs::openapi_json,
+        auth::jwks, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::me,
+        auth::change_password, auth::sessions, auth::revoke_session,
+        tenants::create, tenants::list, tenants::get, tenants::update, tenants::delete,
+        users::create, users::list, users::get, users::update, users::delete, users::unlock,
+        users::reset_password,
+        audit::list,
+    ),
+    components(schemas(
+        Problem, ErrorCode, FieldError, health::Liveness, health::ReadinessBody, health::Check,
+        dto::Pagination, dto::UserDto, dto::TenantDto, dto::LimitsDto, dto::ProvisioningDto,
+        dto::SessionDto, dto::AuditEventDto,
+    )),
+    modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
-        (name = "docs", description = "This document")
+        (name = "docs", description = "This document"),
+        (name = "auth", description = "Login, tokens, sessions"),
+        (name = "tenants", description = "Organisations (super admin; admins read and update their own)"),
+        (name = "users", description = "Users of the caller's tenant"),
+        (name = "audit", description = "The tenant's audit trail")
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer (JWT) security scheme the paths refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
 
 /// The document, with the running version.
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -42,6 +42,13 @@ pub trait TenantRepository: Send + Sync {
     /// when the id is.
     async fn create(&self, tenant: &Tenant) -> Result<(), RepoError>;
 
+    /// Stores a new tenant together with its first admin, atomically: both or neither.
+    ///
+    /// # Errors
+    /// As [`TenantRepository::create`], plus [`RepoError::Conflict`] (`Username`, `Email`) from the
+    /// admin.
+    async fn create_with_admin(&self, tenant: &Tenant, admin: &User) -> Result<(), RepoError>;
+
     /// The tenant with this id, if any.
     async fn find(&self, id: TenantId) -> Result<Option<Tenant>, RepoError>;
 

@@ -9,4 +9,7 @@ pub trait SecretGenerator: Send + Sync {
 
     /// 32 random bytes (refresh tokens, token ids).
     fn token_bytes(&self) -> [u8; 32];
+
+    /// The SHA-256 digest of `data` (refresh tokens are stored only as digests).
+    fn digest(&self, data: &[u8]) -> [u8; 32];
 }

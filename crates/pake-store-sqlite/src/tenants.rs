@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use pake_domain::tenant::Provisioning;
 use pake_domain::{
     DisplayName, Page, PageRequest, PlanId, Tenant, TenantDomain, TenantId, TenantSlug,
-    TenantStatus,
+    TenantStatus, User,
 };
 use pake_ports::{RepoError, TenantFilter, TenantRepository};
 
@@ -15,6 +15,7 @@ use crate::schema::{
     audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
     usage_counters, users,
 };
+use crate::users::UserRow;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = tenants, check_for_backend(diesel::sqlite::Sqlite), treat_none_as_null = true)]
@@ -85,6 +86,21 @@ impl TenantRepository for SqliteStore {
         self.write(move |c| {
             diesel::insert_into(tenants::table)
                 .values(&row)
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_with_admin(&self, tenant: &Tenant, admin: &User) -> Result<(), RepoError> {
+        let row = TenantRow::from_domain(tenant)?;
+        let admin = UserRow::from_domain(admin);
+        self.write(move |c| {
+            diesel::insert_into(tenants::table)
+                .values(&row)
+                .execute(c)?;
+            diesel::insert_into(users::table)
+                .values(&admin)
                 .execute(c)?;
             Ok(())
         })

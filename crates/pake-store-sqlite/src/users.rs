@@ -15,7 +15,7 @@ use crate::schema::users;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite), treat_none_as_null = true)]
-struct UserRow {
+pub(crate) struct UserRow {
     tenant_id: String,
     id: String,
     username: String,
@@ -34,7 +34,7 @@ struct UserRow {
 }
 
 impl UserRow {
-    fn from_domain(u: &User) -> Self {
+    pub(crate) fn from_domain(u: &User) -> Self {
         Self {
             tenant_id: u.tenant_id.to_string(),
             id: u.id.to_string(),

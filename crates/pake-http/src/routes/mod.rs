@@ -1,7 +1,11 @@
 //! Route table.
 
+pub mod audit;
+pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod tenants;
+pub mod users;
 
 use actix_web::{HttpResponse, Resource, web};
 
@@ -28,4 +32,8 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     docs::configure(cfg);
+    auth::configure(cfg);
+    tenants::configure(cfg);
+    users::configure(cfg);
+    audit::configure(cfg);
 }

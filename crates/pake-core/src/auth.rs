@@ -1,0 +1,582 @@
+//! Authentication: login, access and refresh tokens, sessions, password changes, and turning a
+//! bearer token into a [`Caller`] on the hot path without a database round trip.
+
+use std::sync::Arc;
+
+use pake_domain::audit::AuditKind;
+use pake_domain::session::{RefreshOutcome as Rotation, RefreshToken, RefreshTokenHash, Session};
+use pake_domain::{Password, Permission, Role, SessionId, TenantId, User, UserId, UserStatus};
+use pake_ports::{AccessClaims, PasswordCheck};
+use time::OffsetDateTime;
+
+use crate::audit::{AuditService, Entry};
+use crate::caller::{Caller, RequestMeta};
+use crate::{CoreError, Deps};
+
+/// What a login presents.
+#[derive(Debug, Clone)]
+pub struct LoginInput {
+    /// The tenant (id or slug), from the body or `X-Tenant-ID`.
+    pub tenant: Option<String>,
+    /// Username or e-mail address.
+    pub login: String,
+    /// The password.
+    pub password: String,
+    /// A 30-day session instead of a one-day one.
+    pub remember_me: bool,
+}
+
+/// A fresh access token and refresh token.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    /// The access token (JWT).
+    pub access_token: String,
+    /// Its lifetime in seconds.
+    pub expires_in: i64,
+    /// The opaque refresh token.
+    pub refresh_token: String,
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    /// The tokens.
+    pub tokens: TokenPair,
+    /// The user.
+    pub user: User,
+    /// What the user may do.
+    pub permissions: Vec<Permission>,
+}
+
+/// A successful refresh.
+#[derive(Debug, Clone)]
+pub struct RefreshOutcome {
+    /// The new tokens; the presented refresh token is now used.
+    pub tokens: TokenPair,
+    /// The user.
+    pub user: User,
+}
+
+/// A session as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    /// The session.
+    pub session: Session,
+    /// Whether the calling token belongs to it.
+    pub current: bool,
+}
+
+/// Authentication use cases.
+#[derive(Clone)]
+pub struct AuthService {
+    deps: Deps,
+    audit: AuditService,
+}
+
+impl AuthService {
+    pub(crate) fn new(deps: Deps, audit: AuditService) -> Self {
+        Self { deps, audit }
+    }
+
+    /// The public keys that verify access tokens, as a JWK set.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.deps.issuer.jwks()
+    }
+
+    pub(crate) async fn sync(&self) -> Result<(), CoreError> {
+        self.deps
+            .directory
+            .reload(self.deps.repos.tenants.as_ref())
+            .await?;
+        self.deps
+            .revocations
+            .sync(self.deps.repos.sessions.as_ref(), self.deps.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Turns a bearer token (and an optional `X-Tenant-ID`) into a caller: signature and claims
+    /// (cached per token), session not revoked, tenant usable — all in memory.
+    ///
+    /// # Errors
+    /// [`CoreError::Unauthorized`] for any bad, expired or revoked token or an unusable tenant;
+    /// [`CoreError::Forbidden`] when a tenant user names another tenant; [`CoreError::NotFound`]
+    /// when a super admin names a tenant that does not exist.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        x_tenant: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<Caller, CoreError> {
+        let claims = self.deps.verifier.verify(token)?;
+        if self.deps.revocations.is_revoked(claims.session_id)
+            || !self.deps.directory.is_usable(claims.tenant_id)
+        {
+            return Err(CoreError::Unauthorized);
+        }
+        let mut caller = Caller {
+            user_id: claims.user_id,
+            home_tenant: claims.tenant_id,
+            tenant_id: claims.tenant_id,
+            role: claims.role,
+            session_id: claims.session_id,
+            password_change_required: claims.password_change_required,
+        };
+        if let Some(named) = x_tenant.map(str::trim).filter(|t| !t.is_empty()) {
+            let target = self.deps.directory.resolve(named);
+            if caller.role == Role::SuperAdmin {
+                let target = target.ok_or(CoreError::NotFound)?;
+                caller.tenant_id = target.id;
+                if caller.is_impersonating() {
+                    let entry =
+                        Entry::new(target.id, AuditKind::TenantImpersonated, meta).by(&caller);
+                    self.audit.record(entry).await;
+                }
+            } else if target.map(|t| t.id) != Some(caller.home_tenant) {
+                let entry = Entry::new(caller.home_tenant, AuditKind::CrossTenantDenied, meta)
+                    .by(&caller)
+                    .with(serde_json::json!({ "named_tenant": named }));
+                self.audit.record(entry).await;
+                return Err(CoreError::Forbidden(
+                    "a token of one tenant cannot act on another",
+                ));
+            }
+        }
+        Ok(caller)
+    }
+
+    /// Logs a user in. Every failure is the same [`CoreError::InvalidCredentials`] and costs the
+    /// same password check, so neither the answer nor its timing tells what was wrong.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidCredentials`]; store errors.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(
+        &self,
+        input: LoginInput,
+        meta: &RequestMeta,
+    ) -> Result<LoginOutcome, CoreError> {
+        let now = self.deps.clock.now();
+        let tenant = input
+            .tenant
+            .as_deref()
+            .and_then(|t| self.deps.directory.resolve(t));
+        let user = match &tenant {
+            Some(t) => {
+                self.deps
+                    .repos
+                    .users
+                    .find_by_login(t.id, &input.login)
+                    .await?
+            }
+            None => None,
+        };
+        let check = self
+            .deps
+            .hasher
+            .verify(&input.password, user.as_ref().map(|u| &u.password_hash))
+            .await?;
+        let (Some(tenant), Some(user)) = (tenant, user) else {
+            if let Some(t) = input
+                .tenant
+                .as_deref()
+                .and_then(|t| self.deps.directory.resolve(t))
+            {
+                let entry = Entry::new(t.id, AuditKind::LoginFailed, meta)
+                    .on(&input.login)
+                    .with(serde_json::json!({"reason": "unknown_user"}));
+                self.audit.record(entry).await;
+            }
+            return Err(CoreError::InvalidCredentials);
+        };
+        let fail = |reason: &'static str| {
+            Entry::new(tenant.id, AuditKind::LoginFailed, meta)
+                .on(user.id)
+                .with(serde_json::json!({ "reason": reason }))
+        };
+        let refused = if !tenant.status.is_usable() {
+            Some("tenant_not_active")
+        } else if user.status == UserStatus::Disabled {
+            Some("user_disabled")
+        } else if user.is_locked(now) {
+            Some("account_locked")
+        } else {
+            None
+        };
+        if let Some(reason) = refused {
+            self.audit.record(fail(reason)).await;
+            return Err(CoreError::InvalidCredentials);
+        }
+        let PasswordCheck::Match { needs_rehash } = check else {
+            let p = &self.deps.policy;
+            let failure = self
+                .deps
+                .repos
+                .users
+                .record_login_failure(
+                    tenant.id,
+                    user.id,
+                    now,
+                    p.lockout_threshold,
+                    p.lockout_duration,
+                )
+                .await?;
+            self.invalidate_user(tenant.id, user.id);
+            self.audit
+                .record(
+                    fail("wrong_password").with(serde_json::json!({"attempts": failure.attempts})),
+                )
+                .await;
+            if failure.attempts == p.lockout_threshold && failure.locked_until.is_some() {
+                let locked = Entry::new(tenant.id, AuditKind::AccountLocked, meta)
+                    .on(user.id)
+                    .with(serde_json::json!({"locked_until": failure.locked_until.map(|t| t.to_string())}));
+                self.audit.record(locked).await;
+            }
+            return Err(CoreError::InvalidCredentials);
+        };
+        let mut user = user;
+        if needs_rehash && let Ok(password) = Password::parse(&input.password, None) {
+            user.password_hash = self.deps.hasher.hash(&password).await?;
+            user.updated_at = now;
+            self.deps.repos.users.update(&user).await?;
+        }
+        self.deps
+            .repos
+            .users
+            .record_login_success(tenant.id, user.id, now)
+            .await?;
+        user.failed_login_attempts = 0;
+        user.locked_until = None;
+        user.last_login_at = Some(now);
+        self.invalidate_user(tenant.id, user.id);
+
+        let ttl = if input.remember_me {
+            self.deps.policy.session_ttl
+        } else {
+            self.deps.policy.short_session_ttl
+        };
+        let session = Session {
+            tenant_id: tenant.id,
+            id: SessionId::new(),
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + ttl,
+            revoked_at: None,
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        };
+        let refresh = RefreshToken::new(tenant.id, self.deps.secrets.token_bytes());
+        self.deps
+            .repos
+            .sessions
+            .create(&session, self.digest(&refresh))
+            .await?;
+        let tokens = self.tokens(&user, session.id, &refresh, now)?;
+        let entry = Entry::new(tenant.id, AuditKind::LoginSucceeded, meta)
+            .on(user.id)
+            .with(serde_json::json!({"session_id": session.id.to_string()}));
+        self.audit.record(entry).await;
+        let permissions = user.role.permissions();
+        Ok(LoginOutcome {
+            tokens,
+            user,
+            permissions,
+        })
+    }
+
+    /// Rotates a refresh token. Presenting one that was already used revokes its whole session.
+    ///
+    /// # Errors
+    /// [`CoreError::Unauthorized`] for unknown, used, expired or revoked tokens.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        meta: &RequestMeta,
+    ) -> Result<RefreshOutcome, CoreError> {
+        let now = self.deps.clock.now();
+        let token = RefreshToken::parse(presented).ok_or(CoreError::Unauthorized)?;
+        let tenant = token.tenant_id();
+        if !self.deps.directory.is_usable(tenant) {
+            return Err(CoreError::Unauthorized);
+        }
+        let next = RefreshToken::new(tenant, self.deps.secrets.token_bytes());
+        let rotation = self
+            .deps
+            .repos
+            .sessions
+            .rotate(tenant, self.digest(&token), self.digest(&next), now)
+            .await?;
+        let session = match rotation {
+            Rotation::Rotated(session) => session,
+            Rotation::ReuseDetected(session) => {
+                self.deps.revocations.revoke([session.id], now);
+                let entry = Entry::new(tenant, AuditKind::RefreshReuseDetected, meta)
+                    .on(session.user_id)
+                    .with(serde_json::json!({"session_id": session.id.to_string()}));
+                self.audit.record(entry).await;
+                return Err(CoreError::Unauthorized);
+            }
+            Rotation::Invalid => return Err(CoreError::Unauthorized),
+        };
+        let user = self.deps.repos.users.find(tenant, session.user_id).await?;
+        let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
+            self.deps
+                .repos
+                .sessions
+                .revoke(tenant, session.id, now)
+                .await?;
+            self.deps.revocations.revoke([session.id], now);
+            return Err(CoreError::Unauthorized);
+        };
+        let tokens = self.tokens(&user, session.id, &next, now)?;
+        Ok(RefreshOutcome { tokens, user })
+    }
+
+    /// Ends the caller's session.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn logout(&self, caller: &Caller, meta: &RequestMeta) -> Result<(), CoreError> {
+        let now = self.deps.clock.now();
+        match self
+            .deps
+            .repos
+            .sessions
+            .revoke(caller.home_tenant, caller.session_id, now)
+            .await
+        {
+            Ok(_) | Err(pake_ports::RepoError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.deps.revocations.revoke([caller.session_id], now);
+        let entry = Entry::new(caller.home_tenant, AuditKind::Logout, meta)
+            .by(caller)
+            .on(caller.session_id);
+        self.audit.record(entry).await;
+        Ok(())
+    }
+
+    /// Ends every session of the caller, this one included.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn logout_all(
+        &self,
+        caller: &Caller,
+        meta: &RequestMeta,
+    ) -> Result<usize, CoreError> {
+        let ended = self
+            .end_sessions(caller.home_tenant, caller.user_id, None)
+            .await?;
+        let entry = Entry::new(caller.home_tenant, AuditKind::SessionRevoked, meta)
+            .by(caller)
+            .on(caller.user_id)
+            .with(serde_json::json!({"all": true, "count": ended}));
+        self.audit.record(entry).await;
+        Ok(ended)
+    }
+
+    /// The caller's user record.
+    ///
+    /// # Errors
+    /// [`CoreError::Unauthorized`] when the user no longer exists.
+    pub async fn me(&self, caller: &Caller) -> Result<Arc<User>, CoreError> {
+        self.user(caller.home_tenant, caller.user_id)
+            .await?
+            .ok_or(CoreError::Unauthorized)
+    }
+
+    /// A user, through the short-lived cache.
+    pub(crate) async fn user(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+    ) -> Result<Option<Arc<User>>, CoreError> {
+        if let Some(user) = self.deps.users_cache.get(&(tenant, id)) {
+            return Ok(Some(user));
+        }
+        let found = self.deps.repos.users.find(tenant, id).await?.map(Arc::new);
+        if let Some(user) = &found {
+            self.deps.users_cache.insert((tenant, id), Arc::clone(user));
+        }
+        Ok(found)
+    }
+
+    fn invalidate_user(&self, tenant: TenantId, id: UserId) {
+        self.deps.users_cache.invalidate(&(tenant, id));
+    }
+
+    /// Changes the caller's own password; ends the caller's other sessions and returns a fresh
+    /// access token for this one.
+    ///
+    /// # Errors
+    /// [`CoreError::Validation`] when the current password is wrong or the new one breaks the
+    /// policy.
+    #[tracing::instrument(skip_all)]
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        current: &str,
+        new: &str,
+        meta: &RequestMeta,
+    ) -> Result<(String, i64), CoreError> {
+        let now = self.deps.clock.now();
+        let tenant = caller.home_tenant;
+        let mut user = self
+            .deps
+            .repos
+            .users
+            .find(tenant, caller.user_id)
+            .await?
+            .ok_or(CoreError::Unauthorized)?;
+        let check = self
+            .deps
+            .hasher
+            .verify(current, Some(&user.password_hash))
+            .await?;
+        if check == PasswordCheck::Mismatch {
+            return Err(pake_domain::ValidationError::new(
+                "current_password",
+                pake_domain::Reason::InvalidFormat,
+            )
+            .into());
+        }
+        let password =
+            Password::parse(new, Some(&user.username)).map_err(|e| e.for_field("new_password"))?;
+        if new == current {
+            return Err(pake_domain::ValidationError::new(
+                "new_password",
+                pake_domain::Reason::Reserved,
+            )
+            .into());
+        }
+        user.password_hash = self.deps.hasher.hash(&password).await?;
+        user.must_change_password = false;
+        user.updated_at = now;
+        self.deps.repos.users.update(&user).await?;
+        self.invalidate_user(tenant, user.id);
+        self.end_sessions(tenant, user.id, Some(caller.session_id))
+            .await?;
+        let entry = Entry::new(tenant, AuditKind::PasswordChanged, meta)
+            .by(caller)
+            .on(user.id);
+        self.audit.record(entry).await;
+        let issued = self
+            .deps
+            .issuer
+            .issue(self.claims(&user, caller.session_id, now))?;
+        Ok((issued.token, self.deps.policy.access_ttl.whole_seconds()))
+    }
+
+    /// The caller's active sessions.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn sessions(&self, caller: &Caller) -> Result<Vec<SessionView>, CoreError> {
+        let now = self.deps.clock.now();
+        let list = self
+            .deps
+            .repos
+            .sessions
+            .list_active(caller.home_tenant, caller.user_id, now)
+            .await?;
+        Ok(list
+            .into_iter()
+            .map(|session| SessionView {
+                current: session.id == caller.session_id,
+                session,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's sessions.
+    ///
+    /// # Errors
+    /// [`CoreError::NotFound`] when it is not one of the caller's.
+    pub async fn revoke_session(
+        &self,
+        caller: &Caller,
+        id: SessionId,
+        meta: &RequestMeta,
+    ) -> Result<(), CoreError> {
+        let now = self.deps.clock.now();
+        let session = self
+            .deps
+            .repos
+            .sessions
+            .find(caller.home_tenant, id)
+            .await?;
+        if session.is_none_or(|s| s.user_id != caller.user_id) {
+            return Err(CoreError::NotFound);
+        }
+        self.deps
+            .repos
+            .sessions
+            .revoke(caller.home_tenant, id, now)
+            .await?;
+        self.deps.revocations.revoke([id], now);
+        let entry = Entry::new(caller.home_tenant, AuditKind::SessionRevoked, meta)
+            .by(caller)
+            .on(id);
+        self.audit.record(entry).await;
+        Ok(())
+    }
+
+    /// Ends a user's sessions (all, or all but `keep`); returns how many ended.
+    pub(crate) async fn end_sessions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        keep: Option<SessionId>,
+    ) -> Result<usize, CoreError> {
+        let now = self.deps.clock.now();
+        let ended = self
+            .deps
+            .repos
+            .sessions
+            .revoke_all_for_user(tenant, user, keep, now)
+            .await?;
+        let count = ended.len();
+        self.deps.revocations.revoke(ended, now);
+        Ok(count)
+    }
+
+    fn digest(&self, token: &RefreshToken) -> RefreshTokenHash {
+        RefreshTokenHash(self.deps.secrets.digest(token.as_bytes()))
+    }
+
+    fn claims(&self, user: &User, session: SessionId, now: OffsetDateTime) -> AccessClaims {
+        let jti: String = self.deps.secrets.token_bytes()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        AccessClaims {
+            user_id: user.id,
+            tenant_id: user.tenant_id,
+            role: user.role,
+            session_id: session,
+            token_id: jti,
+            issued_at: now,
+            expires_at: now + self.deps.policy.access_ttl,
+            password_change_required: user.must_change_password,
+        }
+    }
+
+    fn tokens(
+        &self,
+        user: &User,
+        session: SessionId,
+        refresh: &RefreshToken,
+        now: OffsetDateTime,
+    ) -> Result<TokenPair, CoreError> {
+        let issued = self.deps.issuer.issue(self.claims(user, session, now))?;
+        Ok(TokenPair {
+            access_token: issued.token,
+            expires_in: self.deps.policy.access_ttl.whole_seconds(),
+            refresh_token: refresh.encode(),
+        })
+    }
+}

@@ -1,0 +1,372 @@
+//! Tenants: create (with their first admin), list, read, update, suspend, delete and purge.
+
+use pake_domain::audit::AuditKind;
+use pake_domain::tenant::Provisioning;
+use pake_domain::{
+    DisplayName, Email, LimitsOverride, Page, PageRequest, Password, Permission, PlanId, Role,
+    Tenant, TenantDomain, TenantId, TenantSlug, TenantStatus, User, UserId, UserStatus, Username,
+};
+use pake_ports::TenantFilter;
+
+use crate::audit::{AuditService, Entry};
+use crate::caller::{Caller, RequestMeta};
+use crate::provisioning::ProvisioningService;
+use crate::{CoreError, Deps};
+
+/// A tenant to create, with its first admin.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    /// Slug.
+    pub name: String,
+    /// Display name.
+    pub display_name: String,
+    /// Optional domain.
+    pub domain: Option<String>,
+    /// Plan.
+    pub plan: PlanId,
+    /// The admin's e-mail.
+    pub admin_email: String,
+    /// The admin's username (default `admin`).
+    pub admin_username: Option<String>,
+    /// The admin's full name.
+    pub admin_full_name: Option<String>,
+    /// A chosen admin password; without one a one-time password is generated.
+    pub admin_password: Option<String>,
+}
+
+/// A created tenant.
+#[derive(Debug)]
+pub struct CreatedTenant {
+    /// The tenant (status `provisioning` until the background job finishes).
+    pub tenant: Tenant,
+    /// Its admin.
+    pub admin: User,
+    /// The admin's one-time password, shown once.
+    pub generated_password: Option<Password>,
+}
+
+/// Changes to a tenant; `None` leaves a field alone. Plan, status and limits are the super
+/// admin's; a tenant admin may change the display name, domain and settings.
+#[derive(Debug, Clone, Default)]
+pub struct TenantPatch {
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Domain (`Some(None)` clears it).
+    pub domain: Option<Option<String>>,
+    /// Settings (a JSON object; replaces the stored one).
+    pub settings: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Plan (super admin).
+    pub plan: Option<PlanId>,
+    /// Status (super admin).
+    pub status: Option<TenantStatus>,
+    /// Limit overrides (super admin; replaces the stored ones).
+    pub limits: Option<LimitsOverride>,
+}
+
+/// The largest settings document a tenant may store, in bytes of JSON.
+const MAX_SETTINGS_BYTES: usize = 16 * 1024;
+
+/// Tenant use cases.
+#[derive(Clone)]
+pub struct TenantService {
+    deps: Deps,
+    audit: AuditService,
+    provisioning: ProvisioningService,
+}
+
+impl TenantService {
+    pub(crate) fn new(deps: Deps, audit: AuditService, provisioning: ProvisioningService) -> Self {
+        Self {
+            deps,
+            audit,
+            provisioning,
+        }
+    }
+
+    fn require(&self, caller: &Caller, p: Permission) -> Result<(), CoreError> {
+        caller.require(p, &self.deps.directory, &self.deps.plans)
+    }
+
+    /// Non-super-admins may only name their own tenant in a path: 403 otherwise.
+    fn require_own(&self, caller: &Caller, id: TenantId, p: Permission) -> Result<(), CoreError> {
+        if caller.role == Role::SuperAdmin {
+            return Ok(());
+        }
+        if id != caller.home_tenant {
+            return Err(CoreError::Forbidden("this tenant is not yours"));
+        }
+        self.require(caller, p)
+    }
+
+    /// Creates a tenant and its admin atomically, then provisions it in the background.
+    ///
+    /// # Errors
+    /// [`CoreError::Forbidden`], [`CoreError::Validation`], [`CoreError::Conflict`].
+    #[tracing::instrument(skip_all)]
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        input: NewTenant,
+        meta: &RequestMeta,
+    ) -> Result<CreatedTenant, CoreError> {
+        self.require(caller, Permission::ManageTenants)?;
+        let slug = TenantSlug::parse(&input.name)?;
+        let display_name = DisplayName::parse(&input.display_name)?;
+        let domain = input
+            .domain
+            .as_deref()
+            .map(TenantDomain::parse)
+            .transpose()?;
+        let username = Username::parse(input.admin_username.as_deref().unwrap_or("admin"))
+            .map_err(|e| e.for_field("admin_username"))?;
+        let email = Email::parse(&input.admin_email).map_err(|e| e.for_field("admin_email"))?;
+        let full_name = input
+            .admin_full_name
+            .as_deref()
+            .map(DisplayName::parse)
+            .transpose()
+            .map_err(|e| e.for_field("admin_full_name"))?;
+        let chosen = input
+            .admin_password
+            .as_deref()
+            .map(|p| Password::parse(p, Some(&username)).map_err(|e| e.for_field("admin_password")))
+            .transpose()?;
+        let generated = chosen.is_none();
+        let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
+        let now = self.deps.clock.now();
+        let tenant = Tenant {
+            id: TenantId::new(),
+            slug,
+            display_name,
+            domain,
+            plan: input.plan,
+            status: TenantStatus::Provisioning,
+            limits_override: LimitsOverride::default(),
+            settings: serde_json::Map::new(),
+            provisioning: Provisioning::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        let admin = User {
+            tenant_id: tenant.id,
+            id: UserId::new(),
+            username,
+            email,
+            full_name,
+            role: Role::Admin,
+            status: UserStatus::Active,
+            password_hash: self.deps.hasher.hash(&password).await?,
+            must_change_password: generated,
+            failed_login_attempts: 0,
+            locked_until: None,
+            tokens_valid_after: now,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.deps
+            .repos
+            .tenants
+            .create_with_admin(&tenant, &admin)
+            .await?;
+        self.deps.directory.upsert(&tenant);
+        let entry = Entry::new(tenant.id, AuditKind::TenantCreated, meta)
+            .by(caller)
+            .on(tenant.slug.as_str())
+            .with(
+                serde_json::json!({"plan": tenant.plan.as_str(), "admin_id": admin.id.to_string()}),
+            );
+        self.audit.record(entry).await;
+        self.provisioning.start(tenant.id);
+        Ok(CreatedTenant {
+            tenant,
+            admin,
+            generated_password: generated.then_some(password),
+        })
+    }
+
+    /// Lists tenants (super admin).
+    ///
+    /// # Errors
+    /// [`CoreError::Forbidden`].
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        filter: TenantFilter,
+        page: PageRequest,
+    ) -> Result<Page<Tenant>, CoreError> {
+        self.require(caller, Permission::ManageTenants)?;
+        Ok(self.deps.repos.tenants.list(filter, page).await?)
+    }
+
+    /// Reads a tenant: any for the super admin; their own for its admins and managers.
+    ///
+    /// # Errors
+    /// [`CoreError::Forbidden`] for another tenant; [`CoreError::NotFound`].
+    pub async fn get(&self, caller: &Caller, id: TenantId) -> Result<Tenant, CoreError> {
+        self.require_own(caller, id, Permission::ReadTenant)?;
+        self.deps
+            .repos
+            .tenants
+            .find(id)
+            .await?
+            .ok_or(CoreError::NotFound)
+    }
+
+    /// Updates a tenant.
+    ///
+    /// # Errors
+    /// [`CoreError::Forbidden`] (another tenant, or plan/status/limits by a non-super-admin),
+    /// [`CoreError::InvalidState`] for a status change the lifecycle forbids,
+    /// [`CoreError::Validation`], [`CoreError::NotFound`].
+    #[tracing::instrument(skip_all, fields(tenant_id = %id))]
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: TenantId,
+        patch: TenantPatch,
+        meta: &RequestMeta,
+    ) -> Result<Tenant, CoreError> {
+        self.require_own(caller, id, Permission::UpdateTenant)?;
+        let platform_fields =
+            patch.plan.is_some() || patch.status.is_some() || patch.limits.is_some();
+        if platform_fields && !caller.can(Permission::ManageTenants) {
+            return Err(CoreError::Forbidden(
+                "plan, status and limits are set by the platform operator",
+            ));
+        }
+        let mut tenant = self
+            .deps
+            .repos
+            .tenants
+            .find(id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        let old_status = tenant.status;
+        if let Some(name) = &patch.display_name {
+            tenant.display_name = DisplayName::parse(name)?;
+        }
+        if let Some(domain) = &patch.domain {
+            tenant.domain = domain.as_deref().map(TenantDomain::parse).transpose()?;
+        }
+        if let Some(settings) = patch.settings {
+            if serde_json::to_vec(&settings).map_or(usize::MAX, |v| v.len()) > MAX_SETTINGS_BYTES {
+                return Err(pake_domain::ValidationError::new(
+                    "settings",
+                    pake_domain::Reason::TooLong {
+                        max: MAX_SETTINGS_BYTES,
+                    },
+                )
+                .into());
+            }
+            tenant.settings = settings;
+        }
+        if let Some(plan) = patch.plan {
+            tenant.plan = plan;
+        }
+        if let Some(limits) = patch.limits {
+            let zero = [
+                limits.max_users.map(u64::from),
+                limits.max_api_calls_per_day,
+                limits.requests_per_minute.map(u64::from),
+                limits.max_concurrent_searches.map(u64::from),
+            ]
+            .contains(&Some(0));
+            if zero {
+                return Err(pake_domain::ValidationError::new(
+                    "limits",
+                    pake_domain::Reason::OutOfRange {
+                        min: 1,
+                        max: i64::MAX,
+                    },
+                )
+                .into());
+            }
+            tenant.limits_override = limits;
+        }
+        if let Some(status) = patch.status
+            && status != tenant.status
+        {
+            if tenant.is_platform()
+                || status == TenantStatus::Deleted
+                || !tenant.status.can_transition_to(status)
+            {
+                return Err(CoreError::InvalidState("this status change is not allowed"));
+            }
+            tenant.status = status;
+        }
+        tenant.updated_at = self.deps.clock.now();
+        self.deps.repos.tenants.update(&tenant).await?;
+        self.deps.directory.upsert(&tenant);
+        let kind = if tenant.status == old_status {
+            AuditKind::TenantUpdated
+        } else {
+            AuditKind::TenantStatusChanged
+        };
+        let entry = Entry::new(id, kind, meta)
+            .by(caller)
+            .on(tenant.slug.as_str())
+            .with(
+                serde_json::json!({"status": tenant.status.as_str(), "plan": tenant.plan.as_str()}),
+            );
+        self.audit.record(entry).await;
+        Ok(tenant)
+    }
+
+    /// Deletes a tenant: an active tenant is suspended; with `force` it is deleted and every row
+    /// it owns purged, its sessions end at once and its name is free again.
+    ///
+    /// # Errors
+    /// [`CoreError::Forbidden`] (also for the platform tenant), [`CoreError::NotFound`].
+    #[tracing::instrument(skip_all, fields(tenant_id = %id))]
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        id: TenantId,
+        force: bool,
+        meta: &RequestMeta,
+    ) -> Result<Option<Tenant>, CoreError> {
+        self.require(caller, Permission::ManageTenants)?;
+        let mut tenant = self
+            .deps
+            .repos
+            .tenants
+            .find(id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        if tenant.is_platform() {
+            return Err(CoreError::Forbidden(
+                "the platform tenant cannot be deleted",
+            ));
+        }
+        let platform = caller.home_tenant;
+        if force {
+            // Out of the directory first: its tokens stop working before the rows go.
+            self.deps.directory.remove(id);
+            self.deps.repos.tenants.purge(id).await?;
+            let entry = Entry::new(platform, AuditKind::TenantDeleted, meta)
+                .by(caller)
+                .on(id)
+                .with(serde_json::json!({"slug": tenant.slug.as_str(), "purged": true}));
+            self.audit.record(entry).await;
+            return Ok(None);
+        }
+        if tenant.status != TenantStatus::Suspended {
+            if !tenant.status.can_transition_to(TenantStatus::Suspended) {
+                return Err(CoreError::InvalidState(
+                    "only an active tenant can be suspended; use force=true to delete",
+                ));
+            }
+            tenant.status = TenantStatus::Suspended;
+            tenant.updated_at = self.deps.clock.now();
+            self.deps.repos.tenants.update(&tenant).await?;
+            self.deps.directory.upsert(&tenant);
+            let entry = Entry::new(id, AuditKind::TenantStatusChanged, meta)
+                .by(caller)
+                .on(tenant.slug.as_str())
+                .with(serde_json::json!({"status": "suspended"}));
+            self.audit.record(entry).await;
+        }
+        Ok(Some(tenant))
+    }
+}

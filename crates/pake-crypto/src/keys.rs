@@ -1,0 +1,256 @@
+//! Ed25519 signing keys: loaded from PEM files, or generated once into a key directory.
+//!
+//! Every private key (`*.pem`, PKCS#8) in the directory verifies tokens and is published in the
+//! JWK set; one of them signs: the one named by `signing_kid`, else the newest file by name (files
+//! are named `ed25519-<unix time>-<kid>.pem`). Rotation: add a key, publish it (it appears in the
+//! JWK set at once), switch signing to it, and delete the old file once the longest access-token
+//! lifetime has passed.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+
+/// A key could not be loaded or made.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Reading or writing a key file failed.
+    #[error("key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file is not an Ed25519 PKCS#8 PEM key.
+    #[error("key file {0} is not an Ed25519 private key in PKCS#8 PEM")]
+    Invalid(PathBuf),
+    /// Generating a key failed.
+    #[error("cannot generate a key")]
+    Generate,
+    /// `signing_kid` names no loaded key.
+    #[error("no key with kid {0}")]
+    UnknownKid(String),
+}
+
+/// One key pair.
+pub(crate) struct LoadedKey {
+    pub(crate) encoding: EncodingKey,
+    pub(crate) decoding: DecodingKey,
+    /// The raw public key, base64url (the JWK `x`).
+    pub(crate) x: String,
+}
+
+/// The keys in force.
+pub struct KeySet {
+    pub(crate) signing_kid: String,
+    pub(crate) keys: BTreeMap<String, LoadedKey>,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field("signing_kid", &self.signing_kid)
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn kid_of(public: &[u8]) -> String {
+    let d = digest::digest(&digest::SHA256, public);
+    d.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn load_der(der: &[u8]) -> Option<(String, LoadedKey)> {
+    let pair = Ed25519KeyPair::from_pkcs8(der).ok()?;
+    let public = pair.public_key().as_ref().to_vec();
+    let kid = kid_of(&public);
+    Some((
+        kid,
+        LoadedKey {
+            encoding: EncodingKey::from_ed_der(der),
+            decoding: DecodingKey::from_ed_der(&public),
+            x: URL_SAFE_NO_PAD.encode(&public),
+        },
+    ))
+}
+
+fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    STANDARD.decode(body.trim()).ok()
+}
+
+fn der_to_pem(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}
+
+impl KeySet {
+    /// Loads every `*.pem` key in `dir`, generating a first key (file mode 0600) when there is
+    /// none. `signing_kid` picks the signing key; by default the newest file signs.
+    ///
+    /// # Errors
+    /// [`KeyError`] for unreadable or invalid files, or an unknown `signing_kid`.
+    pub fn load_or_generate(dir: &Path, signing_kid: Option<&str>) -> Result<Self, KeyError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| KeyError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io(dir))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+            .collect();
+        if files.is_empty() {
+            files.push(Self::generate_into(dir)?);
+        }
+        files.sort();
+        let mut keys = BTreeMap::new();
+        let mut newest = String::new();
+        for path in &files {
+            let text = std::fs::read_to_string(path).map_err(io(path))?;
+            let (kid, key) = pem_to_der(&text)
+                .and_then(|d| load_der(&d))
+                .ok_or_else(|| KeyError::Invalid(path.clone()))?;
+            newest.clone_from(&kid);
+            keys.insert(kid, key);
+        }
+        let signing_kid = match signing_kid {
+            Some(kid) if keys.contains_key(kid) => kid.to_owned(),
+            Some(kid) => return Err(KeyError::UnknownKid(kid.to_owned())),
+            None => newest,
+        };
+        Ok(Self { signing_kid, keys })
+    }
+
+    /// Generates a new key file in `dir` (mode 0600) and returns its path.
+    ///
+    /// # Errors
+    /// [`KeyError`] when generation or writing fails.
+    pub fn generate_into(dir: &Path) -> Result<PathBuf, KeyError> {
+        let doc =
+            Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| KeyError::Generate)?;
+        let (kid, _) = load_der(doc.as_ref()).ok_or(KeyError::Generate)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let path = dir.join(format!("ed25519-{now:012}-{kid}.pem"));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        file.write_all(der_to_pem(doc.as_ref()).as_bytes())
+            .map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(path)
+    }
+
+    /// The kid of the signing key.
+    pub fn signing_kid(&self) -> &str {
+        &self.signing_kid
+    }
+
+    /// Every kid.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
+    /// The public keys as a JWK set.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<_> = self
+            .keys
+            .iter()
+            .map(|(kid, k)| {
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": k.x})
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn first_load_generates_a_private_0600_key_and_reloads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = KeySet::load_or_generate(dir.path(), None).unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let again = KeySet::load_or_generate(dir.path(), None).unwrap();
+        assert_eq!(
+            first.signing_kid(),
+            again.signing_kid(),
+            "the same key, not a new one"
+        );
+    }
+
+    #[test]
+    fn a_second_key_verifies_and_can_be_chosen_to_sign() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = KeySet::load_or_generate(dir.path(), None).unwrap();
+        let old_kid = old.signing_kid().to_owned();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        KeySet::generate_into(dir.path()).unwrap();
+        let both = KeySet::load_or_generate(dir.path(), None).unwrap();
+        assert_eq!(both.kids().count(), 2);
+        assert_ne!(
+            both.signing_kid(),
+            old_kid,
+            "the newest key signs by default"
+        );
+        let pinned = KeySet::load_or_generate(dir.path(), Some(&old_kid)).unwrap();
+        assert_eq!(pinned.signing_kid(), old_kid);
+        assert_eq!(both.jwks()["keys"].as_array().unwrap().len(), 2);
+        assert!(KeySet::load_or_generate(dir.path(), Some("nope")).is_err());
+    }
+
+    #[test]
+    fn garbage_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.pem"), "not a key").unwrap();
+        assert!(matches!(
+            KeySet::load_or_generate(dir.path(), None),
+            Err(KeyError::Invalid(_))
+        ));
+    }
+}
