@@ -4,6 +4,7 @@
 use pake::config::Config;
 use pake::startup::Application;
 use secrecy::SecretString;
+use serde_json::{Value, json};
 
 /// The super admin's password in tests.
 pub const ADMIN_PASSWORD: &str = "Quiet-Harbour-42!";
@@ -15,7 +16,7 @@ pub struct TestApp {
     /// A client without redirects, so redirects can be asserted.
     pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -23,7 +24,120 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Sends a JSON request; returns the status and the JSON body (`Null` when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.call_with(method, path, token, body, &[]).await
+    }
+
+    /// As [`TestApp::call`], with extra headers.
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.expect("body");
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        (status, json)
+    }
+
+    /// Logs in; returns the status and body.
+    pub async fn login(&self, tenant: &str, username: &str, password: &str) -> (u16, Value) {
+        let body = json!({"tenant": tenant, "username": username, "password": password});
+        self.call("POST", "/api/v1/auth/login", None, Some(body))
+            .await
+    }
+
+    /// Logs in and returns the access token, panicking on failure.
+    pub async fn token(&self, tenant: &str, username: &str, password: &str) -> String {
+        let (status, body) = self.login(tenant, username, password).await;
+        assert_eq!(status, 200, "login {tenant}/{username}: {body}");
+        body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    }
+
+    /// The platform super admin's token.
+    pub async fn root(&self) -> String {
+        self.token("platform", "admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a tenant on `plan` with an admin whose password is [`TENANT_ADMIN_PASSWORD`], waits
+    /// until it is active, and returns its id and the admin's token.
+    pub async fn tenant(&self, root: &str, name: &str, plan: &str) -> (String, String) {
+        let body = json!({"name": name, "display_name": format!("{name} Labs"), "plan": plan,
+            "admin_email": format!("admin@{name}.org"), "admin_password": TENANT_ADMIN_PASSWORD});
+        let (status, created) = self
+            .call("POST", "/api/v1/tenants/", Some(root), Some(body))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["tenant"]["id"].as_str().expect("id").to_owned();
+        self.wait_active(root, &id).await;
+        let token = self.token(name, "admin", TENANT_ADMIN_PASSWORD).await;
+        (id, token)
+    }
+
+    /// Waits until a tenant's provisioning finished.
+    pub async fn wait_active(&self, root: &str, id: &str) {
+        for _ in 0..100 {
+            let (_, t) = self
+                .call("GET", &format!("/api/v1/tenants/{id}"), Some(root), None)
+                .await;
+            if t["tenant"]["status"] == "active" {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("tenant {id} never became active");
+    }
+
+    /// Creates a user with `role` and password [`USER_PASSWORD`]; returns its id.
+    pub async fn user(&self, admin: &str, username: &str, role: &str) -> String {
+        let body = json!({"username": username, "email": format!("{username}@example.org"), "role": role, "password": USER_PASSWORD});
+        let (status, created) = self
+            .call("POST", "/api/v1/users/", Some(admin), Some(body))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created["user"]["id"].as_str().expect("id").to_owned()
+    }
 }
+
+/// Tenant admins' password in tests.
+pub const TENANT_ADMIN_PASSWORD: &str = "Granite-Falcon-77#";
+/// Other users' password in tests.
+pub const USER_PASSWORD: &str = "Velvet-Compass-19%";
 
 impl Drop for TestApp {
     fn drop(&mut self) {
@@ -45,7 +159,11 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
 
 /// Starts a server with `config` adjusted by `tweak`.
 pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_in(tempfile::tempdir().expect("temp dir"), tweak).await
+}
+
+/// Starts a server on an existing data directory.
+pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(&dir);
     tweak(&mut config);
     let app = Application::build(&config)
@@ -56,13 +174,14 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .user_agent("pake-tests")
         .build()
         .expect("client");
     TestApp {
         address,
         client,
         handle,
-        _dir: dir,
+        dir,
     }
 }
 
