@@ -1,7 +1,7 @@
 //! The identity lifecycle over HTTP: tenants on three plans, their admins, users of every role,
 //! one-time passwords, refresh, logout, sessions, role changes ending sessions.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod common;
 

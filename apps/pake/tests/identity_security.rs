@@ -1,7 +1,7 @@
 //! Identity under attack, over HTTP: token tampering, lockout, identical failures, mass
 //! assignment, plan limits, suspended and deleted tenants, impersonation and the audit trail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod common;
 
@@ -588,7 +588,7 @@ async fn suspended_and_deleted_tenants_are_locked_out_and_purged() {
     assert_eq!(
         repos
             .audit
-            .list(tid, &Default::default(), page)
+            .list(tid, &pake_domain::audit::AuditFilter::default(), page)
             .await
             .unwrap()
             .total,

@@ -48,6 +48,7 @@ impl<'a> Entry<'a> {
 
     /// Done to `target`.
     #[must_use]
+    #[allow(clippy::needless_pass_by_value)] // ids are Copy, texts are given away: either reads well
     pub fn on(mut self, target: impl ToString) -> Self {
         self.target = Some(target.to_string());
         self

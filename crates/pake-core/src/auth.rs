@@ -1,6 +1,7 @@
 //! Authentication: login, access and refresh tokens, sessions, password changes, and turning a
 //! bearer token into a [`Caller`] on the hot path without a database round trip.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use pake_domain::audit::AuditKind;
@@ -208,31 +209,7 @@ impl AuthService {
             return Err(CoreError::InvalidCredentials);
         }
         let PasswordCheck::Match { needs_rehash } = check else {
-            let p = &self.deps.policy;
-            let failure = self
-                .deps
-                .repos
-                .users
-                .record_login_failure(
-                    tenant.id,
-                    user.id,
-                    now,
-                    p.lockout_threshold,
-                    p.lockout_duration,
-                )
-                .await?;
-            self.invalidate_user(tenant.id, user.id);
-            self.audit
-                .record(
-                    fail("wrong_password").with(serde_json::json!({"attempts": failure.attempts})),
-                )
-                .await;
-            if failure.attempts == p.lockout_threshold && failure.locked_until.is_some() {
-                let locked = Entry::new(tenant.id, AuditKind::AccountLocked, meta)
-                    .on(user.id)
-                    .with(serde_json::json!({"locked_until": failure.locked_until.map(|t| t.to_string())}));
-                self.audit.record(locked).await;
-            }
+            self.record_wrong_password(tenant.id, &user, meta).await?;
             return Err(CoreError::InvalidCredentials);
         };
         let mut user = user;
@@ -251,27 +228,8 @@ impl AuthService {
         user.last_login_at = Some(now);
         self.invalidate_user(tenant.id, user.id);
 
-        let ttl = if input.remember_me {
-            self.deps.policy.session_ttl
-        } else {
-            self.deps.policy.short_session_ttl
-        };
-        let session = Session {
-            tenant_id: tenant.id,
-            id: SessionId::new(),
-            user_id: user.id,
-            created_at: now,
-            last_used_at: now,
-            expires_at: now + ttl,
-            revoked_at: None,
-            ip: meta.ip.clone(),
-            user_agent: meta.user_agent.clone(),
-        };
-        let refresh = RefreshToken::new(tenant.id, self.deps.secrets.token_bytes());
-        self.deps
-            .repos
-            .sessions
-            .create(&session, self.digest(&refresh))
+        let (session, refresh) = self
+            .open_session(tenant.id, user.id, input.remember_me, meta, now)
             .await?;
         let tokens = self.tokens(&user, session.id, &refresh, now)?;
         let entry = Entry::new(tenant.id, AuditKind::LoginSucceeded, meta)
@@ -284,6 +242,74 @@ impl AuthService {
             user,
             permissions,
         })
+    }
+
+    /// Counts a wrong password (locking at the threshold) and audits it.
+    async fn record_wrong_password(
+        &self,
+        tenant: TenantId,
+        user: &User,
+        meta: &RequestMeta,
+    ) -> Result<(), CoreError> {
+        let p = &self.deps.policy;
+        let failure = self
+            .deps
+            .repos
+            .users
+            .record_login_failure(
+                tenant,
+                user.id,
+                self.deps.clock.now(),
+                p.lockout_threshold,
+                p.lockout_duration,
+            )
+            .await?;
+        self.invalidate_user(tenant, user.id);
+        let entry = Entry::new(tenant, AuditKind::LoginFailed, meta)
+            .on(user.id)
+            .with(serde_json::json!({"reason": "wrong_password", "attempts": failure.attempts}));
+        self.audit.record(entry).await;
+        if failure.attempts == p.lockout_threshold && failure.locked_until.is_some() {
+            let locked = Entry::new(tenant, AuditKind::AccountLocked, meta)
+                .on(user.id)
+                .with(serde_json::json!({"locked_until": failure.locked_until.map(|t| t.to_string())}));
+            self.audit.record(locked).await;
+        }
+        Ok(())
+    }
+
+    /// Opens a session with its first refresh token.
+    async fn open_session(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        remember_me: bool,
+        meta: &RequestMeta,
+        now: OffsetDateTime,
+    ) -> Result<(Session, RefreshToken), CoreError> {
+        let ttl = if remember_me {
+            self.deps.policy.session_ttl
+        } else {
+            self.deps.policy.short_session_ttl
+        };
+        let session = Session {
+            tenant_id: tenant,
+            id: SessionId::new(),
+            user_id: user,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + ttl,
+            revoked_at: None,
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        };
+        let refresh = RefreshToken::new(tenant, self.deps.secrets.token_bytes());
+        self.deps
+            .repos
+            .sessions
+            .create(&session, self.digest(&refresh))
+            .await?;
+        Ok((session, refresh))
     }
 
     /// Rotates a refresh token. Presenting one that was already used revokes its whole session.
@@ -549,10 +575,13 @@ impl AuthService {
     }
 
     fn claims(&self, user: &User, session: SessionId, now: OffsetDateTime) -> AccessClaims {
-        let jti: String = self.deps.secrets.token_bytes()[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let jti = self.deps.secrets.token_bytes()[..12].iter().fold(
+            String::with_capacity(24),
+            |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            },
+        );
         AccessClaims {
             user_id: user.id,
             tenant_id: user.tenant_id,

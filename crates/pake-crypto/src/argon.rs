@@ -1,8 +1,11 @@
 //! argon2id behind the password-hasher port.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{
+    Algorithm, Argon2, Block, Params, PasswordHasher as _, PasswordVerifier as _, Version,
+};
 use async_trait::async_trait;
 use pake_domain::{Password, PasswordHash};
 use pake_ports::{HashError, PasswordCheck, PasswordHasher};
@@ -43,6 +46,11 @@ pub struct Argon2Hasher {
 struct Inner {
     params: Params,
     permits: Semaphore,
+    /// Memory blocks of finished hashes, reused by the next: each hash needs `memory_kib` of
+    /// working memory, and allocating (and the kernel zeroing) 19 MiB per login costs time and
+    /// leaves freed blocks resident in every thread's allocator arena. At most one block per permit
+    /// ever exists.
+    memory: Mutex<Vec<Vec<Block>>>,
     /// A hash of a random password with the current parameters: unknown users are checked against
     /// it so their failures cost the same time as a wrong password.
     dummy: String,
@@ -73,6 +81,7 @@ impl Argon2Hasher {
             inner: Arc::new(Inner {
                 params,
                 permits: Semaphore::new(options.max_concurrent.max(1)),
+                memory: Mutex::new(Vec::new()),
                 dummy,
             }),
         })
@@ -95,18 +104,98 @@ fn argon(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
+impl Inner {
+    /// Runs `f` with a reusable memory block for the current parameters.
+    fn with_memory<T>(&self, f: impl FnOnce(&mut [Block]) -> T) -> T {
+        let taken = self
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let mut blocks = taken.unwrap_or_else(|| vec![Block::default(); self.params.block_count()]);
+        let result = f(&mut blocks);
+        self.memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(blocks);
+        result
+    }
+
+    /// argon2id of `password` with `salt` under the current parameters, into a PHC string.
+    fn hash_phc(&self, password: &[u8], salt: &[u8]) -> Result<String, HashError> {
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        self.with_memory(|blocks| {
+            argon(&self.params).hash_password_into_with_memory(password, salt, &mut out, blocks)
+        })
+        .map_err(internal)?;
+        let phc = argon2::PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(internal)?,
+            salt: Some(Salt::new(salt).map_err(internal)?),
+            hash: Some(Output::new(&out).map_err(internal)?),
+        };
+        Ok(phc.to_string())
+    }
+
+    /// Whether `candidate` matches the parsed hash. Hashes with the current parameters are
+    /// recomputed in pooled memory; older ones through the library (they are rehashed on login).
+    fn matches(&self, candidate: &[u8], parsed: &argon2::PasswordHash) -> Result<bool, HashError> {
+        if self.is_current(parsed)
+            && let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash)
+        {
+            let mut out = vec![0u8; expected.len()];
+            let params = Params::new(
+                self.params.m_cost(),
+                self.params.t_cost(),
+                self.params.p_cost(),
+                Some(expected.len()),
+            )
+            .map_err(internal)?;
+            self.with_memory(|blocks| {
+                argon(&params).hash_password_into_with_memory(
+                    candidate,
+                    salt.as_ref(),
+                    &mut out,
+                    blocks,
+                )
+            })
+            .map_err(|_| HashError::Malformed)?;
+            return Ok(aws_lc_rs::constant_time::verify_slices_are_equal(
+                &out,
+                expected.as_bytes(),
+            )
+            .is_ok());
+        }
+        match argon(&self.params).verify_password(candidate, parsed) {
+            Ok(()) => Ok(true),
+            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+            Err(_) => Err(HashError::Malformed),
+        }
+    }
+
+    /// Whether a stored hash uses argon2id with the current parameters.
+    fn is_current(&self, parsed: &argon2::PasswordHash) -> bool {
+        parsed.algorithm.as_str() == argon2::ARGON2ID_IDENT.as_str()
+            && Params::try_from(parsed).is_ok_and(|p| {
+                (p.m_cost(), p.t_cost(), p.p_cost())
+                    == (
+                        self.params.m_cost(),
+                        self.params.t_cost(),
+                        self.params.p_cost(),
+                    )
+            })
+    }
+}
+
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let bytes = password.expose().as_bytes().to_vec();
-        self.bounded(move |inner| {
-            argon(&inner.params)
-                .hash_password(&bytes)
-                .map(|h| h.to_string())
-        })
-        .await?
-        .map(PasswordHash::new)
-        .map_err(internal)
+        let salt: [u8; 16] = crate::random_bytes();
+        self.bounded(move |inner| inner.hash_phc(&bytes, &salt))
+            .await?
+            .map(PasswordHash::new)
     }
 
     async fn verify(
@@ -120,25 +209,12 @@ impl PasswordHasher for Argon2Hasher {
             let known = stored.is_some();
             let phc = stored.unwrap_or_else(|| inner.dummy.clone());
             let parsed = argon2::PasswordHash::new(&phc).map_err(|_| HashError::Malformed)?;
-            let matches = match argon(&inner.params).verify_password(&candidate, &parsed) {
-                Ok(()) => true,
-                Err(argon2::password_hash::Error::PasswordInvalid) => false,
-                Err(_) => return Err(HashError::Malformed),
-            };
+            let matches = inner.matches(&candidate, &parsed)?;
             if !(known && matches) {
                 return Ok(PasswordCheck::Mismatch);
             }
-            let current = parsed.algorithm.as_str() == argon2::ARGON2ID_IDENT.as_str()
-                && Params::try_from(&parsed).is_ok_and(|p| {
-                    (p.m_cost(), p.t_cost(), p.p_cost())
-                        == (
-                            inner.params.m_cost(),
-                            inner.params.t_cost(),
-                            inner.params.p_cost(),
-                        )
-                });
             Ok(PasswordCheck::Match {
-                needs_rehash: !current,
+                needs_rehash: !inner.is_current(&parsed),
             })
         })
         .await?
@@ -201,6 +277,39 @@ mod tests {
             hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{}",
             hash.as_str()
+        );
+    }
+
+    #[tokio::test]
+    async fn pooled_hashes_are_standard_phc_strings() {
+        // what the pooled path writes, the library verifies, and the other way round
+        let hasher = Argon2Hasher::new(cheap()).unwrap();
+        let pw = Password::parse("Correct-Horse-9-Battery", None).unwrap();
+        let ours = hasher.hash(&pw).await.unwrap();
+        let parsed = argon2::PasswordHash::new(ours.as_str()).unwrap();
+        let params = Params::new(1024, 1, 1, None).unwrap();
+        assert!(
+            argon(&params)
+                .verify_password(pw.expose().as_bytes(), &parsed)
+                .is_ok()
+        );
+        let library = argon(&params)
+            .hash_password(pw.expose().as_bytes())
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            hasher
+                .verify(pw.expose(), Some(&PasswordHash::new(library)))
+                .await
+                .unwrap(),
+            PasswordCheck::Match {
+                needs_rehash: false
+            }
+        );
+        assert_ne!(
+            hasher.hash(&pw).await.unwrap(),
+            ours,
+            "a fresh salt each time"
         );
     }
 

@@ -7,6 +7,7 @@
 //! lifetime has passed.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -65,7 +66,12 @@ impl std::fmt::Debug for KeySet {
 
 fn kid_of(public: &[u8]) -> String {
     let d = digest::digest(&digest::SHA256, public);
-    d.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    d.as_ref()[..8]
+        .iter()
+        .fold(String::with_capacity(16), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn load_der(der: &[u8]) -> Option<(String, LoadedKey)> {

@@ -67,10 +67,9 @@ impl ErrorCode {
             | Self::PasswordChangeRequired
             | Self::PlanLimitReached
             | Self::FeatureNotInPlan => StatusCode::FORBIDDEN,
-            Self::InvalidState => StatusCode::CONFLICT,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict => StatusCode::CONFLICT,
+            Self::Conflict | Self::InvalidState => StatusCode::CONFLICT,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }

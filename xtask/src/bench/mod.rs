@@ -128,6 +128,18 @@ fn get_status(port: u16, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
+/// CPU time (user + system) `pid` has used, in milliseconds.
+fn cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
+    ticks * 10.0 // USER_HZ is 100 on Linux
+}
+
 /// Resident set size of `pid` in KiB.
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -189,6 +201,62 @@ struct Row {
     note: String,
 }
 
+impl Row {
+    /// A row from one run: its throughput and latencies.
+    fn from_outcome(name: &str, out: &load::Outcome, server: &Server, note: String) -> Self {
+        Self {
+            name: name.to_owned(),
+            throughput: out.throughput(),
+            p50: out.percentile_ms(0.50),
+            p99: out.percentile_ms(0.99),
+            p999: out.percentile_ms(0.999),
+            errors: out.errors,
+            rss_mib: rss_kib(server.pid()).unwrap_or(0) as f64 / 1024.0,
+            note,
+        }
+    }
+}
+
+/// The bench super admin's password.
+const ADMIN_PASSWORD: &str = "Bench-Harbour-Pass-1!";
+
+/// Logs the bench admin in (blocking, one connection) and returns an access token.
+fn login_token(port: u16) -> Result<String, String> {
+    let body =
+        format!(r#"{{"tenant":"platform","username":"admin","password":"{ADMIN_PASSWORD}"}}"#);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    let json = text.split("\r\n\r\n").nth(1).ok_or("no body")?;
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    value["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("login failed: {value}"))
+}
+
+/// argon2id hashes per second this machine does with every core busy (the release-built
+/// `argon2_rate` example): the ceiling of logins per second.
+fn argon2_ceiling() -> f64 {
+    let binary = target_dir()
+        .join("release")
+        .join("examples")
+        .join("argon2_rate");
+    Command::new(binary)
+        .arg("3")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
 /// Measures `spec` on `server`: a closed-loop run for the most it can do, then an open-loop run
 /// at 75 % of that for honest latencies.
 async fn measure(name: &str, server: &Server, spec: &RequestSpec, o: &Options) -> Row {
@@ -227,6 +295,90 @@ async fn measure(name: &str, server: &Server, spec: &RequestSpec, o: &Options) -
     }
 }
 
+fn login_spec(username: &str, password: &str) -> RequestSpec {
+    let body =
+        format!(r#"{{"tenant":"platform","username":"{username}","password":"{password}"}}"#);
+    let expect = if password == ADMIN_PASSWORD && username == "admin" {
+        200
+    } else {
+        401
+    };
+    RequestSpec::new("POST", "/api/v1/auth/login", &[], Some(&body), expect)
+}
+
+/// A login storm (closed loop, 8 connections) with `/health` probed at 200 req/s beside it, then
+/// single-connection timing of unknown-user against wrong-password logins.
+async fn login_scenarios(pake: &Server, o: &Options) -> Vec<Row> {
+    let ceiling = argon2_ceiling();
+    let storm = Load {
+        connections: 8,
+        duration: o.duration,
+        rate: None,
+    };
+    let probe = Load {
+        connections: 4,
+        duration: o.duration,
+        rate: Some(200.0),
+    };
+    let (addr, login, health_spec) = (
+        pake.addr(),
+        login_spec("admin", ADMIN_PASSWORD),
+        RequestSpec::get("/health"),
+    );
+    let cpu_before = cpu_ms(pake.pid());
+    let (logins, health) = tokio::join!(
+        drive(&addr, &login, storm),
+        drive(&addr, &health_spec, probe)
+    );
+    let cpu_per_login = (cpu_ms(pake.pid()) - cpu_before) / (logins.ok.max(1) as f64);
+    let ratio = logins.throughput() / ceiling * 100.0;
+    let mut rows = vec![
+        Row::from_outcome(
+            "login storm (argon2id 19 MiB, t=2)",
+            &logins,
+            pake,
+            format!(
+                "{ratio:.0} % of the machine's {ceiling:.0} argon2 hashes/s; server CPU {cpu_per_login:.1} ms/login"
+            ),
+        ),
+        Row::from_outcome(
+            "/health during the login storm",
+            &health,
+            pake,
+            "open loop at 200 req/s".into(),
+        ),
+    ];
+    let one = Load {
+        connections: 1,
+        duration: o.duration.min(Duration::from_secs(3)),
+        rate: None,
+    };
+    let unknown = drive(&pake.addr(), &login_spec("nobody", ADMIN_PASSWORD), one).await;
+    let wrong = drive(
+        &pake.addr(),
+        &login_spec("admin", "Wrong-Harbour-Pass-1!"),
+        one,
+    )
+    .await;
+    let (u, w) = (unknown.percentile_ms(0.5), wrong.percentile_ms(0.5));
+    rows.push(Row::from_outcome(
+        "login, unknown user (401)",
+        &unknown,
+        pake,
+        "one connection".into(),
+    ));
+    rows.push(Row::from_outcome(
+        "login, wrong password (401)",
+        &wrong,
+        pake,
+        format!(
+            "median differs from unknown user by {:.1} %",
+            (w - u).abs() / u.max(w) * 100.0
+        ),
+    ));
+    rows
+}
+
 fn build() -> Result<(PathBuf, PathBuf), String> {
     let status = cargo()
         .args([
@@ -263,7 +415,9 @@ fn start_pake(binary: &Path, workers: usize) -> Result<Server, String> {
         .env("PAKE_SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("PAKE_SERVER__WORKERS", workers.to_string())
         .env("PAKE_STORE__DATA_DIR", dir.join("data"))
-        .env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", "Bench-Harbour-Pass-1!")
+        .env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        // The wrong-password timing scenario repeats failures on one account: no lockout here.
+        .env("PAKE_AUTH__LOCKOUT_THRESHOLD", "1000000000")
         .stdout(Stdio::null())
         .stderr(log);
     Server::start(cmd, port, Some(dir))
@@ -334,6 +488,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 )
                 .await,
             );
+        }
+        if wanted("auth") {
+            let token = login_token(pake.port)?;
+            let me = RequestSpec::new(
+                "GET",
+                "/api/v1/auth/me",
+                &[("Authorization", format!("Bearer {token}"))],
+                None,
+                200,
+            );
+            rows.push(measure("/api/v1/auth/me (JWT, revocation)", &pake, &me, &o).await);
+        }
+        if wanted("login") {
+            rows.extend(login_scenarios(&pake, &o).await);
         }
         Ok::<(), String>(())
     })?;
