@@ -5,7 +5,7 @@
 //!
 //! Usage: `argon2_rate [seconds]`; prints `<hashes per second> <ms per hash>`.
 
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::cast_precision_loss)]
 
 use std::time::{Duration, Instant};
 
