@@ -4,6 +4,7 @@
 //!   (`PAKE_TEST_DATABASE_URL`, `PAKE_TEST_REDIS_URL`); fails, never skips, when they are missing.
 //! - `cargo xtask ci`: exactly what CI runs: fmt check, clippy `-D warnings`, cargo-deny, test.
 //! - `cargo xtask bench`: release build, load over loopback, one table of figures per run.
+//! - `cargo xtask provision`: the end-to-end tenant provisioning workflow against a live server.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 // Benchmark figures are floats computed from counters far below 2^52.
@@ -11,6 +12,7 @@
 
 mod bench;
 mod ci;
+mod provision;
 
 use std::process::ExitCode;
 
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
         Some("test") => ci::test(&args[1..]),
         Some("ci") => ci::ci(),
         Some("bench") => bench::run(&args[1..]),
+        Some("provision") => provision::run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -27,7 +30,9 @@ fn main() -> ExitCode {
                  test [-- <test filter>]  run every test (needs PostgreSQL and Redis)\n  \
                  ci                       fmt check, clippy -D warnings, cargo deny, test\n  \
                  bench [--duration S] [--connections N] [--scenario NAME]\n                           \
-                 load-test a release build and print the figures"
+                 load-test a release build and print the figures\n  \
+                 provision --tenant NAME --admin-password P --tenant-admin-password P [--plan PLAN]\n                           \
+                 [--user name:role]... [--url URL]   create a tenant end to end on a live server"
             );
             return ExitCode::from(2);
         }

@@ -76,10 +76,40 @@ async fn openapi_document_is_openapi_3_1_at_both_paths() {
         assert_eq!(doc["openapi"], "3.1.0");
         assert_eq!(doc["info"]["title"], "PAKE");
         assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
-        for p in ["/health", "/health/ready", "/openapi.json"] {
+        for p in [
+            "/health",
+            "/health/ready",
+            "/openapi.json",
+            "/.well-known/jwks.json",
+            "/api/v1/auth/login",
+            "/api/v1/auth/refresh",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/logout-all",
+            "/api/v1/auth/me",
+            "/api/v1/auth/password",
+            "/api/v1/auth/sessions",
+            "/api/v1/auth/sessions/{id}",
+            "/api/v1/tenants/",
+            "/api/v1/tenants/{id}",
+            "/api/v1/users/",
+            "/api/v1/users/{id}",
+            "/api/v1/users/{id}/unlock",
+            "/api/v1/users/{id}/reset-password",
+            "/api/v1/audit/",
+        ] {
             assert!(doc["paths"][p].is_object(), "{p} documented");
         }
         assert!(doc["components"]["schemas"]["Problem"].is_object());
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+        let me = &doc["paths"]["/api/v1/auth/me"]["get"];
+        assert!(
+            me["security"].is_array(),
+            "authenticated paths name the bearer scheme"
+        );
+        assert!(me["responses"]["401"].is_object(), "and document their 401");
     }
 }
 
