@@ -24,7 +24,12 @@ fn pake(dir: &std::path::Path) -> Command {
 /// Starts `pake serve`, reads stdout until the listening line, then sends SIGTERM and waits.
 /// Returns (stdout lines, stderr text, exit success).
 fn serve_once(dir: &std::path::Path) -> (Vec<String>, String, bool) {
-    let mut child = pake(dir)
+    serve_with(pake(dir), |_| {})
+}
+
+/// As [`serve_once`] with a prepared command, calling `during` with the port while it serves.
+fn serve_with(mut cmd: Command, during: impl FnOnce(u16)) -> (Vec<String>, String, bool) {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -40,6 +45,12 @@ fn serve_once(dir: &std::path::Path) -> (Vec<String>, String, bool) {
             break;
         }
     }
+    let port = lines
+        .last()
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(0);
+    during(port);
     let pid = child.id().to_string();
     let term = Command::new("kill")
         .args(["-TERM", &pid])
@@ -133,4 +144,44 @@ fn migrate_command_applies_then_finds_nothing_pending() {
     assert!(String::from_utf8_lossy(&first.stdout).starts_with("applied 1 migration(s)"));
     let second = pake(dir.path()).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).starts_with("applied 0 migration(s)"));
+}
+
+#[test]
+fn json_logs_carry_the_request_id_and_never_a_password() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = pake(dir.path());
+    cmd.env("PAKE_LOG__FORMAT", "json")
+        .env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", "Quiet-Harbour-42!");
+    let (_, stderr, ok) = serve_with(cmd, |port| {
+        let body = r#"{"tenant":"platform","username":"admin","password":"Quiet-Harbour-42!"}"#;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-ID: trace-me-123\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    });
+    assert!(ok, "{stderr}");
+    let access: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "pake::access")
+        .collect();
+    let line = access
+        .iter()
+        .find(|v| v["span"]["request_id"] == "trace-me-123")
+        .expect("access line with the request id");
+    assert_eq!(line["route"], "/api/v1/auth/login");
+    assert_eq!(line["status"], 200);
+    assert!(
+        !stderr.contains("Quiet-Harbour-42!"),
+        "no password in the logs"
+    );
+    assert!(!stderr.contains("eyJ"), "no token in the logs");
 }

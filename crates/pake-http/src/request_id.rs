@@ -16,6 +16,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
+use tracing::Instrument;
 
 /// The header carrying the id.
 pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -105,28 +106,35 @@ where
         let log = self.log_probes || !req.path().starts_with("/health");
         let method = log.then(|| req.method().clone());
         let service = Rc::clone(&self.service);
-        Box::pin(CURRENT.scope(RequestId(Arc::clone(&id)), async move {
-            let mut res = service.call(req).await?;
-            if let Ok(value) = HeaderValue::from_str(&id) {
-                res.headers_mut().insert(HEADER.clone(), value);
-            }
-            if let Some(method) = method {
-                let route = res
-                    .request()
-                    .match_pattern()
-                    .unwrap_or_else(|| "<unmatched>".to_owned());
-                tracing::info!(
-                    target: "pake::access",
-                    request_id = %id,
-                    method = %method,
-                    route = %route,
-                    status = res.status().as_u16(),
-                    duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-                    "request"
-                );
-            }
-            Ok(res)
-        }))
+        // Every log line written while serving the request carries its id.
+        let span = tracing::info_span!("request", request_id = %id);
+        Box::pin(
+            CURRENT.scope(
+                RequestId(Arc::clone(&id)),
+                async move {
+                    let mut res = service.call(req).await?;
+                    if let Ok(value) = HeaderValue::from_str(&id) {
+                        res.headers_mut().insert(HEADER.clone(), value);
+                    }
+                    if let Some(method) = method {
+                        let route = res
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "<unmatched>".to_owned());
+                        tracing::info!(
+                            target: "pake::access",
+                            method = %method,
+                            route = %route,
+                            status = res.status().as_u16(),
+                            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                            "request"
+                        );
+                    }
+                    Ok(res)
+                }
+                .instrument(span),
+            ),
+        )
     }
 }
 
