@@ -5,7 +5,7 @@ use pake_domain::session::Session;
 use pake_domain::tenant::Provisioning;
 use pake_domain::{
     DisplayName, Email, LimitsOverride, PasswordHash, PlanId, Role, SavedSearchId, SearchId,
-    SessionId, Tenant, TenantId, TenantSlug, TenantStatus, User, UserId, UserStatus, Username,
+    SessionId, Tenant, TenantId, TenantSlug, TenantStatus, User, Username,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -36,23 +36,12 @@ pub fn tenant(slug: &str, plan: PlanId) -> Tenant {
 
 /// An active user of `tenant` named `name` with `role`.
 pub fn user(tenant: TenantId, name: &str, role: Role) -> User {
-    let at = now();
+    let username = Username::parse(name).expect("valid username");
+    let email = Email::parse(&format!("{name}@example.org")).expect("valid email");
+    let hash = PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
     User {
-        tenant_id: tenant,
-        id: UserId::new(),
-        username: Username::parse(name).expect("valid username"),
-        email: Email::parse(&format!("{name}@example.org")).expect("valid email"),
         full_name: Some(DisplayName::parse("Test User").expect("valid name")),
-        role,
-        status: UserStatus::Active,
-        password_hash: PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
-        must_change_password: false,
-        failed_login_attempts: 0,
-        locked_until: None,
-        tokens_valid_after: at,
-        last_login_at: None,
-        created_at: at,
-        updated_at: at,
+        ..User::new(tenant, username, email, role, hash, now())
     }
 }
 

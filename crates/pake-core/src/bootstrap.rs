@@ -4,7 +4,7 @@ use pake_domain::audit::{AuditEvent, AuditKind};
 use pake_domain::tenant::Provisioning;
 use pake_domain::{
     AuditEventId, DisplayName, Email, LimitsOverride, Password, PlanId, Role, Tenant, TenantId,
-    TenantSlug, TenantStatus, User, UserId, UserStatus, Username,
+    TenantSlug, TenantStatus, User, Username,
 };
 
 use crate::{CoreError, Deps};
@@ -114,22 +114,11 @@ impl BootstrapService {
 
         let generated = chosen.is_none();
         let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
+        let hash = self.deps.hasher.hash(&password).await?;
         let admin = User {
-            tenant_id: tenant.id,
-            id: UserId::new(),
-            username,
-            email,
             full_name: Some(DisplayName::parse("Platform administrator")?),
-            role: Role::SuperAdmin,
-            status: UserStatus::Active,
-            password_hash: self.deps.hasher.hash(&password).await?,
             must_change_password: generated,
-            failed_login_attempts: 0,
-            locked_until: None,
-            tokens_valid_after: now,
-            last_login_at: None,
-            created_at: now,
-            updated_at: now,
+            ..User::new(tenant.id, username, email, Role::SuperAdmin, hash, now)
         };
         repos.users.create(&admin, None).await?;
         repos

@@ -4,7 +4,7 @@ use pake_domain::audit::AuditKind;
 use pake_domain::tenant::Provisioning;
 use pake_domain::{
     DisplayName, Email, LimitsOverride, Page, PageRequest, Password, Permission, PlanId, Role,
-    Tenant, TenantDomain, TenantId, TenantSlug, TenantStatus, User, UserId, UserStatus, Username,
+    Tenant, TenantDomain, TenantId, TenantSlug, TenantStatus, User, Username,
 };
 use pake_ports::TenantFilter;
 
@@ -147,22 +147,11 @@ impl TenantService {
             created_at: now,
             updated_at: now,
         };
+        let hash = self.deps.hasher.hash(&password).await?;
         let admin = User {
-            tenant_id: tenant.id,
-            id: UserId::new(),
-            username,
-            email,
             full_name,
-            role: Role::Admin,
-            status: UserStatus::Active,
-            password_hash: self.deps.hasher.hash(&password).await?,
             must_change_password: generated,
-            failed_login_attempts: 0,
-            locked_until: None,
-            tokens_valid_after: now,
-            last_login_at: None,
-            created_at: now,
-            updated_at: now,
+            ..User::new(tenant.id, username, email, Role::Admin, hash, now)
         };
         self.deps
             .repos
@@ -265,23 +254,7 @@ impl TenantService {
             tenant.plan = plan;
         }
         if let Some(limits) = patch.limits {
-            let zero = [
-                limits.max_users.map(u64::from),
-                limits.max_api_calls_per_day,
-                limits.requests_per_minute.map(u64::from),
-                limits.max_concurrent_searches.map(u64::from),
-            ]
-            .contains(&Some(0));
-            if zero {
-                return Err(pake_domain::ValidationError::new(
-                    "limits",
-                    pake_domain::Reason::OutOfRange {
-                        min: 1,
-                        max: i64::MAX,
-                    },
-                )
-                .into());
-            }
+            limits.validate("limits")?;
             tenant.limits_override = limits;
         }
         if let Some(status) = patch.status

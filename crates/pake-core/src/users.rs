@@ -133,22 +133,11 @@ impl UserService {
         let generated = chosen.is_none();
         let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
         let now = self.deps.clock.now();
+        let hash = self.deps.hasher.hash(&password).await?;
         let user = User {
-            tenant_id: caller.tenant_id,
-            id: UserId::new(),
-            username,
-            email,
             full_name,
-            role,
-            status: UserStatus::Active,
-            password_hash: self.deps.hasher.hash(&password).await?,
             must_change_password: generated,
-            failed_login_attempts: 0,
-            locked_until: None,
-            tokens_valid_after: now,
-            last_login_at: None,
-            created_at: now,
-            updated_at: now,
+            ..User::new(caller.tenant_id, username, email, role, hash, now)
         };
         let max = self
             .deps

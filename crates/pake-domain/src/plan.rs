@@ -184,6 +184,30 @@ impl LimitsOverride {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Checks that no limit is overridden to zero (a limit of zero would lock the tenant out of
+    /// what the plan sells).
+    ///
+    /// # Errors
+    /// [`Reason::OutOfRange`] on `field` when a value is zero.
+    pub fn validate(&self, field: &'static str) -> Result<(), ValidationError> {
+        let values = [
+            self.max_users.map(u64::from),
+            self.max_api_calls_per_day,
+            self.requests_per_minute.map(u64::from),
+            self.max_concurrent_searches.map(u64::from),
+        ];
+        if values.contains(&Some(0)) {
+            return Err(ValidationError::new(
+                field,
+                Reason::OutOfRange {
+                    min: 1,
+                    max: i64::MAX,
+                },
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// An operator's change to a plan's defaults, from config; `None` keeps the default.
@@ -216,15 +240,8 @@ impl PlanCatalog {
         let mut catalog = Self::default();
         for (id, o) in overrides {
             let l = &o.limits;
-            let zero = [
-                l.max_users.map(u64::from),
-                l.max_api_calls_per_day,
-                l.requests_per_minute.map(u64::from),
-                l.max_concurrent_searches.map(u64::from),
-                o.upstream_weight.map(u64::from),
-            ]
-            .contains(&Some(0));
-            if zero {
+            l.validate("plans")?;
+            if o.upstream_weight == Some(0) {
                 return Err(ValidationError::new(
                     "plans",
                     Reason::OutOfRange {

@@ -280,6 +280,35 @@ pub struct User {
 }
 
 impl User {
+    /// A new active user of `tenant_id` created at `now`, with no full name, no failed logins and a
+    /// password that is not one-time (set `full_name` and `must_change_password` as needed).
+    pub fn new(
+        tenant_id: TenantId,
+        username: Username,
+        email: Email,
+        role: Role,
+        password_hash: PasswordHash,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            tenant_id,
+            id: UserId::new(),
+            username,
+            email,
+            full_name: None,
+            role,
+            status: UserStatus::Active,
+            password_hash,
+            must_change_password: false,
+            failed_login_attempts: 0,
+            locked_until: None,
+            tokens_valid_after: now,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Whether the account is locked at `now`.
     pub fn is_locked(&self, now: OffsetDateTime) -> bool {
         self.locked_until.is_some_and(|until| until > now)

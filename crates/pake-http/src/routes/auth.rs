@@ -158,18 +158,7 @@ pub async fn login(
         remember_me: body.remember_me,
     };
     let out = state.services.auth.login(input, &meta.0).await?;
-    let now = OffsetDateTime::now_utc();
-    Ok(HttpResponse::Ok()
-        .insert_header(("cache-control", "no-store"))
-        .json(LoginResponse {
-            access_token: out.tokens.access_token,
-            refresh_token: out.tokens.refresh_token,
-            token_type: "Bearer",
-            expires_in: out.tokens.expires_in,
-            must_change_password: out.user.must_change_password,
-            permissions: permission_names(&out.permissions),
-            user: UserDto::new(&out.user, now),
-        }))
+    Ok(tokens_response(out.tokens, &out.user))
 }
 
 /// Rotates a refresh token: the old one dies; presenting a used one revokes its whole session.
@@ -185,18 +174,22 @@ pub async fn refresh(
         .auth
         .refresh(&body.refresh_token, &meta.0)
         .await?;
-    let now = OffsetDateTime::now_utc();
-    Ok(HttpResponse::Ok()
+    Ok(tokens_response(out.tokens, &out.user))
+}
+
+/// The answer of a login or refresh: tokens, the user and what they may do. Never cached.
+fn tokens_response(tokens: pake_core::TokenPair, user: &pake_domain::User) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(LoginResponse {
-            access_token: out.tokens.access_token,
-            refresh_token: out.tokens.refresh_token,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
             token_type: "Bearer",
-            expires_in: out.tokens.expires_in,
-            must_change_password: out.user.must_change_password,
-            permissions: permission_names(&out.user.role.permissions()),
-            user: UserDto::new(&out.user, now),
-        }))
+            expires_in: tokens.expires_in,
+            must_change_password: user.must_change_password,
+            permissions: permission_names(&user.role.permissions()),
+            user: UserDto::new(user, OffsetDateTime::now_utc()),
+        })
 }
 
 /// Ends this session; its access tokens stop working at once.
