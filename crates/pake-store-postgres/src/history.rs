@@ -1,0 +1,223 @@
+//! `SearchHistoryRepository` on PostgreSQL.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use pake_domain::search::{HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SourceId};
+use pake_domain::{Page, PageRequest, SavedSearchId, SearchId, TenantId, UserId};
+use pake_ports::{RepoError, SearchHistoryRepository};
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::convert::{TxError, corrupt, count};
+use crate::schema::search_history;
+use crate::{PgStore, tenant_tx};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = search_history, check_for_backend(diesel::pg::Pg))]
+struct HistoryRow {
+    tenant_id: Uuid,
+    id: Uuid,
+    user_id: Uuid,
+    query: String,
+    query_norm: String,
+    sources: String,
+    result_count: i32,
+    execution_ms: i32,
+    cache_hit: bool,
+    source_status: serde_json::Value,
+    saved_search_id: Option<Uuid>,
+    created_at: OffsetDateTime,
+}
+
+/// The grouping key of popular queries: case and inner whitespace do not matter.
+fn normalise(query: &str) -> String {
+    query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+impl HistoryRow {
+    fn from_domain(r: &SearchRecord) -> Self {
+        Self {
+            tenant_id: r.tenant_id.as_uuid(),
+            id: r.id.as_uuid(),
+            user_id: r.user_id.as_uuid(),
+            query: r.query.as_str().to_owned(),
+            query_norm: normalise(r.query.as_str()),
+            sources: r.sources.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+            result_count: i32::try_from(r.result_count).unwrap_or(i32::MAX),
+            execution_ms: i32::try_from(r.execution_ms).unwrap_or(i32::MAX),
+            cache_hit: r.cache_hit,
+            source_status: r.source_status.clone(),
+            saved_search_id: r.saved_search_id.map(|s| s.as_uuid()),
+            created_at: r.created_at,
+        }
+    }
+
+    fn into_domain(self) -> Result<SearchRecord, RepoError> {
+        Ok(SearchRecord {
+            tenant_id: TenantId::from_uuid(self.tenant_id),
+            id: SearchId::from_uuid(self.id),
+            user_id: UserId::from_uuid(self.user_id),
+            query: QueryText::parse(&self.query).map_err(corrupt)?,
+            sources: self
+                .sources
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(SourceId::parse)
+                .collect::<Result<_, _>>()
+                .map_err(corrupt)?,
+            result_count: u32::try_from(self.result_count).unwrap_or(0),
+            execution_ms: u32::try_from(self.execution_ms).unwrap_or(0),
+            cache_hit: self.cache_hit,
+            source_status: self.source_status,
+            saved_search_id: self.saved_search_id.map(SavedSearchId::from_uuid),
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// The WHERE clause shared by the aggregate queries: tenant ($1), optional user ($2), since ($3).
+const FILTER: &str = "tenant_id = $1::uuid AND ($2::uuid IS NULL OR user_id = $2::uuid) AND created_at >= $3";
+
+#[derive(QueryableByName)]
+struct Totals {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+    #[diesel(sql_type = BigInt)]
+    hits: i64,
+    #[diesel(sql_type = BigInt)]
+    ms: i64,
+}
+
+#[derive(QueryableByName)]
+struct Labelled {
+    #[diesel(sql_type = Text)]
+    label: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(Clone, Copy)]
+struct Binds {
+    tenant: Uuid,
+    user: Option<Uuid>,
+    since: OffsetDateTime,
+}
+
+impl Binds {
+    fn new(tenant: TenantId, filter: &HistoryFilter) -> Self {
+        Self {
+            tenant: tenant.as_uuid(),
+            user: filter.user_id.map(|u| u.as_uuid()),
+            since: filter.since.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        }
+    }
+
+    fn apply(self, sql: String) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
+        diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Text, _>(self.tenant.to_string())
+            .bind::<Nullable<Text>, _>(self.user.map(|u| u.to_string()))
+            .bind::<Timestamptz, _>(self.since)
+    }
+}
+
+async fn stats(c: &mut AsyncPgConnection, b: Binds) -> Result<SearchStats, TxError> {
+    let totals: Totals = b
+        .apply(format!(
+            "SELECT COUNT(*)::int8 AS total, COALESCE(SUM(CASE WHEN cache_hit THEN 1 ELSE 0 END), 0)::int8 AS hits, \
+             COALESCE(SUM(execution_ms), 0)::int8 AS ms FROM search_history WHERE {FILTER}"
+        ))
+        .get_result(c)
+        .await?;
+    let mut by_source = Vec::new();
+    for source in SourceId::ALL {
+        let n: Labelled = b
+            .apply(format!(
+                "SELECT '{0}' AS label, COUNT(*)::int8 AS n FROM search_history WHERE {FILTER} \
+                 AND (',' || sources || ',') LIKE '%,{0},%'",
+                source.as_str()
+            ))
+            .get_result(c)
+            .await?;
+        if n.n > 0 {
+            by_source.push((source, count(n.n)));
+        }
+    }
+    by_source.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let days: Vec<Labelled> = b
+        .apply(format!(
+            "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS label, COUNT(*)::int8 AS n \
+             FROM search_history WHERE {FILTER} GROUP BY label ORDER BY label"
+        ))
+        .load(c)
+        .await?;
+    let fmt = format_description!("[year]-[month]-[day]");
+    let per_day = days
+        .into_iter()
+        .map(|d| Ok((Date::parse(&d.label, fmt).map_err(RepoError::internal)?, count(d.n))))
+        .collect::<Result<_, RepoError>>()?;
+    let total = count(totals.total);
+    #[allow(clippy::cast_precision_loss)]
+    let average_ms = if total == 0 { 0.0 } else { totals.ms as f64 / total as f64 };
+    Ok(SearchStats { total, cache_hits: count(totals.hits), average_ms, by_source, per_day })
+}
+
+#[async_trait]
+impl SearchHistoryRepository for PgStore {
+    async fn append(&self, record: &SearchRecord) -> Result<(), RepoError> {
+        let row = HistoryRow::from_domain(record);
+        tenant_tx!(self, row.tenant_id, |c| {
+            diesel::insert_into(search_history::table).values(&row).execute(c).await?;
+            Ok(())
+        })
+    }
+
+    async fn list(&self, tenant: TenantId, filter: &HistoryFilter, page: PageRequest) -> Result<Page<SearchRecord>, RepoError> {
+        let t = tenant.as_uuid();
+        let filter = filter.clone();
+        tenant_tx!(self, t, |c| {
+            let query = || {
+                let mut q = search_history::table.filter(search_history::tenant_id.eq(t)).into_boxed();
+                if let Some(user) = filter.user_id {
+                    q = q.filter(search_history::user_id.eq(user.as_uuid()));
+                }
+                if let Some(since) = filter.since {
+                    q = q.filter(search_history::created_at.ge(since));
+                }
+                q
+            };
+            let total: i64 = query().count().get_result(c).await?;
+            let rows = query()
+                .order((search_history::created_at.desc(), search_history::id.desc()))
+                .limit(i64::from(page.limit()))
+                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                .select(HistoryRow::as_select())
+                .load(c)
+                .await?;
+            let items = rows.into_iter().map(HistoryRow::into_domain).collect::<Result<_, _>>()?;
+            Ok(Page { items, total: count(total) })
+        })
+    }
+
+    async fn stats(&self, tenant: TenantId, filter: &HistoryFilter) -> Result<SearchStats, RepoError> {
+        let binds = Binds::new(tenant, filter);
+        tenant_tx!(self, binds.tenant, |c| stats(c, binds).await)
+    }
+
+    async fn popular(&self, tenant: TenantId, filter: &HistoryFilter, limit: u32) -> Result<Vec<PopularQuery>, RepoError> {
+        let binds = Binds::new(tenant, filter);
+        tenant_tx!(self, binds.tenant, |c| {
+            let rows: Vec<Labelled> = binds
+                .apply(format!(
+                    "SELECT MIN(query) AS label, COUNT(*)::int8 AS n FROM search_history WHERE {FILTER} \
+                     GROUP BY query_norm ORDER BY n DESC, query_norm ASC LIMIT {limit}"
+                ))
+                .load(c)
+                .await?;
+            Ok(rows.into_iter().map(|r| PopularQuery { query: r.label, count: count(r.n) }).collect())
+        })
+    }
+}

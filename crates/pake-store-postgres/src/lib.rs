@@ -1,0 +1,190 @@
+//! PAKE's production store: every repository port on PostgreSQL.
+//!
+//! diesel-async over a deadpool pool. Row-level security is the second wall between tenants: every
+//! unit of work is one transaction that first sets `app.tenant_id` with `set_config(…, true)`
+//! (transaction-local, so nothing leaks through the pool) and the policies of
+//! `migrations/postgres` show it only that tenant's rows; without a tenant it sees none. The few
+//! platform-wide operations (listing tenants, resolving a slug at login, purging a tenant, reading
+//! recent revocations) run in transactions that switch to the `pake_platform` role with
+//! `SET LOCAL ROLE` — an explicit path, never RLS switched off.
+//!
+//! The server logs in as a role that is a member of `pake_app` (see `docs/postgres.md`); migrations
+//! run as the schema owner through [`migrate`].
+
+mod audit;
+mod convert;
+mod history;
+mod saved;
+mod schema;
+mod sessions;
+#[cfg(feature = "test-support")]
+pub mod test_db;
+mod tenants;
+mod usage;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::{Connection, PgConnection};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use pake_ports::{RepoError, Repositories, StoreHealth};
+
+use crate::convert::TxError;
+
+/// The PostgreSQL migrations, embedded at build time from `migrations/postgres`.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// Opening the store or migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The pool could not be built.
+    #[error("cannot build the PostgreSQL pool: {0}")]
+    Pool(String),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+/// Settings of the pool.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Connections in the pool.
+    pub pool_size: usize,
+    /// How long a caller waits for a connection before the store counts as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self { pool_size: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// Applies pending migrations as the schema owner (`owner_url`); returns the versions applied.
+/// Blocking: call it from a blocking thread or before the runtime starts.
+///
+/// # Errors
+/// [`OpenError::Migration`].
+pub fn migrate(owner_url: &str) -> Result<Vec<String>, OpenError> {
+    let mut conn = PgConnection::establish(owner_url).map_err(|e| OpenError::Migration(e.to_string()))?;
+    let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| OpenError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Reverts every migration as the owner (the round-trip test).
+///
+/// # Errors
+/// [`OpenError::Migration`].
+pub fn revert_all(owner_url: &str) -> Result<(), OpenError> {
+    let mut conn = PgConnection::establish(owner_url).map_err(|e| OpenError::Migration(e.to_string()))?;
+    conn.revert_all_migrations(MIGRATIONS).map_err(|e| OpenError::Migration(e.to_string()))?;
+    Ok(())
+}
+
+/// The production store.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl PgStore {
+    /// A pool of connections to `url` (the application role).
+    ///
+    /// # Errors
+    /// [`OpenError::Pool`] for a malformed configuration (connections are made lazily).
+    pub fn connect(url: &str, options: &PgOptions) -> Result<Self, OpenError> {
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .wait_timeout(Some(options.acquire_timeout))
+            .create_timeout(Some(options.acquire_timeout))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| OpenError::Pool(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    /// Every repository of this store.
+    pub fn repositories(&self) -> Repositories {
+        let store = Arc::new(self.clone());
+        Repositories {
+            tenants: store.clone(),
+            users: store.clone(),
+            sessions: store.clone(),
+            audit: store.clone(),
+            history: store.clone(),
+            saved_searches: store.clone(),
+            usage: store.clone(),
+            health: store,
+        }
+    }
+
+    /// A pooled connection; an unreachable database is [`RepoError::Unavailable`].
+    async fn conn(&self) -> Result<Object<AsyncPgConnection>, RepoError> {
+        self.pool.get().await.map_err(RepoError::unavailable)
+    }
+}
+
+/// Scopes the current transaction to `tenant`: `set_config(…, true)` lasts until the transaction
+/// ends, so the setting can never outlive it on a pooled connection.
+pub(crate) async fn set_tenant(c: &mut AsyncPgConnection, tenant: uuid::Uuid) -> Result<(), TxError> {
+    diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind::<diesel::sql_types::Text, _>(tenant.to_string())
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Switches the current transaction to the platform role (only for the platform-wide path).
+pub(crate) async fn as_platform(c: &mut AsyncPgConnection) -> Result<(), TxError> {
+    c.batch_execute("SET LOCAL ROLE pake_platform").await?;
+    Ok(())
+}
+
+/// Runs `$body` with the connection bound to `$c` in one transaction scoped to the tenant `$tenant`.
+macro_rules! tenant_tx {
+    ($store:expr, $tenant:expr, |$c:ident| $body:expr) => {{
+        let tenant: uuid::Uuid = $tenant;
+        let mut conn = $store.conn().await?;
+        let result: Result<_, crate::convert::TxError> = diesel_async::AsyncConnection::transaction(
+            &mut *conn,
+            async move |$c: &mut diesel_async::AsyncPgConnection| {
+                crate::set_tenant($c, tenant).await?;
+                $body
+            },
+        )
+        .await;
+        result.map_err(|e| e.0)
+    }};
+}
+
+/// Runs `$body` in one transaction on the platform role (the explicit platform-wide path).
+macro_rules! platform_tx {
+    ($store:expr, |$c:ident| $body:expr) => {{
+        let mut conn = $store.conn().await?;
+        let result: Result<_, crate::convert::TxError> = diesel_async::AsyncConnection::transaction(
+            &mut *conn,
+            async move |$c: &mut diesel_async::AsyncPgConnection| {
+                crate::as_platform($c).await?;
+                $body
+            },
+        )
+        .await;
+        result.map_err(|e| e.0)
+    }};
+}
+
+pub(crate) use {platform_tx, tenant_tx};
+
+#[async_trait]
+impl StoreHealth for PgStore {
+    async fn ping(&self) -> Result<(), RepoError> {
+        let mut conn = self.conn().await?;
+        conn.batch_execute("SELECT 1").await.map_err(RepoError::unavailable)
+    }
+}

@@ -1,0 +1,236 @@
+//! `UserRepository` on PostgreSQL.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use pake_domain::{
+    DisplayName, Email, Page, PageRequest, PasswordHash, Role, TenantId, User, UserId, UserStatus,
+    Username,
+};
+use pake_ports::{LoginFailure, RepoError, UserRepository};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::convert::{corrupt, count};
+use crate::schema::users;
+use crate::{PgStore, tenant_tx};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+pub(crate) struct UserRow {
+    tenant_id: Uuid,
+    id: Uuid,
+    username: String,
+    email: String,
+    full_name: Option<String>,
+    role: String,
+    status: String,
+    password_hash: String,
+    must_change_password: bool,
+    failed_login_attempts: i32,
+    locked_until: Option<OffsetDateTime>,
+    tokens_valid_after: OffsetDateTime,
+    last_login_at: Option<OffsetDateTime>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl UserRow {
+    pub(crate) fn from_domain(u: &User) -> Self {
+        Self {
+            tenant_id: u.tenant_id.as_uuid(),
+            id: u.id.as_uuid(),
+            username: u.username.as_str().to_owned(),
+            email: u.email.as_str().to_owned(),
+            full_name: u.full_name.as_ref().map(|n| n.as_str().to_owned()),
+            role: u.role.as_str().to_owned(),
+            status: u.status.as_str().to_owned(),
+            password_hash: u.password_hash.as_str().to_owned(),
+            must_change_password: u.must_change_password,
+            failed_login_attempts: i32::try_from(u.failed_login_attempts).unwrap_or(i32::MAX),
+            locked_until: u.locked_until,
+            tokens_valid_after: u.tokens_valid_after,
+            last_login_at: u.last_login_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+
+    fn into_domain(self) -> Result<User, RepoError> {
+        Ok(User {
+            tenant_id: TenantId::from_uuid(self.tenant_id),
+            id: UserId::from_uuid(self.id),
+            username: Username::parse(&self.username).map_err(corrupt)?,
+            email: Email::parse(&self.email).map_err(corrupt)?,
+            full_name: self.full_name.as_deref().map(DisplayName::parse).transpose().map_err(corrupt)?,
+            role: Role::parse(&self.role).map_err(corrupt)?,
+            status: UserStatus::parse(&self.status).map_err(corrupt)?,
+            password_hash: PasswordHash::new(self.password_hash),
+            must_change_password: self.must_change_password,
+            failed_login_attempts: u32::try_from(self.failed_login_attempts).unwrap_or(0),
+            locked_until: self.locked_until,
+            tokens_valid_after: self.tokens_valid_after,
+            last_login_at: self.last_login_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[async_trait]
+impl UserRepository for PgStore {
+    async fn create(&self, user: &User, max_users: Option<u32>) -> Result<(), RepoError> {
+        let row = UserRow::from_domain(user);
+        tenant_tx!(self, row.tenant_id, |c| {
+            if let Some(max) = max_users {
+                // Serialise creations per tenant so the count and the insert are one step.
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind::<diesel::sql_types::Text, _>(row.tenant_id.to_string())
+                    .execute(c)
+                    .await?;
+                let n: i64 = users::table.filter(users::tenant_id.eq(row.tenant_id)).count().get_result(c).await?;
+                if n >= i64::from(max) {
+                    return Err(RepoError::LimitReached.into());
+                }
+            }
+            diesel::insert_into(users::table).values(&row).execute(c).await?;
+            Ok(())
+        })
+    }
+
+    async fn find(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, RepoError> {
+        let (t, id) = (tenant.as_uuid(), id.as_uuid());
+        tenant_tx!(self, t, |c| {
+            let row = users::table.find((t, id)).select(UserRow::as_select()).first(c).await.optional()?;
+            Ok(row.map(UserRow::into_domain).transpose()?)
+        })
+    }
+
+    async fn find_by_login(&self, tenant: TenantId, login: &str) -> Result<Option<User>, RepoError> {
+        let t = tenant.as_uuid();
+        let login = login.trim().to_lowercase();
+        tenant_tx!(self, t, |c| {
+            let row = users::table
+                .filter(users::tenant_id.eq(t))
+                .filter(users::username.eq(&login).or(users::email.eq(&login)))
+                .select(UserRow::as_select())
+                .first(c)
+                .await
+                .optional()?;
+            Ok(row.map(UserRow::into_domain).transpose()?)
+        })
+    }
+
+    async fn list(&self, tenant: TenantId, page: PageRequest) -> Result<Page<User>, RepoError> {
+        let t = tenant.as_uuid();
+        tenant_tx!(self, t, |c| {
+            let total: i64 = users::table.filter(users::tenant_id.eq(t)).count().get_result(c).await?;
+            let rows = users::table
+                .filter(users::tenant_id.eq(t))
+                .order((users::created_at.asc(), users::id.asc()))
+                .limit(i64::from(page.limit()))
+                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                .select(UserRow::as_select())
+                .load(c)
+                .await?;
+            let items = rows.into_iter().map(UserRow::into_domain).collect::<Result<_, _>>()?;
+            Ok(Page { items, total: count(total) })
+        })
+    }
+
+    async fn count(&self, tenant: TenantId) -> Result<u64, RepoError> {
+        let t = tenant.as_uuid();
+        tenant_tx!(self, t, |c| {
+            let n: i64 = users::table.filter(users::tenant_id.eq(t)).count().get_result(c).await?;
+            Ok(count(n))
+        })
+    }
+
+    async fn count_active_since(&self, tenant: TenantId, since: OffsetDateTime) -> Result<u64, RepoError> {
+        let t = tenant.as_uuid();
+        tenant_tx!(self, t, |c| {
+            let n: i64 = users::table
+                .filter(users::tenant_id.eq(t))
+                .filter(users::last_login_at.ge(since))
+                .count()
+                .get_result(c)
+                .await?;
+            Ok(count(n))
+        })
+    }
+
+    async fn update(&self, user: &User) -> Result<(), RepoError> {
+        let row = UserRow::from_domain(user);
+        tenant_tx!(self, row.tenant_id, |c| {
+            let n = diesel::update(users::table.find((row.tenant_id, row.id))).set(&row).execute(c).await?;
+            if n == 0 {
+                return Err(RepoError::NotFound.into());
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError> {
+        let (t, id) = (tenant.as_uuid(), id.as_uuid());
+        tenant_tx!(self, t, |c| {
+            if diesel::delete(users::table.find((t, id))).execute(c).await? == 0 {
+                return Err(RepoError::NotFound.into());
+            }
+            Ok(())
+        })
+    }
+
+    async fn record_login_failure(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        now: OffsetDateTime,
+        threshold: u32,
+        lock_for: time::Duration,
+    ) -> Result<LoginFailure, RepoError> {
+        let (t, id) = (tenant.as_uuid(), id.as_uuid());
+        tenant_tx!(self, t, |c| {
+            let (attempts, locked): (i32, Option<OffsetDateTime>) = users::table
+                .find((t, id))
+                .select((users::failed_login_attempts, users::locked_until))
+                .for_update()
+                .first(c)
+                .await?;
+            // A lock that has run out starts a fresh count.
+            let prior = if locked.is_some_and(|until| until <= now) { 0 } else { attempts };
+            let attempts = u32::try_from(prior).unwrap_or(0).saturating_add(1);
+            let locked_until = match locked.filter(|until| *until > now) {
+                Some(until) => Some(until),
+                None if attempts >= threshold => Some(now + lock_for),
+                None => None,
+            };
+            diesel::update(users::table.find((t, id)))
+                .set((
+                    users::failed_login_attempts.eq(i32::try_from(attempts).unwrap_or(i32::MAX)),
+                    users::locked_until.eq(locked_until),
+                    users::updated_at.eq(now),
+                ))
+                .execute(c)
+                .await?;
+            Ok(LoginFailure { attempts, locked_until })
+        })
+    }
+
+    async fn record_login_success(&self, tenant: TenantId, id: UserId, now: OffsetDateTime) -> Result<(), RepoError> {
+        let (t, id) = (tenant.as_uuid(), id.as_uuid());
+        tenant_tx!(self, t, |c| {
+            let n = diesel::update(users::table.find((t, id)))
+                .set((
+                    users::failed_login_attempts.eq(0),
+                    users::locked_until.eq(None::<OffsetDateTime>),
+                    users::last_login_at.eq(Some(now)),
+                ))
+                .execute(c)
+                .await?;
+            if n == 0 {
+                return Err(RepoError::NotFound.into());
+            }
+            Ok(())
+        })
+    }
+}
