@@ -68,17 +68,27 @@ impl AuditRepository for PgStore {
     async fn append(&self, event: &AuditEvent) -> Result<(), RepoError> {
         let row = AuditRow::from_domain(event);
         tenant_tx!(self, row.tenant_id, |c| {
-            diesel::insert_into(audit_events::table).values(&row).execute(c).await?;
+            diesel::insert_into(audit_events::table)
+                .values(&row)
+                .execute(c)
+                .await?;
             Ok(())
         })
     }
 
-    async fn list(&self, tenant: TenantId, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>, RepoError> {
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEvent>, RepoError> {
         let t = tenant.as_uuid();
         let filter = filter.clone();
         tenant_tx!(self, t, |c| {
             let query = || {
-                let mut q = audit_events::table.filter(audit_events::tenant_id.eq(t)).into_boxed();
+                let mut q = audit_events::table
+                    .filter(audit_events::tenant_id.eq(t))
+                    .into_boxed();
                 if let Some(kind) = filter.kind {
                     q = q.filter(audit_events::kind.eq(kind.as_str()));
                 }
@@ -98,8 +108,14 @@ impl AuditRepository for PgStore {
                 .select(AuditRow::as_select())
                 .load(c)
                 .await?;
-            let items = rows.into_iter().map(AuditRow::into_domain).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: count(total) })
+            let items = rows
+                .into_iter()
+                .map(AuditRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: count(total),
+            })
         })
     }
 }

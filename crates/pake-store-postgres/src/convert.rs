@@ -11,7 +11,9 @@ pub(crate) fn corrupt(err: ValidationError) -> RepoError {
 }
 
 /// Parses a stored JSON column.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, RepoError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, RepoError> {
     serde_json::from_value(value).map_err(RepoError::internal)
 }
 
@@ -40,13 +42,16 @@ pub(crate) fn map_err(err: DieselError) -> RepoError {
             };
             RepoError::Conflict(conflict)
         }
-        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => RepoError::NotFound,
-        DieselError::DatabaseError(_, ref info) if info.message().contains("row-level security") => {
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
             RepoError::NotFound
         }
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | DieselError::BrokenTransactionManager => {
-            RepoError::unavailable(err)
+        DieselError::DatabaseError(_, ref info)
+            if info.message().contains("row-level security") =>
+        {
+            RepoError::NotFound
         }
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | DieselError::BrokenTransactionManager => RepoError::unavailable(err),
         other => RepoError::internal(other),
     }
 }

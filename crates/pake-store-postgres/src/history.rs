@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use pake_domain::search::{HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SourceId};
+use pake_domain::search::{
+    HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SourceId,
+};
 use pake_domain::{Page, PageRequest, SavedSearchId, SearchId, TenantId, UserId};
 use pake_ports::{RepoError, SearchHistoryRepository};
 use time::macros::format_description;
@@ -34,7 +36,11 @@ struct HistoryRow {
 
 /// The grouping key of popular queries: case and inner whitespace do not matter.
 fn normalise(query: &str) -> String {
-    query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    query
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 impl HistoryRow {
@@ -45,7 +51,12 @@ impl HistoryRow {
             user_id: r.user_id.as_uuid(),
             query: r.query.as_str().to_owned(),
             query_norm: normalise(r.query.as_str()),
-            sources: r.sources.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+            sources: r
+                .sources
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
             result_count: i32::try_from(r.result_count).unwrap_or(i32::MAX),
             execution_ms: i32::try_from(r.execution_ms).unwrap_or(i32::MAX),
             cache_hit: r.cache_hit,
@@ -79,7 +90,8 @@ impl HistoryRow {
 }
 
 /// The WHERE clause shared by the aggregate queries: tenant ($1), optional user ($2), since ($3).
-const FILTER: &str = "tenant_id = $1::uuid AND ($2::uuid IS NULL OR user_id = $2::uuid) AND created_at >= $3";
+const FILTER: &str =
+    "tenant_id = $1::uuid AND ($2::uuid IS NULL OR user_id = $2::uuid) AND created_at >= $3";
 
 #[derive(QueryableByName)]
 struct Totals {
@@ -115,7 +127,14 @@ impl Binds {
         }
     }
 
-    fn apply(self, sql: String) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
+    fn apply(
+        self,
+        sql: String,
+    ) -> diesel::query_builder::BoxedSqlQuery<
+        'static,
+        diesel::pg::Pg,
+        diesel::query_builder::SqlQuery,
+    > {
         diesel::sql_query(sql)
             .into_boxed()
             .bind::<Text, _>(self.tenant.to_string())
@@ -157,12 +176,27 @@ async fn stats(c: &mut AsyncPgConnection, b: Binds) -> Result<SearchStats, TxErr
     let fmt = format_description!("[year]-[month]-[day]");
     let per_day = days
         .into_iter()
-        .map(|d| Ok((Date::parse(&d.label, fmt).map_err(RepoError::internal)?, count(d.n))))
+        .map(|d| {
+            Ok((
+                Date::parse(&d.label, fmt).map_err(RepoError::internal)?,
+                count(d.n),
+            ))
+        })
         .collect::<Result<_, RepoError>>()?;
     let total = count(totals.total);
     #[allow(clippy::cast_precision_loss)]
-    let average_ms = if total == 0 { 0.0 } else { totals.ms as f64 / total as f64 };
-    Ok(SearchStats { total, cache_hits: count(totals.hits), average_ms, by_source, per_day })
+    let average_ms = if total == 0 {
+        0.0
+    } else {
+        totals.ms as f64 / total as f64
+    };
+    Ok(SearchStats {
+        total,
+        cache_hits: count(totals.hits),
+        average_ms,
+        by_source,
+        per_day,
+    })
 }
 
 #[async_trait]
@@ -170,17 +204,27 @@ impl SearchHistoryRepository for PgStore {
     async fn append(&self, record: &SearchRecord) -> Result<(), RepoError> {
         let row = HistoryRow::from_domain(record);
         tenant_tx!(self, row.tenant_id, |c| {
-            diesel::insert_into(search_history::table).values(&row).execute(c).await?;
+            diesel::insert_into(search_history::table)
+                .values(&row)
+                .execute(c)
+                .await?;
             Ok(())
         })
     }
 
-    async fn list(&self, tenant: TenantId, filter: &HistoryFilter, page: PageRequest) -> Result<Page<SearchRecord>, RepoError> {
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+        page: PageRequest,
+    ) -> Result<Page<SearchRecord>, RepoError> {
         let t = tenant.as_uuid();
         let filter = filter.clone();
         tenant_tx!(self, t, |c| {
             let query = || {
-                let mut q = search_history::table.filter(search_history::tenant_id.eq(t)).into_boxed();
+                let mut q = search_history::table
+                    .filter(search_history::tenant_id.eq(t))
+                    .into_boxed();
                 if let Some(user) = filter.user_id {
                     q = q.filter(search_history::user_id.eq(user.as_uuid()));
                 }
@@ -197,17 +241,32 @@ impl SearchHistoryRepository for PgStore {
                 .select(HistoryRow::as_select())
                 .load(c)
                 .await?;
-            let items = rows.into_iter().map(HistoryRow::into_domain).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: count(total) })
+            let items = rows
+                .into_iter()
+                .map(HistoryRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: count(total),
+            })
         })
     }
 
-    async fn stats(&self, tenant: TenantId, filter: &HistoryFilter) -> Result<SearchStats, RepoError> {
+    async fn stats(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+    ) -> Result<SearchStats, RepoError> {
         let binds = Binds::new(tenant, filter);
         tenant_tx!(self, binds.tenant, |c| stats(c, binds).await)
     }
 
-    async fn popular(&self, tenant: TenantId, filter: &HistoryFilter, limit: u32) -> Result<Vec<PopularQuery>, RepoError> {
+    async fn popular(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+        limit: u32,
+    ) -> Result<Vec<PopularQuery>, RepoError> {
         let binds = Binds::new(tenant, filter);
         tenant_tx!(self, binds.tenant, |c| {
             let rows: Vec<Labelled> = binds
@@ -217,7 +276,13 @@ impl SearchHistoryRepository for PgStore {
                 ))
                 .load(c)
                 .await?;
-            Ok(rows.into_iter().map(|r| PopularQuery { query: r.label, count: count(r.n) }).collect())
+            Ok(rows
+                .into_iter()
+                .map(|r| PopularQuery {
+                    query: r.label,
+                    count: count(r.n),
+                })
+                .collect())
         })
     }
 }

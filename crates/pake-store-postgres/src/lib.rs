@@ -17,9 +17,9 @@ mod history;
 mod saved;
 mod schema;
 mod sessions;
+mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_db;
-mod tenants;
 mod usage;
 mod users;
 
@@ -61,7 +61,10 @@ pub struct PgOptions {
 
 impl Default for PgOptions {
     fn default() -> Self {
-        Self { pool_size: 16, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            pool_size: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -71,8 +74,11 @@ impl Default for PgOptions {
 /// # Errors
 /// [`OpenError::Migration`].
 pub fn migrate(owner_url: &str) -> Result<Vec<String>, OpenError> {
-    let mut conn = PgConnection::establish(owner_url).map_err(|e| OpenError::Migration(e.to_string()))?;
-    let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| OpenError::Migration(e.to_string()))?;
+    let mut conn =
+        PgConnection::establish(owner_url).map_err(|e| OpenError::Migration(e.to_string()))?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| OpenError::Migration(e.to_string()))?;
     Ok(applied.iter().map(ToString::to_string).collect())
 }
 
@@ -81,8 +87,10 @@ pub fn migrate(owner_url: &str) -> Result<Vec<String>, OpenError> {
 /// # Errors
 /// [`OpenError::Migration`].
 pub fn revert_all(owner_url: &str) -> Result<(), OpenError> {
-    let mut conn = PgConnection::establish(owner_url).map_err(|e| OpenError::Migration(e.to_string()))?;
-    conn.revert_all_migrations(MIGRATIONS).map_err(|e| OpenError::Migration(e.to_string()))?;
+    let mut conn =
+        PgConnection::establish(owner_url).map_err(|e| OpenError::Migration(e.to_string()))?;
+    conn.revert_all_migrations(MIGRATIONS)
+        .map_err(|e| OpenError::Migration(e.to_string()))?;
     Ok(())
 }
 
@@ -130,9 +138,43 @@ impl PgStore {
     }
 }
 
+#[cfg(feature = "test-support")]
+impl PgStore {
+    /// The `app.tenant_id` each pooled connection carries outside any transaction (holds every
+    /// connection of the pool at once). Anything but empty would be a tenant leaking through the
+    /// pool.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn leftover_tenant_settings(&self) -> Result<Vec<Option<String>>, RepoError> {
+        #[derive(diesel::QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            value: Option<String>,
+        }
+        let mut held = Vec::new();
+        for _ in 0..self.pool.status().max_size {
+            held.push(self.conn().await?);
+        }
+        let mut out = Vec::new();
+        for conn in &mut held {
+            let s: Setting =
+                diesel::sql_query("SELECT current_setting('app.tenant_id', true) AS value")
+                    .get_result(&mut **conn)
+                    .await
+                    .map_err(RepoError::internal)?;
+            out.push(s.value);
+        }
+        Ok(out)
+    }
+}
+
 /// Scopes the current transaction to `tenant`: `set_config(…, true)` lasts until the transaction
 /// ends, so the setting can never outlive it on a pooled connection.
-pub(crate) async fn set_tenant(c: &mut AsyncPgConnection, tenant: uuid::Uuid) -> Result<(), TxError> {
+pub(crate) async fn set_tenant(
+    c: &mut AsyncPgConnection,
+    tenant: uuid::Uuid,
+) -> Result<(), TxError> {
     diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
         .bind::<diesel::sql_types::Text, _>(tenant.to_string())
         .execute(c)
@@ -151,14 +193,15 @@ macro_rules! tenant_tx {
     ($store:expr, $tenant:expr, |$c:ident| $body:expr) => {{
         let tenant: uuid::Uuid = $tenant;
         let mut conn = $store.conn().await?;
-        let result: Result<_, crate::convert::TxError> = diesel_async::AsyncConnection::transaction(
-            &mut *conn,
-            async move |$c: &mut diesel_async::AsyncPgConnection| {
-                crate::set_tenant($c, tenant).await?;
-                $body
-            },
-        )
-        .await;
+        let result: Result<_, crate::convert::TxError> =
+            diesel_async::AsyncConnection::transaction(
+                &mut *conn,
+                async move |$c: &mut diesel_async::AsyncPgConnection| {
+                    crate::set_tenant($c, tenant).await?;
+                    $body
+                },
+            )
+            .await;
         result.map_err(|e| e.0)
     }};
 }
@@ -167,14 +210,15 @@ macro_rules! tenant_tx {
 macro_rules! platform_tx {
     ($store:expr, |$c:ident| $body:expr) => {{
         let mut conn = $store.conn().await?;
-        let result: Result<_, crate::convert::TxError> = diesel_async::AsyncConnection::transaction(
-            &mut *conn,
-            async move |$c: &mut diesel_async::AsyncPgConnection| {
-                crate::as_platform($c).await?;
-                $body
-            },
-        )
-        .await;
+        let result: Result<_, crate::convert::TxError> =
+            diesel_async::AsyncConnection::transaction(
+                &mut *conn,
+                async move |$c: &mut diesel_async::AsyncPgConnection| {
+                    crate::as_platform($c).await?;
+                    $body
+                },
+            )
+            .await;
         result.map_err(|e| e.0)
     }};
 }
@@ -185,6 +229,8 @@ pub(crate) use {platform_tx, tenant_tx};
 impl StoreHealth for PgStore {
     async fn ping(&self) -> Result<(), RepoError> {
         let mut conn = self.conn().await?;
-        conn.batch_execute("SELECT 1").await.map_err(RepoError::unavailable)
+        conn.batch_execute("SELECT 1")
+            .await
+            .map_err(RepoError::unavailable)
     }
 }

@@ -71,29 +71,54 @@ impl SavedSearchRepository for PgStore {
     async fn create(&self, search: &SavedSearch) -> Result<(), RepoError> {
         let row = SavedRow::from_domain(search);
         tenant_tx!(self, row.tenant_id, |c| {
-            diesel::insert_into(saved_searches::table).values(&row).execute(c).await?;
+            diesel::insert_into(saved_searches::table)
+                .values(&row)
+                .execute(c)
+                .await?;
             Ok(())
         })
     }
 
-    async fn find(&self, tenant: TenantId, id: SavedSearchId) -> Result<Option<SavedSearch>, RepoError> {
+    async fn find(
+        &self,
+        tenant: TenantId,
+        id: SavedSearchId,
+    ) -> Result<Option<SavedSearch>, RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            let row = saved_searches::table.find((t, id)).select(SavedRow::as_select()).first(c).await.optional()?;
+            let row = saved_searches::table
+                .find((t, id))
+                .select(SavedRow::as_select())
+                .first(c)
+                .await
+                .optional()?;
             Ok(row.map(SavedRow::into_domain).transpose()?)
         })
     }
 
-    async fn list(&self, tenant: TenantId, filter: SavedSearchFilter, page: PageRequest) -> Result<Page<SavedSearch>, RepoError> {
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: SavedSearchFilter,
+        page: PageRequest,
+    ) -> Result<Page<SavedSearch>, RepoError> {
         let t = tenant.as_uuid();
         tenant_tx!(self, t, |c| {
             let query = || {
-                let mut q = saved_searches::table.filter(saved_searches::tenant_id.eq(t)).into_boxed();
+                let mut q = saved_searches::table
+                    .filter(saved_searches::tenant_id.eq(t))
+                    .into_boxed();
                 match (filter.owner_id, filter.include_public) {
                     (Some(owner), true) => {
-                        q = q.filter(saved_searches::owner_id.eq(owner.as_uuid()).or(saved_searches::is_public.eq(true)));
+                        q = q.filter(
+                            saved_searches::owner_id
+                                .eq(owner.as_uuid())
+                                .or(saved_searches::is_public.eq(true)),
+                        );
                     }
-                    (Some(owner), false) => q = q.filter(saved_searches::owner_id.eq(owner.as_uuid())),
+                    (Some(owner), false) => {
+                        q = q.filter(saved_searches::owner_id.eq(owner.as_uuid()));
+                    }
                     (None, true) => q = q.filter(saved_searches::is_public.eq(true)),
                     (None, false) => {}
                 }
@@ -107,15 +132,24 @@ impl SavedSearchRepository for PgStore {
                 .select(SavedRow::as_select())
                 .load(c)
                 .await?;
-            let items = rows.into_iter().map(SavedRow::into_domain).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: count(total) })
+            let items = rows
+                .into_iter()
+                .map(SavedRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: count(total),
+            })
         })
     }
 
     async fn update(&self, search: &SavedSearch) -> Result<(), RepoError> {
         let row = SavedRow::from_domain(search);
         tenant_tx!(self, row.tenant_id, |c| {
-            let n = diesel::update(saved_searches::table.find((row.tenant_id, row.id))).set(&row).execute(c).await?;
+            let n = diesel::update(saved_searches::table.find((row.tenant_id, row.id)))
+                .set(&row)
+                .execute(c)
+                .await?;
             if n == 0 {
                 return Err(RepoError::NotFound.into());
             }
@@ -126,18 +160,30 @@ impl SavedSearchRepository for PgStore {
     async fn delete(&self, tenant: TenantId, id: SavedSearchId) -> Result<(), RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            if diesel::delete(saved_searches::table.find((t, id))).execute(c).await? == 0 {
+            if diesel::delete(saved_searches::table.find((t, id)))
+                .execute(c)
+                .await?
+                == 0
+            {
                 return Err(RepoError::NotFound.into());
             }
             Ok(())
         })
     }
 
-    async fn record_run(&self, tenant: TenantId, id: SavedSearchId, at: OffsetDateTime) -> Result<(), RepoError> {
+    async fn record_run(
+        &self,
+        tenant: TenantId,
+        id: SavedSearchId,
+        at: OffsetDateTime,
+    ) -> Result<(), RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
             let n = diesel::update(saved_searches::table.find((t, id)))
-                .set((saved_searches::run_count.eq(saved_searches::run_count + 1), saved_searches::last_run_at.eq(Some(at))))
+                .set((
+                    saved_searches::run_count.eq(saved_searches::run_count + 1),
+                    saved_searches::last_run_at.eq(Some(at)),
+                ))
                 .execute(c)
                 .await?;
             if n == 0 {

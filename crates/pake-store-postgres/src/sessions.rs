@@ -57,16 +57,33 @@ impl SessionRow {
     }
 }
 
-async fn load_session(c: &mut AsyncPgConnection, tenant: Uuid, id: Uuid) -> Result<Option<SessionRow>, TxError> {
-    Ok(sessions::table.find((tenant, id)).select(SessionRow::as_select()).for_update().first(c).await.optional()?)
+async fn load_session(
+    c: &mut AsyncPgConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<SessionRow>, TxError> {
+    Ok(sessions::table
+        .find((tenant, id))
+        .select(SessionRow::as_select())
+        .for_update()
+        .first(c)
+        .await
+        .optional()?)
 }
 
 #[async_trait]
 impl SessionRepository for PgStore {
-    async fn create(&self, session: &Session, first_token: RefreshTokenHash) -> Result<(), RepoError> {
+    async fn create(
+        &self,
+        session: &Session,
+        first_token: RefreshTokenHash,
+    ) -> Result<(), RepoError> {
         let row = SessionRow::from_domain(session);
         tenant_tx!(self, row.tenant_id, |c| {
-            diesel::insert_into(sessions::table).values(&row).execute(c).await?;
+            diesel::insert_into(sessions::table)
+                .values(&row)
+                .execute(c)
+                .await?;
             diesel::insert_into(refresh_tokens::table)
                 .values((
                     refresh_tokens::tenant_id.eq(row.tenant_id),
@@ -82,10 +99,17 @@ impl SessionRepository for PgStore {
 
     async fn find(&self, tenant: TenantId, id: SessionId) -> Result<Option<Session>, RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
-        tenant_tx!(self, t, |c| Ok(load_session(c, t, id).await?.map(SessionRow::into_domain)))
+        tenant_tx!(self, t, |c| Ok(load_session(c, t, id)
+            .await?
+            .map(SessionRow::into_domain)))
     }
 
-    async fn list_active(&self, tenant: TenantId, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, RepoError> {
+    async fn list_active(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, RepoError> {
         let (t, user) = (tenant.as_uuid(), user.as_uuid());
         tenant_tx!(self, t, |c| {
             let rows = sessions::table
@@ -156,7 +180,12 @@ impl SessionRepository for PgStore {
         })
     }
 
-    async fn revoke(&self, tenant: TenantId, id: SessionId, now: OffsetDateTime) -> Result<bool, RepoError> {
+    async fn revoke(
+        &self,
+        tenant: TenantId,
+        id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<bool, RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
             let Some(row) = load_session(c, t, id).await? else {
@@ -199,14 +228,20 @@ impl SessionRepository for PgStore {
         })
     }
 
-    async fn list_revoked_since(&self, since: OffsetDateTime) -> Result<Vec<(TenantId, SessionId)>, RepoError> {
+    async fn list_revoked_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(TenantId, SessionId)>, RepoError> {
         platform_tx!(self, |c| {
             let rows: Vec<(Uuid, Uuid)> = sessions::table
                 .filter(sessions::revoked_at.ge(since))
                 .select((sessions::tenant_id, sessions::id))
                 .load(c)
                 .await?;
-            Ok(rows.into_iter().map(|(t, s)| (TenantId::from_uuid(t), SessionId::from_uuid(s))).collect())
+            Ok(rows
+                .into_iter()
+                .map(|(t, s)| (TenantId::from_uuid(t), SessionId::from_uuid(s)))
+                .collect())
         })
     }
 }

@@ -57,7 +57,12 @@ impl TenantRow {
             id: TenantId::from_uuid(self.id),
             slug: TenantSlug::parse_any(&self.slug).map_err(corrupt)?,
             display_name: DisplayName::parse(&self.display_name).map_err(corrupt)?,
-            domain: self.domain.as_deref().map(TenantDomain::parse).transpose().map_err(corrupt)?,
+            domain: self
+                .domain
+                .as_deref()
+                .map(TenantDomain::parse)
+                .transpose()
+                .map_err(corrupt)?,
             plan: PlanId::parse(&self.plan).map_err(corrupt)?,
             status: TenantStatus::parse(&self.status).map_err(corrupt)?,
             limits_override: from_json(self.limits_override)?,
@@ -74,7 +79,10 @@ impl TenantRepository for PgStore {
     async fn create(&self, tenant: &Tenant) -> Result<(), RepoError> {
         let row = TenantRow::from_domain(tenant)?;
         tenant_tx!(self, row.id, |c| {
-            diesel::insert_into(tenants::table).values(&row).execute(c).await?;
+            diesel::insert_into(tenants::table)
+                .values(&row)
+                .execute(c)
+                .await?;
             Ok(())
         })
     }
@@ -83,8 +91,14 @@ impl TenantRepository for PgStore {
         let row = TenantRow::from_domain(tenant)?;
         let admin = UserRow::from_domain(admin);
         tenant_tx!(self, row.id, |c| {
-            diesel::insert_into(tenants::table).values(&row).execute(c).await?;
-            diesel::insert_into(users::table).values(&admin).execute(c).await?;
+            diesel::insert_into(tenants::table)
+                .values(&row)
+                .execute(c)
+                .await?;
+            diesel::insert_into(users::table)
+                .values(&admin)
+                .execute(c)
+                .await?;
             Ok(())
         })
     }
@@ -92,7 +106,12 @@ impl TenantRepository for PgStore {
     async fn find(&self, id: TenantId) -> Result<Option<Tenant>, RepoError> {
         let id = id.as_uuid();
         tenant_tx!(self, id, |c| {
-            let row = tenants::table.find(id).select(TenantRow::as_select()).first(c).await.optional()?;
+            let row = tenants::table
+                .find(id)
+                .select(TenantRow::as_select())
+                .first(c)
+                .await
+                .optional()?;
             Ok(row.map(TenantRow::into_domain).transpose()?)
         })
     }
@@ -110,7 +129,11 @@ impl TenantRepository for PgStore {
         })
     }
 
-    async fn list(&self, filter: TenantFilter, page: PageRequest) -> Result<Page<Tenant>, RepoError> {
+    async fn list(
+        &self,
+        filter: TenantFilter,
+        page: PageRequest,
+    ) -> Result<Page<Tenant>, RepoError> {
         platform_tx!(self, |c| {
             let query = || {
                 let mut q = tenants::table.into_boxed();
@@ -130,15 +153,24 @@ impl TenantRepository for PgStore {
                 .select(TenantRow::as_select())
                 .load(c)
                 .await?;
-            let items = rows.into_iter().map(TenantRow::into_domain).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: count(total) })
+            let items = rows
+                .into_iter()
+                .map(TenantRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: count(total),
+            })
         })
     }
 
     async fn update(&self, tenant: &Tenant) -> Result<(), RepoError> {
         let row = TenantRow::from_domain(tenant)?;
         tenant_tx!(self, row.id, |c| {
-            let n = diesel::update(tenants::table.find(row.id)).set(&row).execute(c).await?;
+            let n = diesel::update(tenants::table.find(row.id))
+                .set(&row)
+                .execute(c)
+                .await?;
             if n == 0 {
                 return Err(RepoError::NotFound.into());
             }
@@ -150,13 +182,27 @@ impl TenantRepository for PgStore {
         let id = id.as_uuid();
         platform_tx!(self, |c| {
             // Children first, so the purge does not depend on cascades.
-            diesel::delete(refresh_tokens::table.filter(refresh_tokens::tenant_id.eq(id))).execute(c).await?;
-            diesel::delete(sessions::table.filter(sessions::tenant_id.eq(id))).execute(c).await?;
-            diesel::delete(search_history::table.filter(search_history::tenant_id.eq(id))).execute(c).await?;
-            diesel::delete(saved_searches::table.filter(saved_searches::tenant_id.eq(id))).execute(c).await?;
-            diesel::delete(usage_counters::table.filter(usage_counters::tenant_id.eq(id))).execute(c).await?;
-            diesel::delete(audit_events::table.filter(audit_events::tenant_id.eq(id))).execute(c).await?;
-            diesel::delete(users::table.filter(users::tenant_id.eq(id))).execute(c).await?;
+            diesel::delete(refresh_tokens::table.filter(refresh_tokens::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
+            diesel::delete(sessions::table.filter(sessions::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
+            diesel::delete(search_history::table.filter(search_history::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
+            diesel::delete(saved_searches::table.filter(saved_searches::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
+            diesel::delete(usage_counters::table.filter(usage_counters::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
+            diesel::delete(audit_events::table.filter(audit_events::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
+            diesel::delete(users::table.filter(users::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
             let n = diesel::delete(tenants::table.find(id)).execute(c).await?;
             if n == 0 {
                 return Err(RepoError::NotFound.into());

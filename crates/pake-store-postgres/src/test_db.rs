@@ -20,7 +20,8 @@ pub const APP_ROLE: &str = "pake_server";
 
 /// The admin URL of the test cluster.
 pub fn admin_url() -> String {
-    std::env::var("PAKE_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("PAKE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// `url` with its database replaced by `db` and, when given, its user by `user`.
@@ -40,7 +41,8 @@ pub fn with_db(url: &str, db: &str, user: Option<&str>) -> String {
 fn template_name() -> String {
     use diesel::migration::MigrationSource;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    let migrations = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS).expect("migrations");
+    let migrations =
+        MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS).expect("migrations");
     for m in &migrations {
         m.name().to_string().hash(&mut hasher);
     }
@@ -49,7 +51,15 @@ fn template_name() -> String {
 }
 
 fn exec(conn: &mut PgConnection, sql: &str) {
-    diesel::sql_query(sql).execute(conn).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    diesel::sql_query(sql)
+        .execute(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Name {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    datname: String,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -66,20 +76,44 @@ fn prepare() -> String {
     });
     exec(&mut conn, "SELECT pg_advisory_lock(727274)");
     let template = template_name();
-    let exists: Exists = diesel::sql_query(format!("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{template}') AS exists"))
-        .get_result(&mut conn)
-        .expect("query pg_database");
+    let exists: Exists = diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{template}') AS exists"
+    ))
+    .get_result(&mut conn)
+    .expect("query pg_database");
     if !exists.exists {
         exec(&mut conn, &format!("CREATE DATABASE {template}"));
-        let mut tpl = PgConnection::establish(&with_db(&admin, &template, None)).expect("connect to template");
-        diesel_migrations::MigrationHarness::run_pending_migrations(&mut tpl, MIGRATIONS).expect("migrate template");
+        let mut tpl = PgConnection::establish(&with_db(&admin, &template, None))
+            .expect("connect to template");
+        diesel_migrations::MigrationHarness::run_pending_migrations(&mut tpl, MIGRATIONS)
+            .expect("migrate template");
         drop(tpl);
+        // Templates of older migration sets are of no further use.
+        let stale: Vec<Name> = diesel::sql_query(format!(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'pake\\_tpl\\_%' AND datname <> '{template}'"
+        ))
+        .load(&mut conn)
+        .unwrap_or_default();
+        for s in stale {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                s.datname
+            ))
+            .execute(&mut conn);
+        }
     }
-    let role: Exists = diesel::sql_query(format!("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') AS exists"))
-        .get_result(&mut conn)
-        .expect("query pg_roles");
+    let role: Exists = diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') AS exists"
+    ))
+    .get_result(&mut conn)
+    .expect("query pg_roles");
     if !role.exists {
-        exec(&mut conn, &format!("CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT"));
+        exec(
+            &mut conn,
+            &format!(
+                "CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT"
+            ),
+        );
     }
     exec(&mut conn, &format!("GRANT pake_app TO {APP_ROLE}"));
     exec(&mut conn, "SELECT pg_advisory_unlock(727274)");
@@ -102,7 +136,10 @@ impl TestDb {
         let name = format!("pake_test_{}", uuid::Uuid::now_v7().simple());
         let admin = admin_url();
         let mut conn = PgConnection::establish(&admin).expect("admin connection");
-        exec(&mut conn, &format!("CREATE DATABASE {name} TEMPLATE {template}"));
+        exec(
+            &mut conn,
+            &format!("CREATE DATABASE {name} TEMPLATE {template}"),
+        );
         Self {
             app_url: with_db(&admin, &name, Some(APP_ROLE)),
             owner_url: with_db(&admin, &name, None),
@@ -117,12 +154,23 @@ impl TestDb {
         let admin = admin_url();
         let mut conn = PgConnection::establish(&admin).expect("admin connection");
         exec(&mut conn, &format!("CREATE DATABASE {name}"));
-        Self { app_url: with_db(&admin, &name, Some(APP_ROLE)), owner_url: with_db(&admin, &name, None), name }
+        Self {
+            app_url: with_db(&admin, &name, Some(APP_ROLE)),
+            owner_url: with_db(&admin, &name, None),
+            name,
+        }
     }
 
     /// A store on this database as the application role.
     pub fn store(&self, pool_size: usize) -> PgStore {
-        PgStore::connect(&self.app_url, &PgOptions { pool_size, ..PgOptions::default() }).expect("pool")
+        PgStore::connect(
+            &self.app_url,
+            &PgOptions {
+                pool_size,
+                ..PgOptions::default()
+            },
+        )
+        .expect("pool")
     }
 }
 
@@ -135,7 +183,11 @@ impl Default for TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
         }
     }
 }

@@ -15,7 +15,13 @@ use crate::{PgStore, tenant_tx};
 
 #[async_trait]
 impl UsageRepository for PgStore {
-    async fn increment(&self, tenant: TenantId, day: Date, metric: UsageMetric, by: u64) -> Result<u64, RepoError> {
+    async fn increment(
+        &self,
+        tenant: TenantId,
+        day: Date,
+        metric: UsageMetric,
+        by: u64,
+    ) -> Result<u64, RepoError> {
         let t = tenant.as_uuid();
         let by = i64::try_from(by).map_err(RepoError::internal)?;
         tenant_tx!(self, t, |c| {
@@ -26,9 +32,16 @@ impl UsageRepository for PgStore {
                     usage_counters::metric.eq(metric.as_str()),
                     usage_counters::value.eq(by),
                 ))
-                .on_conflict((usage_counters::tenant_id, usage_counters::day, usage_counters::metric))
+                .on_conflict((
+                    usage_counters::tenant_id,
+                    usage_counters::day,
+                    usage_counters::metric,
+                ))
                 .do_update()
-                .set(usage_counters::value.eq(usage_counters::value + excluded(usage_counters::value)))
+                .set(
+                    usage_counters::value
+                        .eq(usage_counters::value + excluded(usage_counters::value)),
+                )
                 .returning(usage_counters::value)
                 .get_result(c)
                 .await?;
@@ -36,7 +49,12 @@ impl UsageRepository for PgStore {
         })
     }
 
-    async fn get(&self, tenant: TenantId, day: Date, metric: UsageMetric) -> Result<u64, RepoError> {
+    async fn get(
+        &self,
+        tenant: TenantId,
+        day: Date,
+        metric: UsageMetric,
+    ) -> Result<u64, RepoError> {
         let t = tenant.as_uuid();
         tenant_tx!(self, t, |c| {
             let value: Option<i64> = usage_counters::table
@@ -49,7 +67,13 @@ impl UsageRepository for PgStore {
         })
     }
 
-    async fn series(&self, tenant: TenantId, from: Date, to: Date, metric: UsageMetric) -> Result<Vec<(Date, u64)>, RepoError> {
+    async fn series(
+        &self,
+        tenant: TenantId,
+        from: Date,
+        to: Date,
+        metric: UsageMetric,
+    ) -> Result<Vec<(Date, u64)>, RepoError> {
         let t = tenant.as_uuid();
         tenant_tx!(self, t, |c| {
             let rows: Vec<(Date, i64)> = usage_counters::table

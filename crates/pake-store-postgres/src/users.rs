@@ -62,7 +62,12 @@ impl UserRow {
             id: UserId::from_uuid(self.id),
             username: Username::parse(&self.username).map_err(corrupt)?,
             email: Email::parse(&self.email).map_err(corrupt)?,
-            full_name: self.full_name.as_deref().map(DisplayName::parse).transpose().map_err(corrupt)?,
+            full_name: self
+                .full_name
+                .as_deref()
+                .map(DisplayName::parse)
+                .transpose()
+                .map_err(corrupt)?,
             role: Role::parse(&self.role).map_err(corrupt)?,
             status: UserStatus::parse(&self.status).map_err(corrupt)?,
             password_hash: PasswordHash::new(self.password_hash),
@@ -88,12 +93,19 @@ impl UserRepository for PgStore {
                     .bind::<diesel::sql_types::Text, _>(row.tenant_id.to_string())
                     .execute(c)
                     .await?;
-                let n: i64 = users::table.filter(users::tenant_id.eq(row.tenant_id)).count().get_result(c).await?;
+                let n: i64 = users::table
+                    .filter(users::tenant_id.eq(row.tenant_id))
+                    .count()
+                    .get_result(c)
+                    .await?;
                 if n >= i64::from(max) {
                     return Err(RepoError::LimitReached.into());
                 }
             }
-            diesel::insert_into(users::table).values(&row).execute(c).await?;
+            diesel::insert_into(users::table)
+                .values(&row)
+                .execute(c)
+                .await?;
             Ok(())
         })
     }
@@ -101,12 +113,21 @@ impl UserRepository for PgStore {
     async fn find(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            let row = users::table.find((t, id)).select(UserRow::as_select()).first(c).await.optional()?;
+            let row = users::table
+                .find((t, id))
+                .select(UserRow::as_select())
+                .first(c)
+                .await
+                .optional()?;
             Ok(row.map(UserRow::into_domain).transpose()?)
         })
     }
 
-    async fn find_by_login(&self, tenant: TenantId, login: &str) -> Result<Option<User>, RepoError> {
+    async fn find_by_login(
+        &self,
+        tenant: TenantId,
+        login: &str,
+    ) -> Result<Option<User>, RepoError> {
         let t = tenant.as_uuid();
         let login = login.trim().to_lowercase();
         tenant_tx!(self, t, |c| {
@@ -124,7 +145,11 @@ impl UserRepository for PgStore {
     async fn list(&self, tenant: TenantId, page: PageRequest) -> Result<Page<User>, RepoError> {
         let t = tenant.as_uuid();
         tenant_tx!(self, t, |c| {
-            let total: i64 = users::table.filter(users::tenant_id.eq(t)).count().get_result(c).await?;
+            let total: i64 = users::table
+                .filter(users::tenant_id.eq(t))
+                .count()
+                .get_result(c)
+                .await?;
             let rows = users::table
                 .filter(users::tenant_id.eq(t))
                 .order((users::created_at.asc(), users::id.asc()))
@@ -133,20 +158,34 @@ impl UserRepository for PgStore {
                 .select(UserRow::as_select())
                 .load(c)
                 .await?;
-            let items = rows.into_iter().map(UserRow::into_domain).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: count(total) })
+            let items = rows
+                .into_iter()
+                .map(UserRow::into_domain)
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: count(total),
+            })
         })
     }
 
     async fn count(&self, tenant: TenantId) -> Result<u64, RepoError> {
         let t = tenant.as_uuid();
         tenant_tx!(self, t, |c| {
-            let n: i64 = users::table.filter(users::tenant_id.eq(t)).count().get_result(c).await?;
+            let n: i64 = users::table
+                .filter(users::tenant_id.eq(t))
+                .count()
+                .get_result(c)
+                .await?;
             Ok(count(n))
         })
     }
 
-    async fn count_active_since(&self, tenant: TenantId, since: OffsetDateTime) -> Result<u64, RepoError> {
+    async fn count_active_since(
+        &self,
+        tenant: TenantId,
+        since: OffsetDateTime,
+    ) -> Result<u64, RepoError> {
         let t = tenant.as_uuid();
         tenant_tx!(self, t, |c| {
             let n: i64 = users::table
@@ -162,7 +201,10 @@ impl UserRepository for PgStore {
     async fn update(&self, user: &User) -> Result<(), RepoError> {
         let row = UserRow::from_domain(user);
         tenant_tx!(self, row.tenant_id, |c| {
-            let n = diesel::update(users::table.find((row.tenant_id, row.id))).set(&row).execute(c).await?;
+            let n = diesel::update(users::table.find((row.tenant_id, row.id)))
+                .set(&row)
+                .execute(c)
+                .await?;
             if n == 0 {
                 return Err(RepoError::NotFound.into());
             }
@@ -173,7 +215,11 @@ impl UserRepository for PgStore {
     async fn delete(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            if diesel::delete(users::table.find((t, id))).execute(c).await? == 0 {
+            if diesel::delete(users::table.find((t, id)))
+                .execute(c)
+                .await?
+                == 0
+            {
                 return Err(RepoError::NotFound.into());
             }
             Ok(())
@@ -197,7 +243,11 @@ impl UserRepository for PgStore {
                 .first(c)
                 .await?;
             // A lock that has run out starts a fresh count.
-            let prior = if locked.is_some_and(|until| until <= now) { 0 } else { attempts };
+            let prior = if locked.is_some_and(|until| until <= now) {
+                0
+            } else {
+                attempts
+            };
             let attempts = u32::try_from(prior).unwrap_or(0).saturating_add(1);
             let locked_until = match locked.filter(|until| *until > now) {
                 Some(until) => Some(until),
@@ -212,11 +262,19 @@ impl UserRepository for PgStore {
                 ))
                 .execute(c)
                 .await?;
-            Ok(LoginFailure { attempts, locked_until })
+            Ok(LoginFailure {
+                attempts,
+                locked_until,
+            })
         })
     }
 
-    async fn record_login_success(&self, tenant: TenantId, id: UserId, now: OffsetDateTime) -> Result<(), RepoError> {
+    async fn record_login_success(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
             let n = diesel::update(users::table.find((t, id)))

@@ -20,7 +20,10 @@ async fn migrations_round_trip_up_down_up() {
     let owner = db.owner_url.clone();
     tokio::task::spawn_blocking(move || {
         assert!(!pake_store_postgres::migrate(&owner).unwrap().is_empty());
-        assert!(pake_store_postgres::migrate(&owner).unwrap().is_empty(), "nothing pending the second time");
+        assert!(
+            pake_store_postgres::migrate(&owner).unwrap().is_empty(),
+            "nothing pending the second time"
+        );
         pake_store_postgres::revert_all(&owner).unwrap();
         assert!(!pake_store_postgres::migrate(&owner).unwrap().is_empty());
     })
