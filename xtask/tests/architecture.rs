@@ -20,7 +20,7 @@ const DATABASE: &[&str] = &[
     "tokio-postgres",
 ];
 const WEB: &[&str] = &["actix", "hyper", "axum", "utoipa"];
-const CACHE: &[&str] = &["redis", "deadpool"];
+const CACHE: &[&str] = &["redis", "deadpool-redis"];
 const HTTP_CLIENT: &[&str] = &["reqwest"];
 const RUNTIME: &[&str] = &["tokio", "async-std", "mio"];
 
