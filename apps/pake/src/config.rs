@@ -54,10 +54,19 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// Where the embedded store keeps its files.
+    /// Where the embedded store keeps its files (and the default key directory).
     pub data_dir: PathBuf,
     /// SQLite connections in the pool.
     pub sqlite_pool_size: u32,
+    /// PostgreSQL URL of the application role (also `DATABASE_URL`); when set, PAKE runs on
+    /// PostgreSQL instead of the embedded SQLite store.
+    #[serde(serialize_with = "redact")]
+    pub database_url: Option<SecretString>,
+    /// PostgreSQL URL of the schema owner for `pake migrate` (default: `database_url`).
+    #[serde(serialize_with = "redact")]
+    pub migrate_database_url: Option<SecretString>,
+    /// PostgreSQL connections in the pool.
+    pub pg_pool_size: usize,
 }
 
 /// Log output format.
@@ -179,6 +188,9 @@ impl Default for StoreConfig {
         Self {
             data_dir: PathBuf::from("./pake-data"),
             sqlite_pool_size: 8,
+            database_url: None,
+            migrate_database_url: None,
+            pg_pool_size: 16,
         }
     }
 }
@@ -256,6 +268,11 @@ impl Config {
                     .only(&["PAKE_BOOTSTRAP_ADMIN_PASSWORD"])
                     .map(|_| "bootstrap.admin_password".into()),
             )
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "store.database_url".into()),
+            )
             // `PAKE_TEST_*` belongs to the test pipeline, not to the server.
             .merge(
                 env.ignore(&["CONFIG", "BOOTSTRAP_ADMIN_PASSWORD"])
@@ -292,9 +309,18 @@ impl Config {
                 "auth.lockout_* and auth.sync_interval_secs must be at least 1".into(),
             ));
         }
-        if self.store.sqlite_pool_size == 0 {
+        if let Some(url) = &self.store.database_url {
+            use secrecy::ExposeSecret;
+            let url = url.expose_secret();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError::Invalid(
+                    "store.database_url (DATABASE_URL) must be a postgres:// URL".into(),
+                ));
+            }
+        }
+        if self.store.sqlite_pool_size == 0 || self.store.pg_pool_size == 0 {
             return Err(ConfigError::Invalid(
-                "store.sqlite_pool_size must be at least 1".into(),
+                "store.sqlite_pool_size and store.pg_pool_size must be at least 1".into(),
             ));
         }
         self.plan_catalog()?;

@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         },
         Command::Migrate => {
             telemetry::init(&config.log);
-            match open_store(&config).and_then(|s| migrate(&s)) {
+            match open_store(&config).and_then(|s| migrate(&config, &s)) {
                 Ok(applied) => {
                     println!(
                         "applied {} migration(s): {}",

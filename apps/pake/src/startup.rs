@@ -11,6 +11,7 @@ use pake_core::{
 use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
 use pake_http::{AppState, HttpOptions};
 use pake_ports::SystemClock;
+use pake_store_postgres::{PgOptions, PgStore};
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
 use secrecy::ExposeSecret;
 
@@ -41,11 +42,39 @@ pub enum StartupError {
     Other(String),
 }
 
-/// Opens the embedded store in the configured data directory, creating it.
+/// The store the configuration selects.
+pub enum Store {
+    /// The embedded SQLite store (the default).
+    Embedded(SqliteStore),
+    /// PostgreSQL (`DATABASE_URL`).
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Its repositories.
+    pub fn repositories(&self) -> pake_ports::Repositories {
+        match self {
+            Self::Embedded(s) => s.repositories(),
+            Self::Postgres(s) => s.repositories(),
+        }
+    }
+}
+
+/// Opens the store the configuration selects: PostgreSQL when `store.database_url` is set, else
+/// the embedded store in the data directory (created if needed).
 ///
 /// # Errors
 /// [`StartupError::Store`] when the directory or database cannot be created or opened.
-pub fn open_store(config: &Config) -> Result<SqliteStore, StartupError> {
+pub fn open_store(config: &Config) -> Result<Store, StartupError> {
+    if let Some(url) = &config.store.database_url {
+        let options = PgOptions {
+            pool_size: config.store.pg_pool_size,
+            ..PgOptions::default()
+        };
+        return PgStore::connect(url.expose_secret(), &options)
+            .map(Store::Postgres)
+            .map_err(|e| StartupError::Store(e.to_string()));
+    }
     let dir = &config.store.data_dir;
     std::fs::create_dir_all(dir)
         .map_err(|e| StartupError::Store(format!("cannot create {}: {e}", dir.display())))?;
@@ -54,17 +83,60 @@ pub fn open_store(config: &Config) -> Result<SqliteStore, StartupError> {
         ..SqliteOptions::default()
     };
     SqliteStore::open(&dir.join("pake.db"), &options)
+        .map(Store::Embedded)
         .map_err(|e| StartupError::Store(e.to_string()))
 }
 
-/// Applies pending migrations; returns the versions applied.
+/// Applies pending migrations (blocking); returns the versions applied. PostgreSQL migrations
+/// run as the schema owner: `store.migrate_database_url`, else `store.database_url`.
 ///
 /// # Errors
 /// [`StartupError::Store`] when a migration fails.
-pub fn migrate(store: &SqliteStore) -> Result<Vec<String>, StartupError> {
-    store
-        .migrate()
-        .map_err(|e| StartupError::Store(e.to_string()))
+pub fn migrate(config: &Config, store: &Store) -> Result<Vec<String>, StartupError> {
+    let result = match store {
+        Store::Embedded(s) => s.migrate().map_err(|e| e.to_string()),
+        Store::Postgres(_) => {
+            let url = config
+                .store
+                .migrate_database_url
+                .as_ref()
+                .or(config.store.database_url.as_ref());
+            let url = url
+                .map(|u| u.expose_secret().to_owned())
+                .unwrap_or_default();
+            pake_store_postgres::migrate(&url).map_err(|e| e.to_string())
+        }
+    };
+    result.map_err(StartupError::Store)
+}
+
+/// Brings the schema up to date (embedded store) or checks that it is (PostgreSQL).
+async fn prepare_schema(store: &Store) -> Result<(), StartupError> {
+    match store {
+        // The embedded store migrates itself: it has one user and no operator to ask.
+        Store::Embedded(s) => {
+            let s = s.clone();
+            tokio::task::spawn_blocking(move || s.migrate())
+                .await
+                .map_err(|e| StartupError::Other(e.to_string()))?
+                .map_err(|e| StartupError::Store(e.to_string()))?;
+        }
+        // PostgreSQL is migrated by the operator (`pake migrate`), never silently at boot.
+        Store::Postgres(s) => {
+            let pending = s
+                .pending_migrations()
+                .await
+                .map_err(|e| StartupError::Store(e.to_string()))?;
+            if !pending.is_empty() {
+                return Err(StartupError::Store(format!(
+                    "the database schema is behind ({} migration(s) pending: {}); run `pake migrate`",
+                    pending.len(),
+                    pending.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The authentication rules from config.
@@ -111,10 +183,7 @@ impl Application {
     /// A [`StartupError`] naming what failed.
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let store = open_store(config)?;
-        // The embedded store migrates itself: it has one user and no operator to ask.
-        let store = tokio::task::spawn_blocking(move || migrate(&store).map(|_| store))
-            .await
-            .map_err(|e| StartupError::Other(e.to_string()))??;
+        prepare_schema(&store).await?;
 
         let p = &config.passwords;
         let defaults = HashingOptions::default();

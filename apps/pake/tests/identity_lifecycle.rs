@@ -5,12 +5,10 @@
 
 mod common;
 
-use common::{TENANT_ADMIN_PASSWORD, USER_PASSWORD, spawn_app};
+use common::{TENANT_ADMIN_PASSWORD, TestApp, USER_PASSWORD};
 use serde_json::json;
 
-#[tokio::test]
-async fn three_tenants_three_plans_full_lifecycle() {
-    let app = spawn_app().await;
+async fn three_tenants_three_plans_full_lifecycle(app: TestApp) {
     let root = app.root().await;
     for (name, plan) in [
         ("alpha", "basic"),
@@ -113,9 +111,7 @@ async fn three_tenants_three_plans_full_lifecycle() {
     assert_eq!(basic["pagination"]["total"], 1);
 }
 
-#[tokio::test]
-async fn refresh_rotates_and_logout_ends_the_session_at_once() {
-    let app = spawn_app().await;
+async fn refresh_rotates_and_logout_ends_the_session_at_once(app: TestApp) {
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "acme", "basic").await;
     app.user(&admin, "ada", "user").await;
@@ -172,9 +168,7 @@ async fn refresh_rotates_and_logout_ends_the_session_at_once() {
     assert_eq!(status, 401, "the session's refresh token died with it");
 }
 
-#[tokio::test]
-async fn reusing_a_refresh_token_revokes_the_whole_family() {
-    let app = spawn_app().await;
+async fn reusing_a_refresh_token_revokes_the_whole_family(app: TestApp) {
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "acme", "basic").await;
     app.user(&admin, "ada", "user").await;
@@ -257,9 +251,7 @@ async fn reusing_a_refresh_token_revokes_the_whole_family() {
     }
 }
 
-#[tokio::test]
-async fn sessions_are_listed_and_ended_one_by_one_or_all() {
-    let app = spawn_app().await;
+async fn sessions_are_listed_and_ended_one_by_one_or_all(app: TestApp) {
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "acme", "basic").await;
     app.user(&admin, "ada", "user").await;
@@ -347,9 +339,7 @@ async fn sessions_are_listed_and_ended_one_by_one_or_all() {
     );
 }
 
-#[tokio::test]
-async fn role_change_disable_password_change_and_reset_end_sessions() {
-    let app = spawn_app().await;
+async fn role_change_disable_password_change_and_reset_end_sessions(app: TestApp) {
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "acme", "professional").await;
     let ada = app.user(&admin, "ada", "user").await;
@@ -494,9 +484,7 @@ async fn role_change_disable_password_change_and_reset_end_sessions() {
     );
 }
 
-#[tokio::test]
-async fn jwks_publishes_the_signing_key() {
-    let app = spawn_app().await;
+async fn jwks_publishes_the_signing_key(app: TestApp) {
     let (status, jwks) = app.call("GET", "/.well-known/jwks.json", None, None).await;
     assert_eq!(status, 200);
     let key = &jwks["keys"][0];
@@ -526,3 +514,12 @@ async fn jwks_publishes_the_signing_key() {
         .count();
     assert_eq!(keys, 1);
 }
+
+on_both_stores!(
+    three_tenants_three_plans_full_lifecycle,
+    refresh_rotates_and_logout_ends_the_session_at_once,
+    reusing_a_refresh_token_revokes_the_whole_family,
+    sessions_are_listed_and_ended_one_by_one_or_all,
+    role_change_disable_password_change_and_reset_end_sessions,
+    jwks_publishes_the_signing_key,
+);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestApp, USER_PASSWORD, spawn_app};
+use common::{TestApp, USER_PASSWORD};
 use serde_json::{Value, json};
 
 const ROLES: [&str; 4] = ["admin", "manager", "user", "viewer"];
@@ -78,9 +78,7 @@ fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-#[tokio::test]
-async fn no_role_reaches_another_tenants_users_and_missing_looks_the_same() {
-    let app = spawn_app().await;
+async fn no_role_reaches_another_tenants_users_and_missing_looks_the_same(app: TestApp) {
     let root = app.root().await;
     let a = side(&app, &root, "tenant-a").await;
     let b = side(&app, &root, "tenant-b").await;
@@ -228,9 +226,7 @@ async fn no_role_reaches_another_tenants_users_and_missing_looks_the_same() {
     let _ = &a.tenant;
 }
 
-#[tokio::test]
-async fn tenant_paths_naming_another_tenant_are_403_for_every_tenant_role() {
-    let app = spawn_app().await;
+async fn tenant_paths_naming_another_tenant_are_403_for_every_tenant_role(app: TestApp) {
     let root = app.root().await;
     let a = side(&app, &root, "tenant-a").await;
     let b = side(&app, &root, "tenant-b").await;
@@ -314,9 +310,7 @@ async fn tenant_paths_naming_another_tenant_are_403_for_every_tenant_role() {
     );
 }
 
-#[tokio::test]
-async fn users_and_viewers_see_only_themselves() {
-    let app = spawn_app().await;
+async fn users_and_viewers_see_only_themselves(app: TestApp) {
     let root = app.root().await;
     let a = side(&app, &root, "tenant-a").await;
     for (role, token) in &a.tokens {
@@ -367,3 +361,9 @@ async fn users_and_viewers_see_only_themselves() {
 fn uuid_string() -> String {
     pake_domain::UserId::new().to_string()
 }
+
+on_both_stores!(
+    no_role_reaches_another_tenants_users_and_missing_looks_the_same,
+    tenant_paths_naming_another_tenant_are_403_for_every_tenant_role,
+    users_and_viewers_see_only_themselves,
+);

@@ -7,7 +7,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{TENANT_ADMIN_PASSWORD, USER_PASSWORD, spawn_app, spawn_with};
+use common::{TENANT_ADMIN_PASSWORD, TestApp, USER_PASSWORD, spawn_with};
 use pake_crypto::{JwtOptions, JwtTokens, KeySet};
 use pake_domain::{Role, SessionId, TenantId, UserId};
 use pake_ports::{AccessClaims, TokenIssuer};
@@ -23,9 +23,7 @@ fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
-#[tokio::test]
-async fn tampered_forged_expired_and_foreign_tokens_are_401() {
-    let app = spawn_app().await;
+async fn tampered_forged_expired_and_foreign_tokens_are_401(app: TestApp) {
     let root = app.root().await;
     let (_, me) = app.call("GET", "/api/v1/auth/me", Some(&root), None).await;
     let user_id = UserId::parse(me["user"]["id"].as_str().unwrap()).unwrap();
@@ -152,9 +150,7 @@ async fn tampered_forged_expired_and_foreign_tokens_are_401() {
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
 }
 
-#[tokio::test]
-async fn five_failures_lock_the_account_until_an_admin_unlocks_it() {
-    let app = spawn_app().await;
+async fn five_failures_lock_the_account_until_an_admin_unlocks_it(app: TestApp) {
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "acme", "enterprise").await;
     let ada = app.user(&admin, "ada", "user").await;
@@ -229,9 +225,7 @@ async fn the_lockout_threshold_is_configurable() {
     assert_eq!(app.login("acme", "ada", USER_PASSWORD).await.0, 401);
 }
 
-#[tokio::test]
-async fn every_login_failure_looks_the_same() {
-    let app = spawn_app().await;
+async fn every_login_failure_looks_the_same(app: TestApp) {
     let root = app.root().await;
     let (acme, admin) = app.tenant(&root, "acme", "basic").await;
     let ada = app.user(&admin, "ada", "user").await;
@@ -291,9 +285,7 @@ async fn every_login_failure_looks_the_same() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
-async fn mass_assignment_and_unknown_fields_are_refused() {
-    let app = spawn_app().await;
+async fn mass_assignment_and_unknown_fields_are_refused(app: TestApp) {
     let root = app.root().await;
     let (acme, admin) = app.tenant(&root, "acme", "basic").await;
     let ada = app.user(&admin, "ada", "user").await;
@@ -407,9 +399,7 @@ async fn mass_assignment_and_unknown_fields_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn the_plan_caps_users_and_gates_the_audit_log() {
-    let app = spawn_app().await;
+async fn the_plan_caps_users_and_gates_the_audit_log(app: TestApp) {
     let root = app.root().await;
     let (basic, admin) = app.tenant(&root, "small", "basic").await;
     for n in 1..=4 {
@@ -489,9 +479,7 @@ async fn the_plan_caps_users_and_gates_the_audit_log() {
     );
 }
 
-#[tokio::test]
-async fn suspended_and_deleted_tenants_are_locked_out_and_purged() {
-    let app = spawn_app().await;
+async fn suspended_and_deleted_tenants_are_locked_out_and_purged(app: TestApp) {
     let root = app.root().await;
     let (acme, admin) = app.tenant(&root, "acme", "basic").await;
     let ada = app.user(&admin, "ada", "user").await;
@@ -567,12 +555,7 @@ async fn suspended_and_deleted_tenants_are_locked_out_and_purged() {
     );
 
     // nothing of it is left in the store
-    let store = pake_store_sqlite::SqliteStore::open(
-        &app.data_dir().join("pake.db"),
-        &pake_store_sqlite::SqliteOptions::default(),
-    )
-    .unwrap();
-    let repos = store.repositories();
+    let repos = app.store();
     let tid = TenantId::parse(&acme).unwrap();
     let page = pake_domain::PageRequest::first();
     assert!(repos.tenants.find(tid).await.unwrap().is_none());
@@ -631,9 +614,7 @@ async fn suspended_and_deleted_tenants_are_locked_out_and_purged() {
     assert_eq!(deleted["pagination"]["total"], 1);
 }
 
-#[tokio::test]
-async fn super_admins_act_on_a_tenant_by_naming_it_and_that_is_audited() {
-    let app = spawn_app().await;
+async fn super_admins_act_on_a_tenant_by_naming_it_and_that_is_audited(app: TestApp) {
     let root = app.root().await;
     let (acme, admin) = app.tenant(&root, "acme", "enterprise").await;
     let (_, other_admin) = app.tenant(&root, "globex", "enterprise").await;
@@ -797,3 +778,13 @@ async fn an_interrupted_provisioning_resumes_at_the_next_start() {
     );
     assert_eq!(t["tenant"]["provisioning"]["attempts"], 2);
 }
+
+on_both_stores!(
+    tampered_forged_expired_and_foreign_tokens_are_401,
+    five_failures_lock_the_account_until_an_admin_unlocks_it,
+    every_login_failure_looks_the_same,
+    mass_assignment_and_unknown_fields_are_refused,
+    the_plan_caps_users_and_gates_the_audit_log,
+    suspended_and_deleted_tenants_are_locked_out_and_purged,
+    super_admins_act_on_a_tenant_by_naming_it_and_that_is_audited,
+);

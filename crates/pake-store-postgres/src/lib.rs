@@ -132,6 +132,33 @@ impl PgStore {
         }
     }
 
+    /// The embedded migrations the database has not applied yet (the server refuses to start
+    /// on a schema that is behind; `pake migrate` applies them).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, RepoError> {
+        use diesel::migration::MigrationSource;
+        #[derive(diesel::QueryableByName)]
+        struct Version {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            version: String,
+        }
+        let mut conn = self.conn().await?;
+        let applied: Vec<Version> =
+            diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+                .load(&mut *conn)
+                .await
+                .unwrap_or_default();
+        let known = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+            .map_err(RepoError::internal)?;
+        Ok(known
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .filter(|v| !applied.iter().any(|a| &a.version == v))
+            .collect())
+    }
+
     /// A pooled connection; an unreachable database is [`RepoError::Unavailable`].
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, RepoError> {
         self.pool.get().await.map_err(RepoError::unavailable)

@@ -168,3 +168,5 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION pake_current_tenant() TO pake_app, pake_platform;
+-- The server checks at start-up that the schema is current.
+GRANT SELECT ON __diesel_schema_migrations TO pake_app;

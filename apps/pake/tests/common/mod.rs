@@ -17,12 +17,32 @@ pub struct TestApp {
     pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
     dir: tempfile::TempDir,
+    db: Option<pake_store_postgres::test_db::TestDb>,
 }
 
 impl TestApp {
     /// The URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// The server's store, opened beside it (PostgreSQL as the superuser owner, so nothing is
+    /// hidden by row-level security; or the SQLite file).
+    pub fn store(&self) -> pake_ports::Repositories {
+        match &self.db {
+            Some(db) => pake_store_postgres::PgStore::connect(
+                &db.owner_url,
+                &pake_store_postgres::PgOptions::default(),
+            )
+            .expect("pool")
+            .repositories(),
+            None => pake_store_sqlite::SqliteStore::open(
+                &self.dir.path().join("pake.db"),
+                &pake_store_sqlite::SqliteOptions::default(),
+            )
+            .expect("sqlite")
+            .repositories(),
+        }
     }
 
     /// The server's data directory.
@@ -182,7 +202,43 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -
         client,
         handle,
         dir,
+        db: None,
     }
+}
+
+/// Starts a server on PostgreSQL (a database of its own, as the application role).
+pub async fn spawn_pg_app() -> TestApp {
+    let db = tokio::task::spawn_blocking(pake_store_postgres::test_db::TestDb::new)
+        .await
+        .expect("test database");
+    let url = db.app_url.clone();
+    let mut app = spawn_with(|c| c.store.database_url = Some(SecretString::from(url))).await;
+    app.db = Some(db);
+    app
+}
+
+/// Runs each named scenario (`async fn name(app: TestApp)`) twice: on the embedded store and on
+/// PostgreSQL.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::common::spawn_app().await).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::common::spawn_pg_app().await).await;
+                }
+            )+
+        }
+    };
 }
 
 /// Starts a server with the test configuration.
