@@ -146,10 +146,19 @@ impl PgStore {
         }
         let mut conn = self.conn().await?;
         let applied: Vec<Version> =
-            diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+            match diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
                 .load(&mut *conn)
                 .await
-                .unwrap_or_default();
+            {
+                Ok(rows) => rows,
+                // A database never migrated has no migrations table: everything is pending.
+                Err(diesel::result::Error::DatabaseError(_, info))
+                    if info.message().contains("does not exist") =>
+                {
+                    Vec::new()
+                }
+                Err(e) => return Err(RepoError::unavailable(e)),
+            };
         let known = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
             .map_err(RepoError::internal)?;
         Ok(known
