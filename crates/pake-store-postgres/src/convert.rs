@@ -50,10 +50,31 @@ pub(crate) fn map_err(err: DieselError) -> RepoError {
         {
             RepoError::NotFound
         }
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
         | DieselError::BrokenTransactionManager => RepoError::unavailable(err),
+        // The server going away mid-query (shutdown, restart, failover) is unavailability too.
+        DieselError::DatabaseError(_, ref info) if is_connection_loss(info.message()) => {
+            RepoError::unavailable(err)
+        }
         other => RepoError::internal(other),
     }
+}
+
+/// Whether a database error message says the connection or the server went away.
+fn is_connection_loss(message: &str) -> bool {
+    const SIGNS: [&str; 6] = [
+        "terminating connection",
+        "server closed the connection",
+        "connection refused",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "no connection to the server",
+    ];
+    let message = message.to_ascii_lowercase();
+    SIGNS.iter().any(|s| message.contains(s))
 }
 
 /// The error type of transaction bodies: lets `?` take both diesel and port errors.
