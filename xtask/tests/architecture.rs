@@ -27,14 +27,15 @@ const RUNTIME: &[&str] = &["tokio", "async-std", "mio"];
 /// Workspace crates each crate must not reach (the hexagon's layering).
 #[rustfmt::skip]
 const LAYERS: &[(&str, &[&str])] = &[
-    ("pake-domain", &["pake-ports", "pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract"]),
-    ("pake-ports", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract"]),
-    ("pake-core", &["pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract"]),
-    ("pake-crypto", &["pake-core", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract"]),
-    ("pake-store-sqlite", &["pake-core", "pake-crypto", "pake-store-postgres", "pake-http", "pake-contract"]),
-    ("pake-store-postgres", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-http", "pake-contract"]),
-    ("pake-contract", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http"]),
-    ("pake-http", &["pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-contract"]),
+    ("pake-domain", &["pake-ports", "pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
+    ("pake-ports", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
+    ("pake-core", &["pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
+    ("pake-crypto", &["pake-core", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
+    ("pake-store-sqlite", &["pake-core", "pake-crypto", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
+    ("pake-store-postgres", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-http", "pake-contract", "pake-cache"]),
+    ("pake-contract", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-cache"]),
+    ("pake-cache", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract"]),
+    ("pake-http", &["pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-cache", "pake-contract"]),
 ];
 
 /// External crate families each crate must not reach.
@@ -42,6 +43,7 @@ fn forbidden_external(krate: &str) -> Vec<&'static str> {
     let groups: &[&[&str]] = match krate {
         "pake-domain" | "pake-ports" => &[DATABASE, WEB, CACHE, HTTP_CLIENT, RUNTIME],
         "pake-core" | "pake-contract" | "pake-crypto" => &[DATABASE, WEB, CACHE, HTTP_CLIENT],
+        "pake-cache" => &[DATABASE, WEB, HTTP_CLIENT],
         "pake-store-sqlite" | "pake-store-postgres" => &[WEB, CACHE, HTTP_CLIENT],
         "pake-http" => &[DATABASE, CACHE, HTTP_CLIENT],
         _ => &[],

@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+pub mod cache;
 pub mod fixtures;
 pub mod repositories;
 

@@ -70,6 +70,9 @@ pub enum CacheError {
     /// The cache cannot be reached.
     #[error("cache unavailable")]
     Unavailable(#[source] crate::BoxError),
+    /// A platform-wide key outside the allow-listed namespaces.
+    #[error("global cache namespace not allowed: {0}")]
+    NotAllowed(&'static str),
 }
 
 /// A key-value cache with expiry.

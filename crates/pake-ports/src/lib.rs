@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod password;
 pub mod rate_limit;
 pub mod repository;
@@ -18,6 +19,7 @@ pub mod token;
 pub use cache::{Cache, CacheError, CacheKey, CacheScope};
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Conflict, RepoError};
+pub use events::{IdentityEvent, IdentityEvents, LocalEvents};
 pub use password::{HashError, PasswordCheck, PasswordHasher};
 pub use rate_limit::{LimitError, Quota, RateDecision, RateLimiter};
 pub use repository::{

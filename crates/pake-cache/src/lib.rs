@@ -1,0 +1,24 @@
+//! PAKE's cache adapters and the cross-replica identity bus.
+//!
+//! - [`MemoryCache`]: the in-process cache (moka, bounded by bytes, per-entry expiry).
+//! - [`RedisCache`]: Redis through a deadpool-redis pool. Keys come from the port's typed
+//!   [`CacheKey`](pake_ports::CacheKey): `t:{<tenant>}:<ns>:<key>` (the braces are a Redis Cluster
+//!   hash tag, so a tenant's keys share a slot) or `g:<ns>:<key>` for the allow-listed
+//!   platform-wide namespaces.
+//! - [`TieredCache`]: the in-process layer over Redis. When Redis fails the server keeps serving
+//!   from the in-process layer, marks itself degraded (visible in readiness), logs the transition
+//!   once, and uses Redis again as soon as it answers.
+//! - [`RedisEvents`]: identity events (ended sessions, changed tenants) over Redis pub/sub, with a
+//!   subscriber that reconnects by itself.
+//!
+//! Nothing that must survive lives only here: the services run with Redis persistence off.
+
+mod events;
+mod memory;
+mod redis;
+mod tiered;
+
+pub use events::RedisEvents;
+pub use memory::MemoryCache;
+pub use redis::{GLOBAL_NAMESPACES, RedisCache};
+pub use tiered::TieredCache;
