@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use pake_cache::{MemoryCache, RedisCache, RedisEvents, TieredCache};
 use pake_core::{
     AuthPolicy, BootstrapOptions, BootstrapOutcome, Deps, RevocationList, Services, TenantDirectory,
 };
 use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
 use pake_http::{AppState, HttpOptions};
-use pake_ports::SystemClock;
+use pake_ports::{IdentityEvents, LocalEvents, Probe, SystemClock};
 use pake_store_postgres::{PgOptions, PgStore};
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
 use secrecy::ExposeSecret;
@@ -168,6 +169,59 @@ fn spawn_sync(services: Services, every: Duration) {
     });
 }
 
+/// The argon2id hasher the configuration asks for.
+fn build_hasher(config: &Config) -> Result<Argon2Hasher, StartupError> {
+    let p = &config.passwords;
+    let max_concurrent = if p.max_concurrent_hashes == 0 {
+        HashingOptions::default().max_concurrent
+    } else {
+        p.max_concurrent_hashes
+    };
+    Argon2Hasher::new(HashingOptions {
+        memory_kib: p.argon2_memory_kib,
+        iterations: p.argon2_iterations,
+        parallelism: p.argon2_parallelism,
+        max_concurrent,
+    })
+    .map_err(|e| StartupError::Other(e.to_string()))
+}
+
+/// The cache (in-process, tiered over Redis when `cache.redis_url` is set) and, with Redis, the
+/// identity event bus.
+fn build_cache(config: &Config) -> Result<(TieredCache, Option<RedisEvents>), StartupError> {
+    let c = &config.cache;
+    let memory = MemoryCache::new(c.memory_mib * 1024 * 1024);
+    let Some(url) = &c.redis_url else {
+        return Ok((
+            TieredCache::new(memory, None, Duration::from_secs(c.l1_ttl_secs)),
+            None,
+        ));
+    };
+    let redis = RedisCache::connect(
+        url.expose_secret(),
+        c.redis_pool_size,
+        Duration::from_secs(2),
+    )
+    .map_err(|e| StartupError::Other(format!("redis: {e}")))?;
+    let bus = RedisEvents::new(url.expose_secret(), redis.pool());
+    Ok((
+        TieredCache::new(memory, Some(redis), Duration::from_secs(c.l1_ttl_secs)),
+        Some(bus),
+    ))
+}
+
+/// Applies the identity events other replicas publish (ended sessions, changed tenants).
+fn spawn_event_listener(services: Services, bus: &RedisEvents) {
+    let mut events = bus.subscribe();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let Err(e) = services.auth.apply_event(event).await {
+                tracing::warn!(error = %e, "identity event not applied; the next sync will");
+            }
+        }
+    });
+}
+
 /// A built application, ready to serve.
 pub struct Application {
     port: u16,
@@ -185,19 +239,7 @@ impl Application {
         let store = open_store(config)?;
         prepare_schema(&store).await?;
 
-        let p = &config.passwords;
-        let defaults = HashingOptions::default();
-        let hasher = Argon2Hasher::new(HashingOptions {
-            memory_kib: p.argon2_memory_kib,
-            iterations: p.argon2_iterations,
-            parallelism: p.argon2_parallelism,
-            max_concurrent: if p.max_concurrent_hashes == 0 {
-                defaults.max_concurrent
-            } else {
-                p.max_concurrent_hashes
-            },
-        })
-        .map_err(|e| StartupError::Other(e.to_string()))?;
+        let hasher = build_hasher(config)?;
 
         let a = &config.auth;
         let keys_dir = a
@@ -217,6 +259,14 @@ impl Application {
             },
         ));
         let plans = Arc::new(config.plan_catalog()?);
+        let (tiered, bus) = build_cache(config)?;
+        let events: Arc<dyn IdentityEvents> = match &bus {
+            Some(b) => Arc::new(b.clone()),
+            None => Arc::new(LocalEvents),
+        };
+        let cache_probe: Option<Arc<dyn Probe>> = tiered
+            .has_redis()
+            .then(|| Arc::new(tiered.clone()) as Arc<dyn Probe>);
         let deps = Deps {
             repos: store.repositories(),
             hasher: Arc::new(hasher),
@@ -229,6 +279,9 @@ impl Application {
             directory: Arc::new(TenantDirectory::default()),
             revocations: Arc::new(RevocationList::new(policy.access_ttl + policy.leeway)),
             users_cache: Deps::user_cache(100_000),
+            events,
+            cache: Arc::new(tiered),
+            cache_probe,
         };
         let services = Services::new(&deps);
         let b = &config.bootstrap;
@@ -252,6 +305,9 @@ impl Application {
             services.clone(),
             Duration::from_secs(config.auth.sync_interval_secs),
         );
+        if let Some(bus) = bus {
+            spawn_event_listener(services.clone(), &bus);
+        }
 
         let addr = config.server.bind;
         let listener =

@@ -119,3 +119,10 @@ impl Cache for TieredCache {
         Ok(())
     }
 }
+
+#[async_trait]
+impl pake_ports::Probe for TieredCache {
+    async fn probe(&self) -> Result<(), String> {
+        self.ping().await.map_err(|e| e.to_string())
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pake_domain::audit::AuditKind;
 use pake_domain::session::{RefreshOutcome as Rotation, RefreshToken, RefreshTokenHash, Session};
 use pake_domain::{Password, Permission, Role, SessionId, TenantId, User, UserId, UserStatus};
-use pake_ports::{AccessClaims, PasswordCheck};
+use pake_ports::{AccessClaims, IdentityEvent, PasswordCheck};
 use time::OffsetDateTime;
 
 use crate::audit::{AuditService, Entry};
@@ -338,7 +338,7 @@ impl AuthService {
         let session = match rotation {
             Rotation::Rotated(session) => session,
             Rotation::ReuseDetected(session) => {
-                self.deps.revocations.revoke([session.id], now);
+                self.revoked(vec![session.id], now).await;
                 let entry = Entry::new(tenant, AuditKind::RefreshReuseDetected, meta)
                     .on(session.user_id)
                     .with(serde_json::json!({"session_id": session.id.to_string()}));
@@ -354,7 +354,7 @@ impl AuthService {
                 .sessions
                 .revoke(tenant, session.id, now)
                 .await?;
-            self.deps.revocations.revoke([session.id], now);
+            self.revoked(vec![session.id], now).await;
             return Err(CoreError::Unauthorized);
         };
         let tokens = self.tokens(&user, session.id, &next, now)?;
@@ -377,7 +377,7 @@ impl AuthService {
             Ok(_) | Err(pake_ports::RepoError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
-        self.deps.revocations.revoke([caller.session_id], now);
+        self.revoked(vec![caller.session_id], now).await;
         let entry = Entry::new(caller.home_tenant, AuditKind::Logout, meta)
             .by(caller)
             .on(caller.session_id);
@@ -543,7 +543,7 @@ impl AuthService {
             .sessions
             .revoke(caller.home_tenant, id, now)
             .await?;
-        self.deps.revocations.revoke([id], now);
+        self.revoked(vec![id], now).await;
         let entry = Entry::new(caller.home_tenant, AuditKind::SessionRevoked, meta)
             .by(caller)
             .on(id);
@@ -566,8 +566,34 @@ impl AuthService {
             .revoke_all_for_user(tenant, user, keep, now)
             .await?;
         let count = ended.len();
-        self.deps.revocations.revoke(ended, now);
+        if count > 0 {
+            self.revoked(ended, now).await;
+        }
         Ok(count)
+    }
+
+    /// Records ended sessions here and tells the other replicas.
+    async fn revoked(&self, sessions: Vec<SessionId>, now: OffsetDateTime) {
+        self.deps.revocations.revoke(sessions.iter().copied(), now);
+        publish(&self.deps, IdentityEvent::SessionsRevoked(sessions)).await;
+    }
+
+    /// Applies an event another replica published: ended sessions stop here too; a changed
+    /// tenant is re-read from the store.
+    ///
+    /// # Errors
+    /// Store errors while re-reading a tenant.
+    pub async fn apply_event(&self, event: IdentityEvent) -> Result<(), CoreError> {
+        match event {
+            IdentityEvent::SessionsRevoked(ids) => {
+                self.deps.revocations.revoke(ids, self.deps.clock.now());
+            }
+            IdentityEvent::TenantChanged(id) => match self.deps.repos.tenants.find(id).await? {
+                Some(t) => self.deps.directory.upsert(&t),
+                None => self.deps.directory.remove(id),
+            },
+        }
+        Ok(())
     }
 
     fn digest(&self, token: &RefreshToken) -> RefreshTokenHash {
@@ -607,5 +633,13 @@ impl AuthService {
             expires_in: self.deps.policy.access_ttl.whole_seconds(),
             refresh_token: refresh.encode(),
         })
+    }
+}
+
+/// Broadcasts `event` to the other replicas, best effort: if the bus is down they catch up at
+/// their next sync with the store.
+pub(crate) async fn publish(deps: &Deps, event: IdentityEvent) {
+    if let Err(e) = deps.events.publish(&event).await {
+        tracing::warn!(error = %e, "identity event not broadcast; other replicas catch up at their next sync");
     }
 }

@@ -11,6 +11,9 @@ pub struct ComponentHealth {
     pub name: &'static str,
     /// Whether it answered in time.
     pub ok: bool,
+    /// Whether the server is not ready without it (the cache's Redis layer is not: without it the
+    /// server serves degraded from memory).
+    pub required: bool,
     /// How long the check took.
     pub latency: Duration,
     /// Why it failed, for operators (never shown with internal detail to clients).
@@ -25,9 +28,9 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    /// Ready when every dependency is.
+    /// Ready when every required dependency is.
     pub fn is_ready(&self) -> bool {
-        self.components.iter().all(|c| c.ok)
+        self.components.iter().all(|c| c.ok || !c.required)
     }
 }
 
@@ -55,13 +58,29 @@ impl HealthService {
             Ok(Err(e)) => (false, Some(e.to_string())),
             Err(_) => (false, Some("timed out".to_owned())),
         };
-        Readiness {
-            components: vec![ComponentHealth {
-                name: "database",
+        let mut components = vec![ComponentHealth {
+            name: "database",
+            ok,
+            required: true,
+            latency: started.elapsed(),
+            detail,
+        }];
+        if let Some(probe) = &self.deps.cache_probe {
+            let started = std::time::Instant::now();
+            let outcome = tokio::time::timeout(Self::TIMEOUT, probe.probe()).await;
+            let (ok, detail) = match outcome {
+                Ok(Ok(())) => (true, None),
+                Ok(Err(e)) => (false, Some(e)),
+                Err(_) => (false, Some("timed out".to_owned())),
+            };
+            components.push(ComponentHealth {
+                name: "cache",
                 ok,
+                required: false,
                 latency: started.elapsed(),
                 detail,
-            }],
+            });
         }
+        Readiness { components }
     }
 }

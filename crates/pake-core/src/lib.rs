@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 use pake_domain::{PlanCatalog, TenantId, User, UserId};
 use pake_ports::{
-    Clock, PasswordHasher, Repositories, SecretGenerator, TokenIssuer, TokenVerifier,
+    Cache, Clock, IdentityEvents, PasswordHasher, Probe, Repositories, SecretGenerator,
+    TokenIssuer, TokenVerifier,
 };
 use time::Duration;
 
@@ -91,6 +92,12 @@ pub struct Deps {
     pub revocations: Arc<RevocationList>,
     /// Recently read users (profile reads on the hot path); every user write invalidates.
     pub users_cache: moka::sync::Cache<(TenantId, UserId), Arc<User>>,
+    /// Tells the other replicas about ended sessions and changed tenants.
+    pub events: Arc<dyn IdentityEvents>,
+    /// The shared cache (in-process, or tiered over Redis).
+    pub cache: Arc<dyn Cache>,
+    /// The cache's Redis layer, when there is one (readiness shows it; it is not required).
+    pub cache_probe: Option<Arc<dyn Probe>>,
 }
 
 impl Deps {

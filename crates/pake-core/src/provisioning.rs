@@ -128,6 +128,7 @@ impl ProvisioningService {
         tenant.updated_at = now;
         repos.tenants.update(&tenant).await?;
         self.deps.directory.upsert(&tenant);
+        crate::auth::publish(&self.deps, pake_ports::IdentityEvent::TenantChanged(id)).await;
         tracing::info!(tenant_id = %id, "tenant provisioned");
         Ok(())
     }

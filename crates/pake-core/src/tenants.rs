@@ -6,7 +6,7 @@ use pake_domain::{
     DisplayName, Email, LimitsOverride, Page, PageRequest, Password, Permission, PlanId, Role,
     Tenant, TenantDomain, TenantId, TenantSlug, TenantStatus, User, Username,
 };
-use pake_ports::TenantFilter;
+use pake_ports::{IdentityEvent, TenantFilter};
 
 use crate::audit::{AuditService, Entry};
 use crate::caller::{Caller, RequestMeta};
@@ -271,6 +271,7 @@ impl TenantService {
         tenant.updated_at = self.deps.clock.now();
         self.deps.repos.tenants.update(&tenant).await?;
         self.deps.directory.upsert(&tenant);
+        crate::auth::publish(&self.deps, IdentityEvent::TenantChanged(id)).await;
         let kind = if tenant.status == old_status {
             AuditKind::TenantUpdated
         } else {
@@ -317,6 +318,7 @@ impl TenantService {
             // Out of the directory first: its tokens stop working before the rows go.
             self.deps.directory.remove(id);
             self.deps.repos.tenants.purge(id).await?;
+            crate::auth::publish(&self.deps, IdentityEvent::TenantChanged(id)).await;
             let entry = Entry::new(platform, AuditKind::TenantDeleted, meta)
                 .by(caller)
                 .on(id)
@@ -334,6 +336,7 @@ impl TenantService {
             tenant.updated_at = self.deps.clock.now();
             self.deps.repos.tenants.update(&tenant).await?;
             self.deps.directory.upsert(&tenant);
+            crate::auth::publish(&self.deps, IdentityEvent::TenantChanged(id)).await;
             let entry = Entry::new(id, AuditKind::TenantStatusChanged, meta)
                 .by(caller)
                 .on(tenant.slug.as_str())

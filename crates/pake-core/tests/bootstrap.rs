@@ -39,6 +39,33 @@ fn deps(dir: &tempfile::TempDir) -> Deps {
         directory: Arc::new(TenantDirectory::default()),
         revocations: Arc::new(RevocationList::new(policy.access_ttl)),
         users_cache: Deps::user_cache(1000),
+        events: Arc::new(pake_ports::LocalEvents),
+        cache: Arc::new(NoCache),
+        cache_probe: None,
+    }
+}
+
+/// The bootstrap never touches the cache.
+struct NoCache;
+
+#[async_trait::async_trait]
+impl pake_ports::Cache for NoCache {
+    async fn get(
+        &self,
+        _: &pake_ports::CacheKey,
+    ) -> Result<Option<Vec<u8>>, pake_ports::CacheError> {
+        Ok(None)
+    }
+    async fn set(
+        &self,
+        _: &pake_ports::CacheKey,
+        _: Vec<u8>,
+        _: std::time::Duration,
+    ) -> Result<(), pake_ports::CacheError> {
+        Ok(())
+    }
+    async fn delete(&self, _: &pake_ports::CacheKey) -> Result<(), pake_ports::CacheError> {
+        Ok(())
     }
 }
 

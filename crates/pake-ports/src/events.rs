@@ -33,3 +33,13 @@ impl IdentityEvents for LocalEvents {
         Ok(())
     }
 }
+
+/// A dependency that can be asked whether it answers (readiness).
+#[async_trait]
+pub trait Probe: Send + Sync {
+    /// A cheap round trip.
+    ///
+    /// # Errors
+    /// A description of why it does not answer.
+    async fn probe(&self) -> Result<(), String>;
+}

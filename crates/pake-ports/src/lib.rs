@@ -19,7 +19,7 @@ pub mod token;
 pub use cache::{Cache, CacheError, CacheKey, CacheScope};
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Conflict, RepoError};
-pub use events::{IdentityEvent, IdentityEvents, LocalEvents};
+pub use events::{IdentityEvent, IdentityEvents, LocalEvents, Probe};
 pub use password::{HashError, PasswordCheck, PasswordHasher};
 pub use rate_limit::{LimitError, Quota, RateDecision, RateLimiter};
 pub use repository::{

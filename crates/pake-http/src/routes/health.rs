@@ -20,7 +20,7 @@ pub struct Liveness {
 /// One dependency in the readiness answer.
 #[derive(Serialize, ToSchema)]
 pub struct Check {
-    /// `ok` or `unavailable`.
+    /// `ok`, `degraded` (an optional dependency is down: served without it) or `unavailable`.
     pub status: &'static str,
     /// How long the check took.
     pub latency_ms: f64,
@@ -64,7 +64,11 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             if let Some(detail) = &c.detail {
                 tracing::warn!(component = c.name, detail = %detail, "readiness check failed");
             }
-            let status = if c.ok { "ok" } else { "unavailable" };
+            let status = match (c.ok, c.required) {
+                (true, _) => "ok",
+                (false, false) => "degraded",
+                (false, true) => "unavailable",
+            };
             (
                 c.name,
                 Check {
