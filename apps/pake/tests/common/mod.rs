@@ -206,19 +206,26 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -
     }
 }
 
-/// Starts a server on PostgreSQL (a database of its own, as the application role).
+/// Starts a server in the production configuration: PostgreSQL (a database of its own, as the
+/// application role) and Redis (`PAKE_TEST_REDIS_URL`, default the local one).
 pub async fn spawn_pg_app() -> TestApp {
     let db = tokio::task::spawn_blocking(pake_store_postgres::test_db::TestDb::new)
         .await
         .expect("test database");
     let url = db.app_url.clone();
-    let mut app = spawn_with(|c| c.store.database_url = Some(SecretString::from(url))).await;
+    let redis =
+        std::env::var("PAKE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut app = spawn_with(|c| {
+        c.store.database_url = Some(SecretString::from(url));
+        c.cache.redis_url = Some(SecretString::from(redis));
+    })
+    .await;
     app.db = Some(db);
     app
 }
 
-/// Runs each named scenario (`async fn name(app: TestApp)`) twice: on the embedded store and on
-/// PostgreSQL.
+/// Runs each named scenario (`async fn name(app: TestApp)`) twice: in the embedded configuration
+/// (SQLite, in-process cache) and in the production one (PostgreSQL and Redis).
 #[macro_export]
 macro_rules! on_both_stores {
     ($($name:ident),+ $(,)?) => {
@@ -230,7 +237,7 @@ macro_rules! on_both_stores {
                 }
             )+
         }
-        mod postgres {
+        mod production {
             $(
                 #[tokio::test]
                 async fn $name() {
