@@ -8,7 +8,7 @@
 //! recent revocations) run in transactions that switch to the `pake_platform` role with
 //! `SET LOCAL ROLE` — an explicit path, never RLS switched off.
 //!
-//! The server logs in as a role that is a member of `pake_app` (see `docs/postgres.md`); migrations
+//! The server logs in as a role that is a member of `pake_app` (see `docs/production.md`); migrations
 //! run as the schema owner through [`migrate`].
 
 mod audit;
