@@ -109,6 +109,19 @@ async fn three_tenants_three_plans_full_lifecycle(app: TestApp) {
         .call("GET", "/api/v1/tenants/?plan=basic", Some(&root), None)
         .await;
     assert_eq!(basic["pagination"]["total"], 1);
+    // listing tenants is a platform-wide read: it is on the platform's audit trail
+    let (_, trail) = app
+        .call(
+            "GET",
+            "/api/v1/audit/?type=tenants_listed",
+            Some(&root),
+            None,
+        )
+        .await;
+    assert!(
+        trail["pagination"]["total"].as_u64().unwrap() >= 2,
+        "{trail}"
+    );
 }
 
 async fn refresh_rotates_and_logout_ends_the_session_at_once(app: TestApp) {

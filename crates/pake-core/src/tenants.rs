@@ -183,9 +183,20 @@ impl TenantService {
         caller: &Caller,
         filter: TenantFilter,
         page: PageRequest,
+        meta: &RequestMeta,
     ) -> Result<Page<Tenant>, CoreError> {
         self.require(caller, Permission::ManageTenants)?;
-        Ok(self.deps.repos.tenants.list(filter, page).await?)
+        let result = self.deps.repos.tenants.list(filter, page).await?;
+        // A platform-wide read: on the trail of the caller's (platform) tenant.
+        let entry = Entry::new(caller.home_tenant, AuditKind::TenantsListed, meta)
+            .by(caller)
+            .with(serde_json::json!({
+                "status": filter.status.map(TenantStatus::as_str),
+                "plan": filter.plan.map(PlanId::as_str),
+                "returned": result.items.len(),
+            }));
+        self.audit.record(entry).await;
+        Ok(result)
     }
 
     /// Reads a tenant: any for the super admin; their own for its admins and managers.

@@ -53,11 +53,13 @@ pub enum AuditKind {
     AccessDenied,
     /// The platform bootstrapped (first start).
     PlatformBootstrapped,
+    /// The super admin listed tenants (a platform-wide read).
+    TenantsListed,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::AccountLocked,
@@ -80,6 +82,7 @@ impl AuditKind {
         Self::CrossTenantDenied,
         Self::AccessDenied,
         Self::PlatformBootstrapped,
+        Self::TenantsListed,
     ];
 
     /// The snake_case name, as stored and filtered on.
@@ -107,6 +110,7 @@ impl AuditKind {
             Self::CrossTenantDenied => "cross_tenant_denied",
             Self::AccessDenied => "access_denied",
             Self::PlatformBootstrapped => "platform_bootstrapped",
+            Self::TenantsListed => "tenants_listed",
         }
     }
 

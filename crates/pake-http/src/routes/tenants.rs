@@ -169,6 +169,7 @@ pub async fn list(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListQuery>,
+    meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = PageRequest::new(q.limit, q.offset)?;
@@ -182,6 +183,7 @@ pub async fn list(
                 plan: q.plan,
             },
             page,
+            &meta.0,
         )
         .await?;
     Ok(HttpResponse::Ok().json(TenantsResponse {
