@@ -83,6 +83,16 @@ impl QueryText {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The key under which equal queries are grouped (popular queries): case and runs of
+    /// whitespace do not matter.
+    pub fn grouping_key(&self) -> String {
+        self.0
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    }
 }
 
 impl TryFrom<String> for QueryText {
@@ -208,6 +218,10 @@ mod tests {
         assert_eq!(QueryText::parse("  crispr  ").unwrap().as_str(), "crispr");
         assert_eq!(QueryText::parse("   ").unwrap_err().reason, Reason::Empty);
         assert!(QueryText::parse(&"q".repeat(500)).is_ok());
+        assert_eq!(
+            QueryText::parse(" CRISPR   Cas9 ").unwrap().grouping_key(),
+            "crispr cas9"
+        );
         assert_eq!(
             QueryText::parse(&"q".repeat(501)).unwrap_err().reason,
             Reason::TooLong { max: 500 }

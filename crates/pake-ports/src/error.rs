@@ -45,6 +45,12 @@ impl RepoError {
         Self::Internal(err.into())
     }
 
+    /// A stored value that no longer passes domain validation: corrupt data.
+    #[allow(clippy::needless_pass_by_value)] // used as `map_err(RepoError::corrupt)`
+    pub fn corrupt(err: pake_domain::ValidationError) -> Self {
+        Self::internal(format!("stored value fails validation: {err}"))
+    }
+
     /// Wraps any error as [`RepoError::Unavailable`].
     pub fn unavailable(err: impl Into<BoxError>) -> Self {
         Self::Unavailable(err.into())

@@ -9,7 +9,7 @@ use pake_ports::{AuditRepository, RepoError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::convert::{corrupt, count};
+use crate::convert::count;
 use crate::schema::audit_events;
 use crate::{PgStore, tenant_tx};
 
@@ -51,7 +51,7 @@ impl AuditRow {
             tenant_id: TenantId::from_uuid(self.tenant_id),
             id: AuditEventId::from_uuid(self.id),
             at: self.at,
-            kind: AuditKind::parse(&self.kind).map_err(corrupt)?,
+            kind: AuditKind::parse(&self.kind).map_err(RepoError::corrupt)?,
             actor_id: self.actor_id.map(UserId::from_uuid),
             actor_tenant_id: self.actor_tenant_id.map(TenantId::from_uuid),
             target: self.target,

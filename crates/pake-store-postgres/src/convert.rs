@@ -1,14 +1,7 @@
 //! Driver-error translation and stored-value helpers.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use pake_domain::ValidationError;
 use pake_ports::{Conflict, RepoError};
-
-/// A stored value that no longer passes domain validation is corrupt data.
-#[allow(clippy::needless_pass_by_value)] // used as `map_err(corrupt)`
-pub(crate) fn corrupt(err: ValidationError) -> RepoError {
-    RepoError::internal(format!("stored value fails validation: {err}"))
-}
 
 /// Parses a stored JSON column.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(

@@ -13,7 +13,7 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::convert::{TxError, corrupt, count};
+use crate::convert::{TxError, count};
 use crate::schema::search_history;
 use crate::{PgStore, tenant_tx};
 
@@ -34,15 +34,6 @@ struct HistoryRow {
     created_at: OffsetDateTime,
 }
 
-/// The grouping key of popular queries: case and inner whitespace do not matter.
-fn normalise(query: &str) -> String {
-    query
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
 impl HistoryRow {
     fn from_domain(r: &SearchRecord) -> Self {
         Self {
@@ -50,7 +41,7 @@ impl HistoryRow {
             id: r.id.as_uuid(),
             user_id: r.user_id.as_uuid(),
             query: r.query.as_str().to_owned(),
-            query_norm: normalise(r.query.as_str()),
+            query_norm: r.query.grouping_key(),
             sources: r
                 .sources
                 .iter()
@@ -71,14 +62,14 @@ impl HistoryRow {
             tenant_id: TenantId::from_uuid(self.tenant_id),
             id: SearchId::from_uuid(self.id),
             user_id: UserId::from_uuid(self.user_id),
-            query: QueryText::parse(&self.query).map_err(corrupt)?,
+            query: QueryText::parse(&self.query).map_err(RepoError::corrupt)?,
             sources: self
                 .sources
                 .split(',')
                 .filter(|s| !s.is_empty())
                 .map(SourceId::parse)
                 .collect::<Result<_, _>>()
-                .map_err(corrupt)?,
+                .map_err(RepoError::corrupt)?,
             result_count: u32::try_from(self.result_count).unwrap_or(0),
             execution_ms: u32::try_from(self.execution_ms).unwrap_or(0),
             cache_hit: self.cache_hit,

@@ -9,7 +9,7 @@ use pake_ports::{RepoError, SavedSearchRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::convert::{corrupt, count};
+use crate::convert::count;
 use crate::schema::saved_searches;
 use crate::{PgStore, tenant_tx};
 
@@ -53,9 +53,9 @@ impl SavedRow {
             tenant_id: TenantId::from_uuid(self.tenant_id),
             id: SavedSearchId::from_uuid(self.id),
             owner_id: UserId::from_uuid(self.owner_id),
-            name: DisplayName::parse(&self.name).map_err(corrupt)?,
+            name: DisplayName::parse(&self.name).map_err(RepoError::corrupt)?,
             description: self.description,
-            query: QueryText::parse(&self.query).map_err(corrupt)?,
+            query: QueryText::parse(&self.query).map_err(RepoError::corrupt)?,
             parameters: self.parameters,
             is_public: self.is_public,
             run_count: count(self.run_count),

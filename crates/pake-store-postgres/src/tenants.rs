@@ -11,7 +11,7 @@ use pake_ports::{RepoError, TenantFilter, TenantRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::convert::{corrupt, count, from_json, to_json};
+use crate::convert::{count, from_json, to_json};
 use crate::schema::{
     audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
     usage_counters, users,
@@ -55,16 +55,16 @@ impl TenantRow {
     fn into_domain(self) -> Result<Tenant, RepoError> {
         Ok(Tenant {
             id: TenantId::from_uuid(self.id),
-            slug: TenantSlug::parse_any(&self.slug).map_err(corrupt)?,
-            display_name: DisplayName::parse(&self.display_name).map_err(corrupt)?,
+            slug: TenantSlug::parse_any(&self.slug).map_err(RepoError::corrupt)?,
+            display_name: DisplayName::parse(&self.display_name).map_err(RepoError::corrupt)?,
             domain: self
                 .domain
                 .as_deref()
                 .map(TenantDomain::parse)
                 .transpose()
-                .map_err(corrupt)?,
-            plan: PlanId::parse(&self.plan).map_err(corrupt)?,
-            status: TenantStatus::parse(&self.status).map_err(corrupt)?,
+                .map_err(RepoError::corrupt)?,
+            plan: PlanId::parse(&self.plan).map_err(RepoError::corrupt)?,
+            status: TenantStatus::parse(&self.status).map_err(RepoError::corrupt)?,
             limits_override: from_json(self.limits_override)?,
             settings: from_json(self.settings)?,
             provisioning: from_json(self.provisioning)?,

@@ -11,7 +11,7 @@ use pake_ports::{LoginFailure, RepoError, UserRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::convert::{corrupt, count};
+use crate::convert::count;
 use crate::schema::users;
 use crate::{PgStore, tenant_tx};
 
@@ -60,16 +60,16 @@ impl UserRow {
         Ok(User {
             tenant_id: TenantId::from_uuid(self.tenant_id),
             id: UserId::from_uuid(self.id),
-            username: Username::parse(&self.username).map_err(corrupt)?,
-            email: Email::parse(&self.email).map_err(corrupt)?,
+            username: Username::parse(&self.username).map_err(RepoError::corrupt)?,
+            email: Email::parse(&self.email).map_err(RepoError::corrupt)?,
             full_name: self
                 .full_name
                 .as_deref()
                 .map(DisplayName::parse)
                 .transpose()
-                .map_err(corrupt)?,
-            role: Role::parse(&self.role).map_err(corrupt)?,
-            status: UserStatus::parse(&self.status).map_err(corrupt)?,
+                .map_err(RepoError::corrupt)?,
+            role: Role::parse(&self.role).map_err(RepoError::corrupt)?,
+            status: UserStatus::parse(&self.status).map_err(RepoError::corrupt)?,
             password_hash: PasswordHash::new(self.password_hash),
             must_change_password: self.must_change_password,
             failed_login_attempts: u32::try_from(self.failed_login_attempts).unwrap_or(0),

@@ -7,7 +7,7 @@ use pake_domain::{AuditEventId, Page, PageRequest, TenantId, UserId};
 use pake_ports::{AuditRepository, RepoError};
 
 use crate::SqliteStore;
-use crate::convert::{corrupt, count, from_micros, json, to_json, to_micros};
+use crate::convert::{count, from_micros, json, to_json, to_micros};
 use crate::schema::audit_events;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -45,22 +45,22 @@ impl AuditRow {
 
     fn into_domain(self) -> Result<AuditEvent, RepoError> {
         Ok(AuditEvent {
-            tenant_id: TenantId::parse(&self.tenant_id).map_err(corrupt)?,
-            id: AuditEventId::parse(&self.id).map_err(corrupt)?,
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(RepoError::corrupt)?,
+            id: AuditEventId::parse(&self.id).map_err(RepoError::corrupt)?,
             at: from_micros(self.at)?,
-            kind: AuditKind::parse(&self.kind).map_err(corrupt)?,
+            kind: AuditKind::parse(&self.kind).map_err(RepoError::corrupt)?,
             actor_id: self
                 .actor_id
                 .as_deref()
                 .map(UserId::parse)
                 .transpose()
-                .map_err(corrupt)?,
+                .map_err(RepoError::corrupt)?,
             actor_tenant_id: self
                 .actor_tenant_id
                 .as_deref()
                 .map(TenantId::parse)
                 .transpose()
-                .map_err(corrupt)?,
+                .map_err(RepoError::corrupt)?,
             target: self.target,
             ip: self.ip,
             user_agent: self.user_agent,

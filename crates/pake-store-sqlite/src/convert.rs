@@ -1,7 +1,6 @@
 //! Conversions between domain values and their stored forms, and driver-error translation.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use pake_domain::ValidationError;
 use pake_ports::{Conflict, RepoError};
 use time::OffsetDateTime;
 
@@ -19,12 +18,6 @@ pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, RepoError> {
 /// An optional stored instant.
 pub(crate) fn from_micros_opt(micros: Option<i64>) -> Result<Option<OffsetDateTime>, RepoError> {
     micros.map(from_micros).transpose()
-}
-
-/// A stored value that no longer passes domain validation is corrupt data.
-#[allow(clippy::needless_pass_by_value)] // used as `map_err(corrupt)`
-pub(crate) fn corrupt(err: ValidationError) -> RepoError {
-    RepoError::internal(format!("stored value fails validation: {err}"))
 }
 
 /// Parses a stored JSON column.

@@ -12,7 +12,7 @@ use time::Date;
 use time::macros::format_description;
 
 use crate::SqliteStore;
-use crate::convert::{TxError, corrupt, count, from_micros, json, to_json, to_micros};
+use crate::convert::{TxError, count, from_micros, json, to_json, to_micros};
 use crate::schema::search_history;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -32,15 +32,6 @@ struct HistoryRow {
     created_at: i64,
 }
 
-/// The grouping key of popular queries: case and inner whitespace do not matter.
-fn normalise(query: &str) -> String {
-    query
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
 impl HistoryRow {
     fn from_domain(r: &SearchRecord) -> Result<Self, RepoError> {
         Ok(Self {
@@ -48,7 +39,7 @@ impl HistoryRow {
             id: r.id.to_string(),
             user_id: r.user_id.to_string(),
             query: r.query.as_str().to_owned(),
-            query_norm: normalise(r.query.as_str()),
+            query_norm: r.query.grouping_key(),
             sources: r
                 .sources
                 .iter()
@@ -66,17 +57,17 @@ impl HistoryRow {
 
     fn into_domain(self) -> Result<SearchRecord, RepoError> {
         Ok(SearchRecord {
-            tenant_id: TenantId::parse(&self.tenant_id).map_err(corrupt)?,
-            id: SearchId::parse(&self.id).map_err(corrupt)?,
-            user_id: UserId::parse(&self.user_id).map_err(corrupt)?,
-            query: QueryText::parse(&self.query).map_err(corrupt)?,
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(RepoError::corrupt)?,
+            id: SearchId::parse(&self.id).map_err(RepoError::corrupt)?,
+            user_id: UserId::parse(&self.user_id).map_err(RepoError::corrupt)?,
+            query: QueryText::parse(&self.query).map_err(RepoError::corrupt)?,
             sources: self
                 .sources
                 .split(',')
                 .filter(|s| !s.is_empty())
                 .map(SourceId::parse)
                 .collect::<Result<_, _>>()
-                .map_err(corrupt)?,
+                .map_err(RepoError::corrupt)?,
             result_count: u32::try_from(self.result_count).unwrap_or(0),
             execution_ms: u32::try_from(self.execution_ms).unwrap_or(0),
             cache_hit: self.cache_hit,
@@ -86,7 +77,7 @@ impl HistoryRow {
                 .as_deref()
                 .map(SavedSearchId::parse)
                 .transpose()
-                .map_err(corrupt)?,
+                .map_err(RepoError::corrupt)?,
             created_at: from_micros(self.created_at)?,
         })
     }

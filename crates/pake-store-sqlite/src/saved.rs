@@ -8,7 +8,7 @@ use pake_ports::{RepoError, SavedSearchRepository};
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
-use crate::convert::{corrupt, count, from_micros, from_micros_opt, json, to_json, to_micros};
+use crate::convert::{count, from_micros, from_micros_opt, json, to_json, to_micros};
 use crate::schema::saved_searches;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -48,12 +48,12 @@ impl SavedRow {
 
     fn into_domain(self) -> Result<SavedSearch, RepoError> {
         Ok(SavedSearch {
-            tenant_id: TenantId::parse(&self.tenant_id).map_err(corrupt)?,
-            id: SavedSearchId::parse(&self.id).map_err(corrupt)?,
-            owner_id: UserId::parse(&self.owner_id).map_err(corrupt)?,
-            name: DisplayName::parse(&self.name).map_err(corrupt)?,
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(RepoError::corrupt)?,
+            id: SavedSearchId::parse(&self.id).map_err(RepoError::corrupt)?,
+            owner_id: UserId::parse(&self.owner_id).map_err(RepoError::corrupt)?,
+            name: DisplayName::parse(&self.name).map_err(RepoError::corrupt)?,
             description: self.description,
-            query: QueryText::parse(&self.query).map_err(corrupt)?,
+            query: QueryText::parse(&self.query).map_err(RepoError::corrupt)?,
             parameters: json(&self.parameters)?,
             is_public: self.is_public,
             run_count: count(self.run_count),

@@ -8,7 +8,7 @@ use pake_ports::{RepoError, SessionRepository};
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
-use crate::convert::{TxError, corrupt, from_micros, from_micros_opt, to_micros};
+use crate::convert::{TxError, from_micros, from_micros_opt, to_micros};
 use crate::schema::{refresh_tokens, sessions};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -42,9 +42,9 @@ impl SessionRow {
 
     fn into_domain(self) -> Result<Session, RepoError> {
         Ok(Session {
-            tenant_id: TenantId::parse(&self.tenant_id).map_err(corrupt)?,
-            id: SessionId::parse(&self.id).map_err(corrupt)?,
-            user_id: UserId::parse(&self.user_id).map_err(corrupt)?,
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(RepoError::corrupt)?,
+            id: SessionId::parse(&self.id).map_err(RepoError::corrupt)?,
+            user_id: UserId::parse(&self.user_id).map_err(RepoError::corrupt)?,
             created_at: from_micros(self.created_at)?,
             last_used_at: from_micros(self.last_used_at)?,
             expires_at: from_micros(self.expires_at)?,
@@ -227,7 +227,7 @@ impl SessionRepository for SqliteStore {
             .execute(c)?;
             Ok(ids
                 .iter()
-                .map(|id| SessionId::parse(id).map_err(corrupt))
+                .map(|id| SessionId::parse(id).map_err(RepoError::corrupt))
                 .collect::<Result<_, _>>()?)
         })
         .await
@@ -247,8 +247,8 @@ impl SessionRepository for SqliteStore {
                 .into_iter()
                 .map(|(t, s)| {
                     Ok((
-                        TenantId::parse(&t).map_err(corrupt)?,
-                        SessionId::parse(&s).map_err(corrupt)?,
+                        TenantId::parse(&t).map_err(RepoError::corrupt)?,
+                        SessionId::parse(&s).map_err(RepoError::corrupt)?,
                     ))
                 })
                 .collect::<Result<_, RepoError>>()?)

@@ -10,7 +10,7 @@ use pake_domain::{
 use pake_ports::{RepoError, TenantFilter, TenantRepository};
 
 use crate::SqliteStore;
-use crate::convert::{TxError, corrupt, count, from_micros, json, to_json, to_micros};
+use crate::convert::{TxError, count, from_micros, json, to_json, to_micros};
 use crate::schema::{
     audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
     usage_counters, users,
@@ -52,17 +52,17 @@ impl TenantRow {
 
     fn into_domain(self) -> Result<Tenant, RepoError> {
         Ok(Tenant {
-            id: TenantId::parse(&self.id).map_err(corrupt)?,
-            slug: TenantSlug::parse_any(&self.slug).map_err(corrupt)?,
-            display_name: DisplayName::parse(&self.display_name).map_err(corrupt)?,
+            id: TenantId::parse(&self.id).map_err(RepoError::corrupt)?,
+            slug: TenantSlug::parse_any(&self.slug).map_err(RepoError::corrupt)?,
+            display_name: DisplayName::parse(&self.display_name).map_err(RepoError::corrupt)?,
             domain: self
                 .domain
                 .as_deref()
                 .map(TenantDomain::parse)
                 .transpose()
-                .map_err(corrupt)?,
-            plan: PlanId::parse(&self.plan).map_err(corrupt)?,
-            status: TenantStatus::parse(&self.status).map_err(corrupt)?,
+                .map_err(RepoError::corrupt)?,
+            plan: PlanId::parse(&self.plan).map_err(RepoError::corrupt)?,
+            status: TenantStatus::parse(&self.status).map_err(RepoError::corrupt)?,
             limits_override: json(&self.limits_override)?,
             settings: json(&self.settings)?,
             provisioning: json::<Provisioning>(&self.provisioning)?,

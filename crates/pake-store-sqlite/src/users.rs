@@ -10,7 +10,7 @@ use pake_ports::{LoginFailure, RepoError, UserRepository};
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
-use crate::convert::{corrupt, count, from_micros, from_micros_opt, to_micros};
+use crate::convert::{count, from_micros, from_micros_opt, to_micros};
 use crate::schema::users;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -56,18 +56,18 @@ impl UserRow {
 
     fn into_domain(self) -> Result<User, RepoError> {
         Ok(User {
-            tenant_id: TenantId::parse(&self.tenant_id).map_err(corrupt)?,
-            id: UserId::parse(&self.id).map_err(corrupt)?,
-            username: Username::parse(&self.username).map_err(corrupt)?,
-            email: Email::parse(&self.email).map_err(corrupt)?,
+            tenant_id: TenantId::parse(&self.tenant_id).map_err(RepoError::corrupt)?,
+            id: UserId::parse(&self.id).map_err(RepoError::corrupt)?,
+            username: Username::parse(&self.username).map_err(RepoError::corrupt)?,
+            email: Email::parse(&self.email).map_err(RepoError::corrupt)?,
             full_name: self
                 .full_name
                 .as_deref()
                 .map(DisplayName::parse)
                 .transpose()
-                .map_err(corrupt)?,
-            role: Role::parse(&self.role).map_err(corrupt)?,
-            status: UserStatus::parse(&self.status).map_err(corrupt)?,
+                .map_err(RepoError::corrupt)?,
+            role: Role::parse(&self.role).map_err(RepoError::corrupt)?,
+            status: UserStatus::parse(&self.status).map_err(RepoError::corrupt)?,
             password_hash: PasswordHash::new(self.password_hash),
             must_change_password: self.must_change_password,
             failed_login_attempts: u32::try_from(self.failed_login_attempts).unwrap_or(0),
