@@ -159,6 +159,35 @@ pub struct SearchStats {
     pub per_day: Vec<(time::Date, u64)>,
 }
 
+impl SearchStats {
+    /// Stats from the raw aggregates a store computes: `total` searches, `cache_hits` of them,
+    /// `total_ms` of execution time, searches per source (any order) and per day (oldest first).
+    /// Sources are ordered most asked first; the average is 0 when there were no searches.
+    pub fn from_aggregates(
+        total: u64,
+        cache_hits: u64,
+        total_ms: u64,
+        mut by_source: Vec<(SourceId, u64)>,
+        per_day: Vec<(time::Date, u64)>,
+    ) -> Self {
+        by_source.retain(|(_, n)| *n > 0);
+        by_source.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        #[allow(clippy::cast_precision_loss)] // counts and milliseconds far below 2^52
+        let average_ms = if total == 0 {
+            0.0
+        } else {
+            total_ms as f64 / total as f64
+        };
+        Self {
+            total,
+            cache_hits,
+            average_ms,
+            by_source,
+            per_day,
+        }
+    }
+}
+
 /// A query and how often it was searched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PopularQuery {

@@ -152,11 +152,8 @@ async fn stats(c: &mut AsyncPgConnection, b: Binds) -> Result<SearchStats, TxErr
             ))
             .get_result(c)
             .await?;
-        if n.n > 0 {
-            by_source.push((source, count(n.n)));
-        }
+        by_source.push((source, count(n.n)));
     }
-    by_source.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let days: Vec<Labelled> = b
         .apply(format!(
             "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS label, COUNT(*)::int8 AS n \
@@ -174,20 +171,13 @@ async fn stats(c: &mut AsyncPgConnection, b: Binds) -> Result<SearchStats, TxErr
             ))
         })
         .collect::<Result<_, RepoError>>()?;
-    let total = count(totals.total);
-    #[allow(clippy::cast_precision_loss)]
-    let average_ms = if total == 0 {
-        0.0
-    } else {
-        totals.ms as f64 / total as f64
-    };
-    Ok(SearchStats {
-        total,
-        cache_hits: count(totals.hits),
-        average_ms,
+    Ok(SearchStats::from_aggregates(
+        count(totals.total),
+        count(totals.hits),
+        count(totals.ms),
         by_source,
         per_day,
-    })
+    ))
 }
 
 #[async_trait]

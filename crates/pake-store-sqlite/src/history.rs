@@ -167,11 +167,8 @@ fn stats(c: &mut SqliteConnection, b: &Binds) -> Result<SearchStats, TxError> {
                 source.as_str()
             ))
             .get_result(c)?;
-        if n.n > 0 {
-            by_source.push((source, count(n.n)));
-        }
+        by_source.push((source, count(n.n)));
     }
-    by_source.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let days: Vec<DayCount> = b
         .apply(format!(
             "SELECT date(created_at / 1000000, 'unixepoch') AS day, COUNT(*) AS n \
@@ -188,20 +185,13 @@ fn stats(c: &mut SqliteConnection, b: &Binds) -> Result<SearchStats, TxError> {
             ))
         })
         .collect::<Result<_, RepoError>>()?;
-    let total = count(totals.total);
-    #[allow(clippy::cast_precision_loss)]
-    let average_ms = if total == 0 {
-        0.0
-    } else {
-        totals.ms as f64 / total as f64
-    };
-    Ok(SearchStats {
-        total,
-        cache_hits: count(totals.hits),
-        average_ms,
+    Ok(SearchStats::from_aggregates(
+        count(totals.total),
+        count(totals.hits),
+        count(totals.ms),
         by_source,
         per_day,
-    })
+    ))
 }
 
 #[async_trait]
