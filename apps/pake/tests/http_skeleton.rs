@@ -195,3 +195,50 @@ async fn unknown_paths_and_methods_are_problem_json() {
         "the body names the same request"
     );
 }
+
+#[tokio::test]
+async fn a_real_json_endpoint_answers_malformed_oversized_and_mistyped_bodies_with_problems() {
+    let app = spawn_app().await;
+    let url = app.url("/api/v1/auth/login");
+    let send = |body: Vec<u8>, content_type: &'static str| {
+        app.client
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let cases: [(Vec<u8>, &str, u16, &str); 5] = [
+        (b"{".to_vec(), "application/json", 400, "malformed_json"),
+        (
+            br#"{"tenant":"platform","username":"admin"}"#.to_vec(),
+            "application/json",
+            400,
+            "malformed_json",
+        ),
+        (
+            br#"{"tenant":"platform","username":"admin","password":1}"#.to_vec(),
+            "application/json",
+            400,
+            "malformed_json",
+        ),
+        (
+            vec![b' '; 300 * 1024],
+            "application/json",
+            413,
+            "payload_too_large",
+        ),
+        (
+            br#"{"password":"x"}"#.to_vec(),
+            "text/plain",
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (body, content_type, status, code) in cases {
+        let res = send(body, content_type).await.unwrap();
+        assert_eq!(res.status(), status, "{code}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], code);
+    }
+}
