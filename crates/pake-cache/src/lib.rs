@@ -11,14 +11,19 @@
 //! - [`RedisEvents`]: identity events (ended sessions, changed tenants) over Redis pub/sub, with a
 //!   subscriber that reconnects by itself.
 //!
+//! - [`MemoryRateLimiter`] and [`RedisRateLimiter`]: GCRA rate limits in process and atomically in
+//!   Redis (one script call per check).
+//!
 //! Nothing that must survive lives only here: the services run with Redis persistence off.
 
 mod events;
+mod limits;
 mod memory;
 mod redis;
 mod tiered;
 
 pub use events::RedisEvents;
+pub use limits::{MemoryRateLimiter, RedisRateLimiter};
 pub use memory::MemoryCache;
 pub use redis::{GLOBAL_NAMESPACES, RedisCache};
 pub use tiered::TieredCache;

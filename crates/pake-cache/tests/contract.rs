@@ -93,3 +93,12 @@ async fn the_tiered_cache_serves_from_memory_when_redis_is_down() {
     );
     assert!(cache.ping().await.is_err());
 }
+
+pake_contract::rate_limit_contract_test!(
+    rate_limits_in_process,
+    pake_cache::MemoryRateLimiter::new()
+);
+pake_contract::rate_limit_contract_test!(
+    rate_limits_on_redis,
+    pake_cache::RedisRateLimiter::new(redis().pool())
+);

@@ -13,6 +13,7 @@
 
 pub mod cache;
 pub mod fixtures;
+pub mod rate_limit;
 pub mod repositories;
 
 /// Generates one `#[tokio::test]` per repository suite, each on a fresh store from `$factory`.

@@ -1,0 +1,201 @@
+//! Rate limiting with GCRA (the generic cell rate algorithm: a token bucket kept as one
+//! "theoretical arrival time" per key), in process and atomically in Redis.
+//!
+//! A quota of `limit` per `period` admits bursts of up to `limit` and then one request every
+//! `period / limit`. A refused request takes nothing from the bucket.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use deadpool_redis::redis::Script;
+use pake_ports::{CacheKey, LimitError, Quota, RateDecision, RateLimiter};
+
+/// The arithmetic of one GCRA step, shared by both limiters. Times in milliseconds.
+fn step(tat: i64, now: i64, quota: Quota, cost: u32) -> (bool, i64, RateDecision) {
+    let period = i64::try_from(quota.period.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1);
+    let tau = (period / i64::from(quota.limit.max(1))).max(1);
+    let tat = tat.max(now);
+    let new_tat = tat + i64::from(cost) * tau;
+    let allow_at = new_tat - period;
+    let ms = |v: i64| Duration::from_millis(u64::try_from(v.max(0)).unwrap_or(0));
+    let remaining = |t: i64| u32::try_from(((period - (t - now)) / tau).max(0)).unwrap_or(0);
+    if now < allow_at {
+        let decision = RateDecision {
+            allowed: false,
+            limit: quota.limit,
+            remaining: remaining(tat),
+            reset_after: ms(tat - now),
+            retry_after: Some(ms(allow_at - now)),
+        };
+        return (false, tat, decision);
+    }
+    let decision = RateDecision {
+        allowed: true,
+        limit: quota.limit,
+        remaining: remaining(new_tat),
+        reset_after: ms(new_tat - now),
+        retry_after: None,
+    };
+    (true, new_tat, decision)
+}
+
+const SHARDS: usize = 16;
+
+/// The in-process limiter: exact for one replica; each replica counts alone.
+pub struct MemoryRateLimiter {
+    epoch: Instant,
+    hasher: RandomState,
+    shards: Vec<Mutex<HashMap<String, i64>>>,
+}
+
+impl Default for MemoryRateLimiter {
+    fn default() -> Self {
+        Self {
+            epoch: Instant::now(),
+            hasher: RandomState::new(),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+}
+
+impl MemoryRateLimiter {
+    /// An empty limiter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+#[async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn check(
+        &self,
+        key: &CacheKey,
+        quota: Quota,
+        cost: u32,
+    ) -> Result<RateDecision, LimitError> {
+        let key = key.to_string();
+        let now = self.now_ms();
+        let shard = usize::try_from(self.hasher.hash_one(&key) % SHARDS as u64).unwrap_or(0);
+        let mut map = self.shards[shard]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > 10_000 {
+            // Buckets that are full again carry no state worth keeping.
+            map.retain(|_, tat| *tat > now);
+        }
+        let tat = map.get(&key).copied().unwrap_or(now);
+        let (allowed, new_tat, decision) = step(tat, now, quota, cost);
+        if allowed {
+            map.insert(key, new_tat);
+        }
+        Ok(decision)
+    }
+}
+
+/// GCRA in one Lua script: read, decide and write the key atomically on the Redis server, with
+/// the server's clock, so every replica shares one bucket.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tau = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + cost * tau
+local allow_at = new_tat - period
+if now < allow_at then
+  return {0, math.floor((period - (tat - now)) / tau), tat - now, allow_at - now}
+end
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now)))
+return {1, math.floor((period - (new_tat - now)) / tau), new_tat - now, 0}
+";
+
+/// The Redis limiter: one script call per check; keys are the port's tenant-scoped keys, so a
+/// tenant's buckets share its Cluster slot.
+pub struct RedisRateLimiter {
+    pool: deadpool_redis::Pool,
+    script: Script,
+}
+
+impl RedisRateLimiter {
+    /// A limiter on `pool`.
+    pub fn new(pool: deadpool_redis::Pool) -> Self {
+        Self {
+            pool,
+            script: Script::new(GCRA),
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn check(
+        &self,
+        key: &CacheKey,
+        quota: Quota,
+        cost: u32,
+    ) -> Result<RateDecision, LimitError> {
+        let unavailable = |e: Box<dyn std::error::Error + Send + Sync>| LimitError::Unavailable(e);
+        let period = u64::try_from(quota.period.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let tau = (period / u64::from(quota.limit.max(1))).max(1);
+        let mut conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| unavailable(Box::new(e)))?;
+        let (allowed, remaining, reset, retry): (i64, i64, i64, i64) = self
+            .script
+            .key(key.to_string())
+            .arg(tau)
+            .arg(period)
+            .arg(cost)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| unavailable(Box::new(e)))?;
+        let ms = |v: i64| Duration::from_millis(u64::try_from(v.max(0)).unwrap_or(0));
+        Ok(RateDecision {
+            allowed: allowed == 1,
+            limit: quota.limit,
+            remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX),
+            reset_after: ms(reset),
+            retry_after: (allowed != 1).then(|| ms(retry)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quota_admits_its_burst_then_one_per_interval() {
+        let quota = Quota {
+            limit: 3,
+            period: Duration::from_secs(3),
+        };
+        let mut tat = 0;
+        for expected_remaining in [2, 1, 0] {
+            let (ok, next, d) = step(tat, 0, quota, 1);
+            assert!(ok);
+            assert_eq!(d.remaining, expected_remaining);
+            tat = next;
+        }
+        let (ok, same, d) = step(tat, 0, quota, 1);
+        assert!(!ok && same == tat, "a refusal takes nothing");
+        assert_eq!(d.retry_after, Some(Duration::from_secs(1)));
+        let (ok, _, _) = step(tat, 1000, quota, 1);
+        assert!(ok, "one more after one interval");
+    }
+}
