@@ -32,6 +32,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The cache (and Redis).
     pub cache: CacheConfig,
+    /// Request-rate limits besides the plans' tenant rates.
+    pub limits: LimitsConfig,
     /// First-start bootstrap.
     pub bootstrap: BootstrapConfig,
     /// Operator overrides of the plan defaults, by plan name.
@@ -105,6 +107,26 @@ pub struct PasswordConfig {
     pub argon2_parallelism: u32,
     /// Hashes allowed at once (0 = one per CPU).
     pub max_concurrent_hashes: usize,
+}
+
+/// Rate-limit settings (the tenant rate itself is the plan's `requests_per_minute`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// The fraction of the tenant's requests per minute one user may use.
+    pub user_fraction: f64,
+    /// Login and refresh attempts per client address per minute (in front of the lockout).
+    pub address_per_minute: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let d = pake_core::LimitPolicy::default();
+        Self {
+            user_fraction: d.user_fraction,
+            address_per_minute: d.address_per_minute,
+        }
+    }
 }
 
 /// Cache settings.
@@ -330,6 +352,14 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "auth lifetimes must be positive (access tokens ≥ 30 s)".into(),
+            ));
+        }
+        if !(self.limits.user_fraction > 0.0 && self.limits.user_fraction <= 1.0)
+            || self.limits.address_per_minute == 0
+        {
+            return Err(ConfigError::Invalid(
+                "limits.user_fraction must be in (0, 1] and limits.address_per_minute at least 1"
+                    .into(),
             ));
         }
         if a.lockout_threshold == 0 || a.lockout_minutes == 0 || a.sync_interval_secs == 0 {

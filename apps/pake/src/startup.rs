@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use pake_cache::{MemoryCache, RedisCache, RedisEvents, TieredCache};
+use pake_cache::{
+    FallbackRateLimiter, MemoryCache, RedisCache, RedisEvents, RedisRateLimiter, TieredCache,
+};
 use pake_core::{
-    AuthPolicy, BootstrapOptions, BootstrapOutcome, Deps, RevocationList, Services, TenantDirectory,
+    AuthPolicy, BootstrapOptions, BootstrapOutcome, Deps, LimitPolicy, RevocationList, Services,
+    TenantDirectory,
 };
 use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
 use pake_http::{AppState, HttpOptions};
@@ -188,13 +191,18 @@ fn build_hasher(config: &Config) -> Result<Argon2Hasher, StartupError> {
 
 /// The cache (in-process, tiered over Redis when `cache.redis_url` is set) and, with Redis, the
 /// identity event bus.
-fn build_cache(config: &Config) -> Result<(TieredCache, Option<RedisEvents>), StartupError> {
+/// The cache, identity event bus and rate limiter: in process, or shared through Redis.
+type Shared = (TieredCache, Option<RedisEvents>, FallbackRateLimiter);
+
+fn build_cache(config: &Config) -> Result<Shared, StartupError> {
     let c = &config.cache;
     let memory = MemoryCache::new(c.memory_mib * 1024 * 1024);
+    let l1_ttl = Duration::from_secs(c.l1_ttl_secs);
     let Some(url) = &c.redis_url else {
         return Ok((
-            TieredCache::new(memory, None, Duration::from_secs(c.l1_ttl_secs)),
+            TieredCache::new(memory, None, l1_ttl),
             None,
+            FallbackRateLimiter::new(None),
         ));
     };
     let redis = RedisCache::connect(
@@ -204,9 +212,11 @@ fn build_cache(config: &Config) -> Result<(TieredCache, Option<RedisEvents>), St
     )
     .map_err(|e| StartupError::Other(format!("redis: {e}")))?;
     let bus = RedisEvents::new(url.expose_secret(), redis.pool());
+    let limiter = FallbackRateLimiter::new(Some(RedisRateLimiter::new(redis.pool())));
     Ok((
-        TieredCache::new(memory, Some(redis), Duration::from_secs(c.l1_ttl_secs)),
+        TieredCache::new(memory, Some(redis), l1_ttl),
         Some(bus),
+        limiter,
     ))
 }
 
@@ -259,7 +269,7 @@ impl Application {
             },
         ));
         let plans = Arc::new(config.plan_catalog()?);
-        let (tiered, bus) = build_cache(config)?;
+        let (tiered, bus, limiter) = build_cache(config)?;
         let events: Arc<dyn IdentityEvents> = match &bus {
             Some(b) => Arc::new(b.clone()),
             None => Arc::new(LocalEvents),
@@ -282,6 +292,11 @@ impl Application {
             events,
             cache: Arc::new(tiered),
             cache_probe,
+            limiter: Arc::new(limiter),
+            limit_policy: LimitPolicy {
+                user_fraction: config.limits.user_fraction,
+                address_per_minute: config.limits.address_per_minute,
+            },
         };
         let services = Services::new(&deps);
         let b = &config.bootstrap;

@@ -23,7 +23,7 @@ mod redis;
 mod tiered;
 
 pub use events::RedisEvents;
-pub use limits::{MemoryRateLimiter, RedisRateLimiter};
+pub use limits::{FallbackRateLimiter, MemoryRateLimiter, RedisRateLimiter};
 pub use memory::MemoryCache;
 pub use redis::{GLOBAL_NAMESPACES, RedisCache};
 pub use tiered::TieredCache;

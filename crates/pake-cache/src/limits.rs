@@ -175,6 +175,59 @@ impl RateLimiter for RedisRateLimiter {
     }
 }
 
+/// Redis when it answers, the in-process limiter when it does not: each replica then limits on
+/// its own (degraded, logged once, visible in readiness) instead of failing requests or dropping
+/// limits, and goes back to the shared buckets as soon as Redis answers.
+pub struct FallbackRateLimiter {
+    primary: Option<RedisRateLimiter>,
+    local: MemoryRateLimiter,
+    degraded: std::sync::atomic::AtomicBool,
+}
+
+impl FallbackRateLimiter {
+    /// Redis-backed when `primary` is given, in process otherwise.
+    pub fn new(primary: Option<RedisRateLimiter>) -> Self {
+        Self {
+            primary,
+            local: MemoryRateLimiter::new(),
+            degraded: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the last check fell back to the in-process limiter.
+    pub fn is_degraded(&self) -> bool {
+        self.degraded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[async_trait]
+impl RateLimiter for FallbackRateLimiter {
+    async fn check(
+        &self,
+        key: &CacheKey,
+        quota: Quota,
+        cost: u32,
+    ) -> Result<RateDecision, LimitError> {
+        use std::sync::atomic::Ordering;
+        if let Some(primary) = &self.primary {
+            match primary.check(key, quota, cost).await {
+                Ok(decision) => {
+                    if self.degraded.swap(false, Ordering::Relaxed) {
+                        tracing::info!("redis answers again: rate limits are shared again");
+                    }
+                    return Ok(decision);
+                }
+                Err(e) => {
+                    if !self.degraded.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(error = %e, "redis unavailable: rate limits fall back to this replica alone");
+                    }
+                }
+            }
+        }
+        self.local.check(key, quota, cost).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use deadpool_redis::{Config, Connection, Pool, Runtime};
 use pake_ports::{Cache, CacheError, CacheKey, CacheScope};
 
 /// The namespaces platform-wide keys may use (`g:<ns>:…`); everything else is tenant-scoped.
-pub const GLOBAL_NAMESPACES: &[&str] = &["upstream", "identity"];
+pub const GLOBAL_NAMESPACES: &[&str] = &["upstream", "identity", "ratelimit"];
 
 /// Redis through a connection pool.
 #[derive(Clone)]

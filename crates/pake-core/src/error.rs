@@ -25,6 +25,9 @@ pub enum CoreError {
     /// A plan limit is reached (for example `max_users`).
     #[error("plan limit reached: {0}")]
     PlanLimitReached(&'static str),
+    /// A rate limit refused the request.
+    #[error("rate limited: {0:?}")]
+    RateLimited(crate::limits::LimitKind, pake_ports::RateDecision),
     /// The tenant's plan lacks a feature.
     #[error("feature not in plan: {0:?}")]
     FeatureNotInPlan(Feature),

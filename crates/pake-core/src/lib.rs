@@ -11,6 +11,7 @@ pub mod caller;
 pub mod directory;
 mod error;
 mod health;
+pub mod limits;
 mod provisioning;
 pub mod revocation;
 mod tenants;
@@ -20,8 +21,8 @@ use std::sync::Arc;
 
 use pake_domain::{PlanCatalog, TenantId, User, UserId};
 use pake_ports::{
-    Cache, Clock, IdentityEvents, PasswordHasher, Probe, Repositories, SecretGenerator,
-    TokenIssuer, TokenVerifier,
+    Cache, Clock, IdentityEvents, PasswordHasher, Probe, RateLimiter, Repositories,
+    SecretGenerator, TokenIssuer, TokenVerifier,
 };
 use time::Duration;
 
@@ -32,6 +33,7 @@ pub use caller::{Caller, RequestMeta};
 pub use directory::TenantDirectory;
 pub use error::CoreError;
 pub use health::{ComponentHealth, HealthService, Readiness};
+pub use limits::{LimitKind, LimitPolicy, LimitService};
 pub use provisioning::ProvisioningService;
 pub use revocation::RevocationList;
 pub use tenants::{CreatedTenant, NewTenant, TenantPatch, TenantService};
@@ -98,6 +100,10 @@ pub struct Deps {
     pub cache: Arc<dyn Cache>,
     /// The cache's Redis layer, when there is one (readiness shows it; it is not required).
     pub cache_probe: Option<Arc<dyn Probe>>,
+    /// Rate limits (shared through Redis when configured).
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Rate-limit settings.
+    pub limit_policy: LimitPolicy,
 }
 
 impl Deps {
@@ -128,6 +134,8 @@ pub struct Services {
     pub audit: AuditService,
     /// Background provisioning of new tenants.
     pub provisioning: ProvisioningService,
+    /// Rate limits.
+    pub limits: LimitService,
 }
 
 impl Services {
@@ -143,6 +151,7 @@ impl Services {
             users: UserService::new(deps.clone(), audit.clone()),
             audit,
             provisioning,
+            limits: LimitService::new(deps.clone()),
         }
     }
 

@@ -42,6 +42,29 @@ fn deps(dir: &tempfile::TempDir) -> Deps {
         events: Arc::new(pake_ports::LocalEvents),
         cache: Arc::new(NoCache),
         cache_probe: None,
+        limiter: Arc::new(NoLimits),
+        limit_policy: pake_core::LimitPolicy::default(),
+    }
+}
+
+/// The bootstrap is never rate limited.
+struct NoLimits;
+
+#[async_trait::async_trait]
+impl pake_ports::RateLimiter for NoLimits {
+    async fn check(
+        &self,
+        _: &pake_ports::CacheKey,
+        quota: pake_ports::Quota,
+        _: u32,
+    ) -> Result<pake_ports::RateDecision, pake_ports::LimitError> {
+        Ok(pake_ports::RateDecision {
+            allowed: true,
+            limit: quota.limit,
+            remaining: quota.limit,
+            reset_after: std::time::Duration::ZERO,
+            retry_after: None,
+        })
     }
 }
 

@@ -43,6 +43,12 @@ pub enum ErrorCode {
     FeatureNotInPlan,
     /// The object's state does not allow this change.
     InvalidState,
+    /// The tenant's requests per minute are used up.
+    TenantRateLimited,
+    /// The user's share of the tenant's requests per minute is used up.
+    UserRateLimited,
+    /// Too many login or refresh attempts from this address.
+    AddressRateLimited,
     /// The resource does not exist (or belongs to another tenant).
     NotFound,
     /// The method is not allowed on this path.
@@ -70,6 +76,9 @@ impl ErrorCode {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict | Self::InvalidState => StatusCode::CONFLICT,
+            Self::TenantRateLimited | Self::UserRateLimited | Self::AddressRateLimited => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -89,6 +98,9 @@ impl ErrorCode {
             Self::PlanLimitReached => "plan_limit_reached",
             Self::FeatureNotInPlan => "feature_not_in_plan",
             Self::InvalidState => "invalid_state",
+            Self::TenantRateLimited => "tenant_rate_limited",
+            Self::UserRateLimited => "user_rate_limited",
+            Self::AddressRateLimited => "address_rate_limited",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
@@ -111,6 +123,9 @@ impl ErrorCode {
             Self::PlanLimitReached => "Plan limit reached",
             Self::FeatureNotInPlan => "Feature not in plan",
             Self::InvalidState => "Invalid state",
+            Self::TenantRateLimited => "Tenant rate limit reached",
+            Self::UserRateLimited => "User rate limit reached",
+            Self::AddressRateLimited => "Too many attempts from this address",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict",
@@ -159,6 +174,7 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     retry_after: Option<u64>,
+    rate: Option<pake_ports::RateDecision>,
 }
 
 impl ApiError {
@@ -169,6 +185,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            rate: None,
         }
     }
 
@@ -196,6 +213,7 @@ impl ApiError {
             detail,
             errors,
             retry_after: None,
+            rate: None,
         }
     }
 
@@ -234,6 +252,11 @@ impl ResponseError for ApiError {
         ));
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        if let Some(decision) = &self.rate {
+            for (name, value) in rate_headers(decision) {
+                response.insert_header((name, value));
+            }
         }
         if self.code == ErrorCode::Unauthorized {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
@@ -280,6 +303,31 @@ impl From<CoreError> for ApiError {
                 ),
             ),
             CoreError::InvalidState(why) => Self::new(ErrorCode::InvalidState, why),
+            CoreError::RateLimited(kind, decision) => {
+                let (code, detail) = match kind {
+                    pake_core::LimitKind::TenantRate => (
+                        ErrorCode::TenantRateLimited,
+                        "the tenant's requests per minute are used up",
+                    ),
+                    pake_core::LimitKind::UserRate => (
+                        ErrorCode::UserRateLimited,
+                        "your share of the tenant's requests per minute is used up",
+                    ),
+                    pake_core::LimitKind::AddressRate => (
+                        ErrorCode::AddressRateLimited,
+                        "too many attempts from this address",
+                    ),
+                };
+                let retry = decision
+                    .retry_after
+                    .unwrap_or_default()
+                    .as_millis()
+                    .div_ceil(1000);
+                let mut error =
+                    Self::new(code, detail).retry_after(u64::try_from(retry).unwrap_or(60).max(1));
+                error.rate = Some(decision);
+                error
+            }
             CoreError::Conflict(c) => {
                 let what = match c {
                     Conflict::Id => "an object with this id already exists",
@@ -345,4 +393,15 @@ pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
 #[allow(clippy::needless_pass_by_value)] // the shape actix's error handlers take
 pub fn path_error(_err: actix_web::error::PathError) -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such resource")
+}
+
+/// The `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds) headers of a
+/// decision.
+pub fn rate_headers(d: &pake_ports::RateDecision) -> [(&'static str, String); 3] {
+    let reset = d.reset_after.as_millis().div_ceil(1000);
+    [
+        ("ratelimit-limit", d.limit.to_string()),
+        ("ratelimit-remaining", d.remaining.to_string()),
+        ("ratelimit-reset", reset.to_string()),
+    ]
 }

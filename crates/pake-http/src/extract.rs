@@ -71,6 +71,9 @@ async fn authenticate(
     if caller.password_change_required && !allow_password_change {
         return Err(CoreError::PasswordChangeRequired.into());
     }
+    // Limits come before any database or upstream work of the handler.
+    let decision = state.services.limits.admit(&caller).await?;
+    req.extensions_mut().insert(decision);
     Ok((caller, meta))
 }
 
@@ -100,4 +103,15 @@ impl FromRequest for AuthAllowingPasswordChange {
         let req = req.clone();
         Box::pin(async move { authenticate(req, true).await.map(|(c, _)| Self(c)) })
     }
+}
+
+/// Counts a login or refresh attempt against the client address's limit (in front of the account
+/// lockout); the decision goes on the response's `RateLimit-*` headers.
+pub async fn admit_address(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    let address = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let decision = state.services.limits.admit_address(&address).await?;
+    req.extensions_mut().insert(decision);
+    Ok(())
 }

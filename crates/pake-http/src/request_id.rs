@@ -116,6 +116,7 @@ where
                     if let Ok(value) = HeaderValue::from_str(&id) {
                         res.headers_mut().insert(HEADER.clone(), value);
                     }
+                    add_rate_headers(&mut res);
                     if let Some(method) = method {
                         let route = res
                             .request()
@@ -135,6 +136,26 @@ where
                 .instrument(span),
             ),
         )
+    }
+}
+
+/// Puts the request's rate-limit decision (left by the authentication extractor) on the response
+/// as `RateLimit-*` headers, unless an error response set them already.
+fn add_rate_headers<B>(res: &mut ServiceResponse<B>) {
+    let decision = res
+        .request()
+        .extensions()
+        .get::<pake_ports::RateDecision>()
+        .copied();
+    let Some(decision) = decision else { return };
+    if res.headers().contains_key("ratelimit-limit") {
+        return;
+    }
+    for (name, value) in crate::error::rate_headers(&decision) {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            res.headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
     }
 }
 

@@ -418,6 +418,10 @@ fn start_pake(binary: &Path, workers: usize) -> Result<Server, String> {
         .env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
         // The wrong-password timing scenario repeats failures on one account: no lockout here.
         .env("PAKE_AUTH__LOCKOUT_THRESHOLD", "1000000000")
+        // The load comes from one address and one user: lift the rate limits so the figures show
+        // what a request costs (the limit checks still run on every request).
+        .env("PAKE_LIMITS__ADDRESS_PER_MINUTE", "1000000000")
+        .env("PAKE_PLANS__ENTERPRISE__REQUESTS_PER_MINUTE", "1000000000")
         .stdout(Stdio::null())
         .stderr(log);
     Server::start(cmd, port, Some(dir))

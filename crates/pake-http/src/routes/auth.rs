@@ -135,6 +135,7 @@ pub async fn login(
     body: web::Json<LoginRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
+    crate::extract::admit_address(&state, &req).await?;
     let body = body.into_inner();
     let login = body
         .username
@@ -166,9 +167,11 @@ pub async fn login(
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::Problem)))]
 pub async fn refresh(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     body: web::Json<RefreshRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
+    crate::extract::admit_address(&state, &req).await?;
     let out = state
         .services
         .auth
