@@ -13,16 +13,17 @@ use async_trait::async_trait;
 use deadpool_redis::redis::Script;
 use pake_ports::{CacheKey, LimitError, Quota, RateDecision, RateLimiter};
 
-/// The arithmetic of one GCRA step, shared by both limiters. Times in milliseconds.
+/// The arithmetic of one GCRA step. Times in microseconds, so even a million requests a second
+/// per bucket keep an exact interval.
 fn step(tat: i64, now: i64, quota: Quota, cost: u32) -> (bool, i64, RateDecision) {
-    let period = i64::try_from(quota.period.as_millis())
+    let period = i64::try_from(quota.period.as_micros())
         .unwrap_or(i64::MAX)
         .max(1);
     let tau = (period / i64::from(quota.limit.max(1))).max(1);
     let tat = tat.max(now);
     let new_tat = tat + i64::from(cost) * tau;
     let allow_at = new_tat - period;
-    let ms = |v: i64| Duration::from_millis(u64::try_from(v.max(0)).unwrap_or(0));
+    let ms = |v: i64| Duration::from_micros(u64::try_from(v.max(0)).unwrap_or(0));
     let remaining = |t: i64| u32::try_from(((period - (t - now)) / tau).max(0)).unwrap_or(0);
     if now < allow_at {
         let decision = RateDecision {
@@ -69,8 +70,8 @@ impl MemoryRateLimiter {
         Self::default()
     }
 
-    fn now_ms(&self) -> i64 {
-        i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
+    fn now_us(&self) -> i64 {
+        i64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(i64::MAX)
     }
 }
 
@@ -83,7 +84,7 @@ impl RateLimiter for MemoryRateLimiter {
         cost: u32,
     ) -> Result<RateDecision, LimitError> {
         let key = key.to_string();
-        let now = self.now_ms();
+        let now = self.now_us();
         let shard = usize::try_from(self.hasher.hash_one(&key) % SHARDS as u64).unwrap_or(0);
         let mut map = self.shards[shard]
             .lock()
@@ -103,21 +104,25 @@ impl RateLimiter for MemoryRateLimiter {
 
 /// GCRA in one Lua script: read, decide and write the key atomically on the Redis server, with
 /// the server's clock, so every replica shares one bucket.
+///
+/// Times are milliseconds as floats (the interval `period / limit` may be a fraction of a
+/// millisecond); the stored arrival time is written with explicit precision because Redis' Lua
+/// would otherwise round large numbers when turning them into strings.
 const GCRA: &str = r"
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local tau = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local period = tonumber(ARGV[1])
+local tau = period / tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local new_tat = tat + cost * tau
 local allow_at = new_tat - period
 if now < allow_at then
-  return {0, math.floor((period - (tat - now)) / tau), tat - now, allow_at - now}
+  return {0, math.floor((period - (tat - now)) / tau), math.ceil(tat - now), math.ceil(allow_at - now)}
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now)))
-return {1, math.floor((period - (new_tat - now)) / tau), new_tat - now, 0}
+redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
+return {1, math.floor((period - (new_tat - now)) / tau), math.ceil(new_tat - now), 0}
 ";
 
 /// The Redis limiter: one script call per check; keys are the port's tenant-scoped keys, so a
@@ -149,7 +154,6 @@ impl RateLimiter for RedisRateLimiter {
         let period = u64::try_from(quota.period.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let tau = (period / u64::from(quota.limit.max(1))).max(1);
         let mut conn = self
             .pool
             .get()
@@ -158,8 +162,8 @@ impl RateLimiter for RedisRateLimiter {
         let (allowed, remaining, reset, retry): (i64, i64, i64, i64) = self
             .script
             .key(key.to_string())
-            .arg(tau)
             .arg(period)
+            .arg(quota.limit.max(1))
             .arg(cost)
             .invoke_async(&mut conn)
             .await
@@ -233,6 +237,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn large_quotas_keep_their_rate() {
+        // 600 000 a minute is 10 000 a second: an interval of 100 µs, not a rounded millisecond
+        let quota = Quota {
+            limit: 600_000,
+            period: Duration::from_secs(60),
+        };
+        let (mut tat, mut admitted) = (0, 0);
+        for _ in 0..700_000 {
+            let (ok, next, _) = step(tat, 0, quota, 1);
+            if ok {
+                admitted += 1;
+                tat = next;
+            }
+        }
+        assert_eq!(admitted, 600_000);
+    }
+
+    #[test]
     fn a_quota_admits_its_burst_then_one_per_interval() {
         let quota = Quota {
             limit: 3,
@@ -248,7 +270,7 @@ mod tests {
         let (ok, same, d) = step(tat, 0, quota, 1);
         assert!(!ok && same == tat, "a refusal takes nothing");
         assert_eq!(d.retry_after, Some(Duration::from_secs(1)));
-        let (ok, _, _) = step(tat, 1000, quota, 1);
+        let (ok, _, _) = step(tat, 1_000_000, quota, 1);
         assert!(ok, "one more after one interval");
     }
 }
