@@ -157,6 +157,24 @@ fn policy(config: &Config) -> AuthPolicy {
     }
 }
 
+/// The access-token service over the configured (or generated) signing keys.
+fn build_tokens(config: &Config, policy: &AuthPolicy) -> Result<Arc<JwtTokens>, StartupError> {
+    let a = &config.auth;
+    let keys_dir = a
+        .keys_dir
+        .clone()
+        .unwrap_or_else(|| config.store.data_dir.join("keys"));
+    let keys = KeySet::load_or_generate(&keys_dir, a.signing_kid.as_deref())
+        .map_err(|e| StartupError::Other(e.to_string()))?;
+    let options = JwtOptions {
+        issuer: a.issuer.clone(),
+        audience: a.audience.clone(),
+        leeway_secs: u64::try_from(policy.leeway.whole_seconds()).unwrap_or(30),
+        ..JwtOptions::default()
+    };
+    Ok(Arc::new(JwtTokens::new(keys, options)))
+}
+
 /// Re-reads the tenant directory and the revocations every `every`, so changes made by other
 /// replicas take effect here within that interval.
 fn spawn_sync(services: Services, every: Duration) {
@@ -251,32 +269,23 @@ impl Application {
 
         let hasher = build_hasher(config)?;
 
-        let a = &config.auth;
-        let keys_dir = a
-            .keys_dir
-            .clone()
-            .unwrap_or_else(|| config.store.data_dir.join("keys"));
-        let keys = KeySet::load_or_generate(&keys_dir, a.signing_kid.as_deref())
-            .map_err(|e| StartupError::Other(e.to_string()))?;
         let policy = policy(config);
-        let tokens = Arc::new(JwtTokens::new(
-            keys,
-            JwtOptions {
-                issuer: a.issuer.clone(),
-                audience: a.audience.clone(),
-                leeway_secs: u64::try_from(policy.leeway.whole_seconds()).unwrap_or(30),
-                ..JwtOptions::default()
-            },
-        ));
+        let tokens = build_tokens(config, &policy)?;
         let plans = Arc::new(config.plan_catalog()?);
         let (tiered, bus, limiter) = build_cache(config)?;
+        let limiter = Arc::new(limiter);
+        let optional_probes: Vec<(&'static str, Arc<dyn Probe>)> = if tiered.has_redis() {
+            vec![
+                ("cache", Arc::new(tiered.clone())),
+                ("limits", limiter.clone()),
+            ]
+        } else {
+            Vec::new()
+        };
         let events: Arc<dyn IdentityEvents> = match &bus {
             Some(b) => Arc::new(b.clone()),
             None => Arc::new(LocalEvents),
         };
-        let cache_probe: Option<Arc<dyn Probe>> = tiered
-            .has_redis()
-            .then(|| Arc::new(tiered.clone()) as Arc<dyn Probe>);
         let deps = Deps {
             repos: store.repositories(),
             hasher: Arc::new(hasher),
@@ -290,9 +299,9 @@ impl Application {
             revocations: Arc::new(RevocationList::new(policy.access_ttl + policy.leeway)),
             users_cache: Deps::user_cache(100_000),
             events,
+            optional_probes,
             cache: Arc::new(tiered),
-            cache_probe,
-            limiter: Arc::new(limiter),
+            limiter,
             limit_policy: LimitPolicy {
                 user_fraction: config.limits.user_fraction,
                 address_per_minute: config.limits.address_per_minute,

@@ -273,6 +273,12 @@ async fn redis_going_away_degrades_and_comes_back_by_itself() {
     assert_eq!(status, 200, "the API keeps serving: {login_body}");
     let token = login_body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(me(&b, &token).await, 200);
+    let (status, ready) = readiness(&a).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        ready["checks"]["limits"]["status"], "degraded",
+        "limits fell back to this replica: {ready}"
+    );
 
     let _redis = PrivateRedis::start(port, tmp.path());
     eventually("the cache is whole again", async || {
@@ -294,6 +300,11 @@ async fn redis_going_away_degrades_and_comes_back_by_itself() {
         me(&b, &t).await == 401
     })
     .await;
+    assert_eq!(
+        readiness(&a).await.1["checks"]["limits"]["status"],
+        "ok",
+        "limits are shared again"
+    );
     a.handle.stop(false).await;
     b.handle.stop(false).await;
 }

@@ -205,6 +205,17 @@ impl FallbackRateLimiter {
 }
 
 #[async_trait]
+impl pake_ports::Probe for FallbackRateLimiter {
+    async fn probe(&self) -> Result<(), String> {
+        if self.is_degraded() {
+            Err("redis unavailable: each replica limits on its own".into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
 impl RateLimiter for FallbackRateLimiter {
     async fn check(
         &self,

@@ -65,7 +65,7 @@ impl HealthService {
             latency: started.elapsed(),
             detail,
         }];
-        if let Some(probe) = &self.deps.cache_probe {
+        for (name, probe) in &self.deps.optional_probes {
             let started = std::time::Instant::now();
             let outcome = tokio::time::timeout(Self::TIMEOUT, probe.probe()).await;
             let (ok, detail) = match outcome {
@@ -74,7 +74,7 @@ impl HealthService {
                 Err(_) => (false, Some("timed out".to_owned())),
             };
             components.push(ComponentHealth {
-                name: "cache",
+                name,
                 ok,
                 required: false,
                 latency: started.elapsed(),

@@ -98,8 +98,9 @@ pub struct Deps {
     pub events: Arc<dyn IdentityEvents>,
     /// The shared cache (in-process, or tiered over Redis).
     pub cache: Arc<dyn Cache>,
-    /// The cache's Redis layer, when there is one (readiness shows it; it is not required).
-    pub cache_probe: Option<Arc<dyn Probe>>,
+    /// Dependencies the server can do without (the cache's and the limiter's Redis): readiness
+    /// shows each as ok or degraded, never as unready.
+    pub optional_probes: Vec<(&'static str, Arc<dyn Probe>)>,
     /// Rate limits (shared through Redis when configured).
     pub limiter: Arc<dyn RateLimiter>,
     /// Rate-limit settings.

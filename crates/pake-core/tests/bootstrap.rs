@@ -41,7 +41,7 @@ fn deps(dir: &tempfile::TempDir) -> Deps {
         users_cache: Deps::user_cache(1000),
         events: Arc::new(pake_ports::LocalEvents),
         cache: Arc::new(NoCache),
-        cache_probe: None,
+        optional_probes: Vec::new(),
         limiter: Arc::new(NoLimits),
         limit_policy: pake_core::LimitPolicy::default(),
     }
