@@ -70,6 +70,16 @@ fn is_connection_loss(message: &str) -> bool {
     SIGNS.iter().any(|s| message.contains(s))
 }
 
+/// `Ok` when a write touched a row, [`RepoError::NotFound`] when it touched none (the object is
+/// missing, or belongs to another tenant).
+pub(crate) fn found(rows: usize) -> Result<(), TxError> {
+    if rows == 0 {
+        Err(TxError(RepoError::NotFound))
+    } else {
+        Ok(())
+    }
+}
+
 /// The error type of transaction bodies: lets `?` take both diesel and port errors.
 #[derive(Debug)]
 pub(crate) struct TxError(pub RepoError);

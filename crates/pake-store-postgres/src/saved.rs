@@ -9,7 +9,7 @@ use pake_ports::{RepoError, SavedSearchRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::convert::count;
+use crate::convert::{count, found};
 use crate::schema::saved_searches;
 use crate::{PgStore, tenant_tx};
 
@@ -146,28 +146,23 @@ impl SavedSearchRepository for PgStore {
     async fn update(&self, search: &SavedSearch) -> Result<(), RepoError> {
         let row = SavedRow::from_domain(search);
         tenant_tx!(self, row.tenant_id, |c| {
-            let n = diesel::update(saved_searches::table.find((row.tenant_id, row.id)))
-                .set(&row)
-                .execute(c)
-                .await?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::update(saved_searches::table.find((row.tenant_id, row.id)))
+                    .set(&row)
+                    .execute(c)
+                    .await?,
+            )
         })
     }
 
     async fn delete(&self, tenant: TenantId, id: SavedSearchId) -> Result<(), RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            if diesel::delete(saved_searches::table.find((t, id)))
-                .execute(c)
-                .await?
-                == 0
-            {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::delete(saved_searches::table.find((t, id)))
+                    .execute(c)
+                    .await?,
+            )
         })
     }
 
@@ -179,17 +174,15 @@ impl SavedSearchRepository for PgStore {
     ) -> Result<(), RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            let n = diesel::update(saved_searches::table.find((t, id)))
-                .set((
-                    saved_searches::run_count.eq(saved_searches::run_count + 1),
-                    saved_searches::last_run_at.eq(Some(at)),
-                ))
-                .execute(c)
-                .await?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::update(saved_searches::table.find((t, id)))
+                    .set((
+                        saved_searches::run_count.eq(saved_searches::run_count + 1),
+                        saved_searches::last_run_at.eq(Some(at)),
+                    ))
+                    .execute(c)
+                    .await?,
+            )
         })
     }
 }

@@ -11,7 +11,7 @@ use pake_ports::{RepoError, TenantFilter, TenantRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::convert::{count, from_json, to_json};
+use crate::convert::{count, found, from_json, to_json};
 use crate::schema::{
     audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
     usage_counters, users,
@@ -167,14 +167,12 @@ impl TenantRepository for PgStore {
     async fn update(&self, tenant: &Tenant) -> Result<(), RepoError> {
         let row = TenantRow::from_domain(tenant)?;
         tenant_tx!(self, row.id, |c| {
-            let n = diesel::update(tenants::table.find(row.id))
-                .set(&row)
-                .execute(c)
-                .await?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::update(tenants::table.find(row.id))
+                    .set(&row)
+                    .execute(c)
+                    .await?,
+            )
         })
     }
 
@@ -203,11 +201,7 @@ impl TenantRepository for PgStore {
             diesel::delete(users::table.filter(users::tenant_id.eq(id)))
                 .execute(c)
                 .await?;
-            let n = diesel::delete(tenants::table.find(id)).execute(c).await?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(diesel::delete(tenants::table.find(id)).execute(c).await?)
         })
     }
 }

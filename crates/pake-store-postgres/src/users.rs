@@ -11,7 +11,7 @@ use pake_ports::{LoginFailure, RepoError, UserRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::convert::count;
+use crate::convert::{count, found};
 use crate::schema::users;
 use crate::{PgStore, tenant_tx};
 
@@ -201,28 +201,23 @@ impl UserRepository for PgStore {
     async fn update(&self, user: &User) -> Result<(), RepoError> {
         let row = UserRow::from_domain(user);
         tenant_tx!(self, row.tenant_id, |c| {
-            let n = diesel::update(users::table.find((row.tenant_id, row.id)))
-                .set(&row)
-                .execute(c)
-                .await?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::update(users::table.find((row.tenant_id, row.id)))
+                    .set(&row)
+                    .execute(c)
+                    .await?,
+            )
         })
     }
 
     async fn delete(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            if diesel::delete(users::table.find((t, id)))
-                .execute(c)
-                .await?
-                == 0
-            {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::delete(users::table.find((t, id)))
+                    .execute(c)
+                    .await?,
+            )
         })
     }
 
@@ -277,18 +272,16 @@ impl UserRepository for PgStore {
     ) -> Result<(), RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            let n = diesel::update(users::table.find((t, id)))
-                .set((
-                    users::failed_login_attempts.eq(0),
-                    users::locked_until.eq(None::<OffsetDateTime>),
-                    users::last_login_at.eq(Some(now)),
-                ))
-                .execute(c)
-                .await?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::update(users::table.find((t, id)))
+                    .set((
+                        users::failed_login_attempts.eq(0),
+                        users::locked_until.eq(None::<OffsetDateTime>),
+                        users::last_login_at.eq(Some(now)),
+                    ))
+                    .execute(c)
+                    .await?,
+            )
         })
     }
 }

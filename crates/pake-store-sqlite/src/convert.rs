@@ -68,6 +68,16 @@ pub(crate) fn map_err(err: DieselError) -> RepoError {
 
 /// The error type of closures run on a connection: lets `?` take both diesel errors (translated by
 /// [`map_err`]) and port errors.
+/// `Ok` when a write touched a row, [`RepoError::NotFound`] when it touched none (the object is
+/// missing, or belongs to another tenant).
+pub(crate) fn found(rows: usize) -> Result<(), TxError> {
+    if rows == 0 {
+        Err(TxError(RepoError::NotFound))
+    } else {
+        Ok(())
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct TxError(pub RepoError);
 

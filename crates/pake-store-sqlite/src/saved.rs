@@ -8,7 +8,7 @@ use pake_ports::{RepoError, SavedSearchRepository};
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
-use crate::convert::{count, from_micros, from_micros_opt, json, to_json, to_micros};
+use crate::convert::{count, found, from_micros, from_micros_opt, json, to_json, to_micros};
 use crate::schema::saved_searches;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -145,23 +145,15 @@ impl SavedSearchRepository for SqliteStore {
         let row = SavedRow::from_domain(search)?;
         self.write(move |c| {
             let target = saved_searches::table.find((row.tenant_id.clone(), row.id.clone()));
-            if diesel::update(target).set(&row).execute(c)? == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(diesel::update(target).set(&row).execute(c)?)
         })
         .await
     }
 
     async fn delete(&self, tenant: TenantId, id: SavedSearchId) -> Result<(), RepoError> {
         let key = (tenant.to_string(), id.to_string());
-        self.write(move |c| {
-            if diesel::delete(saved_searches::table.find(key)).execute(c)? == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |c| found(diesel::delete(saved_searches::table.find(key)).execute(c)?))
+            .await
     }
 
     async fn record_run(
@@ -173,16 +165,14 @@ impl SavedSearchRepository for SqliteStore {
         let key = (tenant.to_string(), id.to_string());
         let at = to_micros(at);
         self.write(move |c| {
-            let n = diesel::update(saved_searches::table.find(key))
-                .set((
-                    saved_searches::run_count.eq(saved_searches::run_count + 1),
-                    saved_searches::last_run_at.eq(Some(at)),
-                ))
-                .execute(c)?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::update(saved_searches::table.find(key))
+                    .set((
+                        saved_searches::run_count.eq(saved_searches::run_count + 1),
+                        saved_searches::last_run_at.eq(Some(at)),
+                    ))
+                    .execute(c)?,
+            )
         })
         .await
     }

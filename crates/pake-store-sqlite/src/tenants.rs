@@ -10,7 +10,7 @@ use pake_domain::{
 use pake_ports::{RepoError, TenantFilter, TenantRepository};
 
 use crate::SqliteStore;
-use crate::convert::{TxError, count, from_micros, json, to_json, to_micros};
+use crate::convert::{TxError, count, found, from_micros, json, to_json, to_micros};
 use crate::schema::{
     audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
     usage_counters, users,
@@ -167,13 +167,11 @@ impl TenantRepository for SqliteStore {
     async fn update(&self, tenant: &Tenant) -> Result<(), RepoError> {
         let row = TenantRow::from_domain(tenant)?;
         self.write(move |c| {
-            let n = diesel::update(tenants::table.find(row.id.clone()))
-                .set(&row)
-                .execute(c)?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::update(tenants::table.find(row.id.clone()))
+                    .set(&row)
+                    .execute(c)?,
+            )
         })
         .await
     }
@@ -194,11 +192,7 @@ impl TenantRepository for SqliteStore {
             diesel::delete(audit_events::table.filter(audit_events::tenant_id.eq(&id)))
                 .execute(c)?;
             diesel::delete(users::table.filter(users::tenant_id.eq(&id))).execute(c)?;
-            let n = diesel::delete(tenants::table.find(&id)).execute(c)?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(diesel::delete(tenants::table.find(&id)).execute(c)?)
         })
         .await
     }

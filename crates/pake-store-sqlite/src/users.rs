@@ -10,7 +10,7 @@ use pake_ports::{LoginFailure, RepoError, UserRepository};
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
-use crate::convert::{count, from_micros, from_micros_opt, to_micros};
+use crate::convert::{count, found, from_micros, from_micros_opt, to_micros};
 use crate::schema::users;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -196,23 +196,15 @@ impl UserRepository for SqliteStore {
         let row = UserRow::from_domain(user);
         self.write(move |c| {
             let target = users::table.find((row.tenant_id.clone(), row.id.clone()));
-            if diesel::update(target).set(&row).execute(c)? == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(diesel::update(target).set(&row).execute(c)?)
         })
         .await
     }
 
     async fn delete(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError> {
         let key = key(tenant, id);
-        self.write(move |c| {
-            if diesel::delete(users::table.find(key)).execute(c)? == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |c| found(diesel::delete(users::table.find(key)).execute(c)?))
+            .await
     }
 
     async fn record_login_failure(
@@ -267,17 +259,15 @@ impl UserRepository for SqliteStore {
         let key = key(tenant, id);
         self.write(move |c| {
             let now = to_micros(now);
-            let n = diesel::update(users::table.find(key))
-                .set((
-                    users::failed_login_attempts.eq(0),
-                    users::locked_until.eq(None::<i64>),
-                    users::last_login_at.eq(Some(now)),
-                ))
-                .execute(c)?;
-            if n == 0 {
-                return Err(RepoError::NotFound.into());
-            }
-            Ok(())
+            found(
+                diesel::update(users::table.find(key))
+                    .set((
+                        users::failed_login_attempts.eq(0),
+                        users::locked_until.eq(None::<i64>),
+                        users::last_login_at.eq(Some(now)),
+                    ))
+                    .execute(c)?,
+            )
         })
         .await
     }
