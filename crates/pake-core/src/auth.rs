@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use pake_domain::audit::AuditKind;
 use pake_domain::session::{RefreshOutcome as Rotation, RefreshToken, RefreshTokenHash, Session};
-use pake_domain::{Password, Permission, Role, SessionId, TenantId, User, UserId, UserStatus};
+use pake_domain::{Password, Role, SessionId, TenantId, User, UserId, UserStatus};
 use pake_ports::{AccessClaims, IdentityEvent, PasswordCheck};
 use time::OffsetDateTime;
 
@@ -43,10 +43,8 @@ pub struct TokenPair {
 pub struct LoginOutcome {
     /// The tokens.
     pub tokens: TokenPair,
-    /// The user.
+    /// The user (what they may do is `user.role.permissions()`).
     pub user: User,
-    /// What the user may do.
-    pub permissions: Vec<Permission>,
 }
 
 /// A successful refresh.
@@ -236,12 +234,7 @@ impl AuthService {
             .on(user.id)
             .with(serde_json::json!({"session_id": session.id.to_string()}));
         self.audit.record(entry).await;
-        let permissions = user.role.permissions();
-        Ok(LoginOutcome {
-            tokens,
-            user,
-            permissions,
-        })
+        Ok(LoginOutcome { tokens, user })
     }
 
     /// Counts a wrong password (locking at the threshold) and audits it.
