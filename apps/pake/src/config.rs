@@ -117,6 +117,15 @@ pub struct LimitsConfig {
     pub user_fraction: f64,
     /// Login and refresh attempts per client address per minute (in front of the lockout).
     pub address_per_minute: u32,
+    /// With Redis: the most tokens (or quota units) a replica takes in one round trip and spends
+    /// locally (1 = one round trip per request per limit). Batches follow demand and shrink near
+    /// a limit; see `docs/production.md`.
+    pub lease_max: u32,
+    /// With Redis: how long a replica may spend leased units, in milliseconds.
+    pub lease_ms: u64,
+    /// How long a search's concurrency slot lives unless renewed, in seconds (a replica that
+    /// dies mid-search frees its slots within this).
+    pub search_lease_secs: u64,
 }
 
 impl Default for LimitsConfig {
@@ -125,6 +134,9 @@ impl Default for LimitsConfig {
         Self {
             user_fraction: d.user_fraction,
             address_per_minute: d.address_per_minute,
+            lease_max: 64,
+            lease_ms: 250,
+            search_lease_secs: d.search_lease.as_secs(),
         }
     }
 }
@@ -356,9 +368,13 @@ impl Config {
         }
         if !(self.limits.user_fraction > 0.0 && self.limits.user_fraction <= 1.0)
             || self.limits.address_per_minute == 0
+            || self.limits.lease_max == 0
+            || self.limits.lease_ms == 0
+            || self.limits.search_lease_secs == 0
         {
             return Err(ConfigError::Invalid(
-                "limits.user_fraction must be in (0, 1] and limits.address_per_minute at least 1"
+                "limits.user_fraction must be in (0, 1]; limits.address_per_minute, lease_max, \
+                 lease_ms and search_lease_secs at least 1"
                     .into(),
             ));
         }

@@ -5,16 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use pake_cache::{
-    FallbackRateLimiter, MemoryCache, RedisCache, RedisEvents, RedisRateLimiter, TieredCache,
-};
+use pake_cache::{FallbackLimits, LeasePolicy, MemoryCache, RedisCache, RedisEvents, TieredCache};
 use pake_core::{
     AuthPolicy, BootstrapOptions, BootstrapOutcome, Deps, LimitPolicy, RevocationList, Services,
     TenantDirectory,
 };
 use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
 use pake_http::{AppState, HttpOptions};
-use pake_ports::{IdentityEvents, LocalEvents, Probe, SystemClock};
+use pake_ports::{Clock, IdentityEvents, LocalEvents, Probe, SystemClock};
 use pake_store_postgres::{PgOptions, PgStore};
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
 use secrecy::ExposeSecret;
@@ -190,6 +188,24 @@ fn spawn_sync(services: Services, every: Duration) {
     });
 }
 
+/// Every second, gives back quota units leased but not used in time; every five, writes the API
+/// calls counted since to the store (one write per active tenant, not one per request). The
+/// server flushes once more when it stops.
+fn spawn_usage_flush(services: Services, limits: Arc<FallbackLimits>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        for n in 0u64.. {
+            tick.tick().await;
+            limits.sweep().await;
+            if n % 5 == 4
+                && let Err(e) = services.limits.flush_usage().await
+            {
+                tracing::warn!(error = %e, "usage counts not written; kept for the next flush");
+            }
+        }
+    });
+}
+
 /// The argon2id hasher the configuration asks for.
 fn build_hasher(config: &Config) -> Result<Argon2Hasher, StartupError> {
     let p = &config.passwords;
@@ -207,20 +223,22 @@ fn build_hasher(config: &Config) -> Result<Argon2Hasher, StartupError> {
     .map_err(|e| StartupError::Other(e.to_string()))
 }
 
-/// The cache (in-process, tiered over Redis when `cache.redis_url` is set) and, with Redis, the
-/// identity event bus.
-/// The cache, identity event bus and rate limiter: in process, or shared through Redis.
-type Shared = (TieredCache, Option<RedisEvents>, FallbackRateLimiter);
+/// The cache, identity event bus and limits: in process, or shared through Redis.
+type Shared = (TieredCache, Option<RedisEvents>, FallbackLimits);
 
 fn build_cache(config: &Config) -> Result<Shared, StartupError> {
     let c = &config.cache;
     let memory = MemoryCache::new(c.memory_mib * 1024 * 1024);
     let l1_ttl = Duration::from_secs(c.l1_ttl_secs);
+    let lease = LeasePolicy {
+        max: config.limits.lease_max,
+        ttl: Duration::from_millis(config.limits.lease_ms),
+    };
     let Some(url) = &c.redis_url else {
         return Ok((
             TieredCache::new(memory, None, l1_ttl),
             None,
-            FallbackRateLimiter::new(None),
+            FallbackLimits::new(None, lease),
         ));
     };
     let redis = RedisCache::connect(
@@ -230,7 +248,7 @@ fn build_cache(config: &Config) -> Result<Shared, StartupError> {
     )
     .map_err(|e| StartupError::Other(format!("redis: {e}")))?;
     let bus = RedisEvents::new(url.expose_secret(), redis.pool());
-    let limiter = FallbackRateLimiter::new(Some(RedisRateLimiter::new(redis.pool())));
+    let limiter = FallbackLimits::new(Some(redis.pool()), lease);
     Ok((
         TieredCache::new(memory, Some(redis), l1_ttl),
         Some(bus),
@@ -252,6 +270,7 @@ fn spawn_event_listener(services: Services, bus: &RedisEvents) {
 
 /// A built application, ready to serve.
 pub struct Application {
+    services: Services,
     port: u16,
     server: Server,
     bootstrap: BootstrapOutcome,
@@ -264,6 +283,17 @@ impl Application {
     /// # Errors
     /// A [`StartupError`] naming what failed.
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with another clock (tests move time to day boundaries with it).
+    ///
+    /// # Errors
+    /// As [`Application::build`].
+    pub async fn build_with_clock(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
         let store = open_store(config)?;
         prepare_schema(&store).await?;
 
@@ -291,7 +321,7 @@ impl Application {
             hasher: Arc::new(hasher),
             issuer: tokens.clone(),
             verifier: tokens,
-            clock: Arc::new(SystemClock),
+            clock,
             secrets: Arc::new(OsSecrets),
             plans: Arc::clone(&plans),
             policy,
@@ -301,10 +331,13 @@ impl Application {
             events,
             optional_probes,
             cache: Arc::new(tiered),
-            limiter,
+            limiter: limiter.clone(),
+            quotas: limiter.clone(),
+            slots: limiter.clone(),
             limit_policy: LimitPolicy {
                 user_fraction: config.limits.user_fraction,
                 address_per_minute: config.limits.address_per_minute,
+                search_lease: Duration::from_secs(config.limits.search_lease_secs),
             },
         };
         let services = Services::new(&deps);
@@ -329,6 +362,7 @@ impl Application {
             services.clone(),
             Duration::from_secs(config.auth.sync_interval_secs),
         );
+        spawn_usage_flush(services.clone(), limiter);
         if let Some(bus) = bus {
             spawn_event_listener(services.clone(), &bus);
         }
@@ -346,9 +380,10 @@ impl Application {
             shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
             log_probes: config.log.access_log_probes,
         };
-        let server = pake_http::run(listener, AppState::new(services, plans), &options)
+        let server = pake_http::run(listener, AppState::new(services.clone(), plans), &options)
             .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
+            services,
             port,
             server,
             bootstrap,
@@ -375,6 +410,10 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Err(e) = self.services.limits.flush_usage().await {
+            tracing::warn!(error = %e, "usage counts of the last seconds not written");
+        }
+        served
     }
 }

@@ -83,7 +83,220 @@ async fn users_share_the_tenant_rate(app: TestApp) {
     assert_eq!(get_users(&app, &other).await.status(), 200);
 }
 
-on_both_stores!(users_share_the_tenant_rate);
+async fn set_limits(app: &TestApp, root: &str, id: &str, limits: serde_json::Value) {
+    let (status, body) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/tenants/{id}"),
+            Some(root),
+            Some(json!({ "limits": limits })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn analytics(app: &TestApp, root: &str, id: &str) -> serde_json::Value {
+    let (status, body) = app
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/{id}/analytics"),
+            Some(root),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["analytics"].clone()
+}
+
+async fn the_daily_quota_counts_authenticated_calls(app: TestApp) {
+    let root = app.root().await;
+    let (id, admin) = app.tenant(&root, "counted", "basic").await;
+    let before = analytics(&app, &root, &id).await;
+    assert_eq!(before["api_calls"]["today"], 0, "logins are not API calls");
+    assert_eq!(before["api_calls"]["limit"], 1000, "the basic plan's quota");
+    set_limits(&app, &root, &id, json!({"max_api_calls_per_day": 3})).await;
+
+    for _ in 0..3 {
+        let (status, _) = app.call("GET", "/api/v1/auth/me", Some(&admin), None).await;
+        assert_eq!(status, 200);
+    }
+    let refused = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry = header(&refused, "retry-after");
+    assert!((1..=86_400).contains(&retry), "until 00:00 UTC: {retry}");
+    assert_eq!(header(&refused, "ratelimit-limit"), 3);
+    assert_eq!(header(&refused, "ratelimit-remaining"), 0);
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(problem["code"], "daily_quota_exceeded");
+    let (status, _) = app.call("GET", "/api/v1/users/", Some(&admin), None).await;
+    assert_eq!(status, 429, "every authenticated endpoint counts");
+
+    // the super admin's reads count on the platform, not on this tenant
+    let after = analytics(&app, &root, &id).await;
+    assert_eq!(
+        after["api_calls"]["today"], 3,
+        "refused calls are not counted: {after}"
+    );
+    assert_eq!(after["api_calls"]["limit"], 3);
+    assert_eq!(after["api_calls"]["remaining_today"], 0);
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    assert_eq!(
+        after["api_calls"]["per_day"],
+        json!([{"date": today, "count": 3}])
+    );
+    assert_eq!(after["users"], json!({"total": 1, "active": 1, "limit": 5}));
+    assert_eq!(after["searches"]["total"], 0);
+
+    // raising the quota applies at once
+    set_limits(&app, &root, &id, json!({"max_api_calls_per_day": 5})).await;
+    let (status, _) = app.call("GET", "/api/v1/auth/me", Some(&admin), None).await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/{id}/analytics"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "the tenant's admin reads its analytics: {body}"
+    );
+    assert_eq!(body["analytics"]["api_calls"]["today"], 5);
+}
+
+on_both_stores!(
+    users_share_the_tenant_rate,
+    the_daily_quota_counts_authenticated_calls
+);
+
+#[tokio::test]
+async fn analytics_are_for_admins_and_managers_of_the_tenant() {
+    let app = common::spawn_app().await;
+    let root = app.root().await;
+    let (id, admin) = app.tenant(&root, "seen", "basic").await;
+    let (other_id, _) = app.tenant(&root, "unseen", "basic").await;
+    app.user(&admin, "mia", "manager").await;
+    app.user(&admin, "uli", "user").await;
+    let mia = app.token("seen", "mia", USER_PASSWORD).await;
+    let uli = app.token("seen", "uli", USER_PASSWORD).await;
+    let path = format!("/api/v1/tenants/{id}/analytics?days=7");
+    assert_eq!(app.call("GET", &path, Some(&mia), None).await.0, 200);
+    assert_eq!(app.call("GET", &path, Some(&uli), None).await.0, 403);
+    let (status, _) = app
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/{other_id}/analytics"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "another tenant's analytics");
+    for bad in ["days=0", "days=366", "days=x", "nope=1"] {
+        let (status, problem) = app
+            .call(
+                "GET",
+                &format!("/api/v1/tenants/{id}/analytics?{bad}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {problem}");
+    }
+    let (_, body) = app.call("GET", &path, Some(&admin), None).await;
+    assert_eq!(body["analytics"]["days"], 7);
+    assert_eq!(body["analytics"]["users"]["total"], 3);
+}
+
+#[tokio::test]
+async fn the_quota_resets_at_utc_midnight() {
+    let start = time::OffsetDateTime::now_utc();
+    let clock = common::ManualClock::new(start);
+    let app = common::spawn_with_clock(clock.clone(), |_| {}).await;
+    let root = app.root().await;
+    let (id, admin) = app.tenant(&root, "nightly", "basic").await;
+    set_limits(&app, &root, &id, json!({"max_api_calls_per_day": 2})).await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.call("GET", "/api/v1/auth/me", Some(&admin), None)
+                .await
+                .0,
+            200
+        );
+    }
+    let refused = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let midnight = start.date().next_day().unwrap().midnight().assume_utc();
+    let expected = u64::try_from((midnight - start).whole_seconds()).unwrap();
+    let retry = header(&refused, "retry-after");
+    assert!(retry.abs_diff(expected) <= 1, "{retry} vs {expected}");
+
+    // one second before midnight: still refused; at midnight: a new day
+    clock.set(midnight - time::Duration::seconds(1));
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&admin), None)
+            .await
+            .0,
+        429
+    );
+    clock.set(midnight + time::Duration::seconds(1));
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&admin), None)
+            .await
+            .0,
+        200
+    );
+    let after = analytics(&app, &root, &id).await;
+    assert_eq!(after["api_calls"]["today"], 1);
+}
+
+#[tokio::test]
+async fn counted_calls_survive_a_restart() {
+    let app = common::spawn_app().await;
+    let root = app.root().await;
+    let (id, admin) = app.tenant(&root, "durable", "basic").await;
+    set_limits(&app, &root, &id, json!({"max_api_calls_per_day": 4})).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.call("GET", "/api/v1/auth/me", Some(&admin), None)
+                .await
+                .0,
+            200
+        );
+    }
+    let app = app.restart(|_| {}).await;
+    let root = app.root().await;
+    assert_eq!(analytics(&app, &root, &id).await["api_calls"]["today"], 3);
+    let admin = app
+        .token("durable", "admin", common::TENANT_ADMIN_PASSWORD)
+        .await;
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&admin), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&admin), None)
+            .await
+            .0,
+        429,
+        "the quota continues where it was"
+    );
+}
 
 #[tokio::test]
 async fn logins_from_one_address_are_limited_before_the_lockout() {

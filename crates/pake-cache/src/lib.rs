@@ -12,18 +12,26 @@
 //!   subscriber that reconnects by itself.
 //!
 //! - [`MemoryRateLimiter`] and [`RedisRateLimiter`]: GCRA rate limits in process and atomically in
-//!   Redis (one script call per check).
+//!   Redis (one script call per check); [`MemoryQuotas`] and [`RedisQuotas`]: daily quotas
+//!   (capped counters expiring with their day) and concurrency slots (leases that expire unless
+//!   renewed); [`LeasedRateLimiter`] and [`LeasedQuota`]: batches taken from Redis in one round
+//!   trip and spent in process; [`FallbackLimits`]: all of them through Redis, in process while
+//!   Redis is down.
 //!
 //! Nothing that must survive lives only here: the services run with Redis persistence off.
 
 mod events;
+mod lease;
 mod limits;
 mod memory;
+mod quota;
 mod redis;
 mod tiered;
 
 pub use events::RedisEvents;
-pub use limits::{FallbackRateLimiter, MemoryRateLimiter, RedisRateLimiter};
+pub use lease::{LeasePolicy, LeasedQuota, LeasedRateLimiter};
+pub use limits::{FallbackLimits, MemoryRateLimiter, RedisRateLimiter};
 pub use memory::MemoryCache;
+pub use quota::{MemoryQuotas, RedisQuotas};
 pub use redis::{GLOBAL_NAMESPACES, RedisCache};
 pub use tiered::TieredCache;

@@ -7,11 +7,18 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_redis::redis::Script;
-use pake_ports::{CacheKey, LimitError, Quota, RateDecision, RateLimiter};
+use pake_ports::{
+    CacheKey, ConcurrencyLimiter, LimitError, Quota, QuotaCounter, QuotaTake, RateDecision,
+    RateLimiter,
+};
+
+use crate::lease::{LeasePolicy, LeasedQuota, LeasedRateLimiter};
+use crate::quota::{MemoryQuotas, RedisQuotas};
 
 /// The arithmetic of one GCRA step. Times in microseconds, so even a million requests a second
 /// per bucket keep an exact interval.
@@ -100,6 +107,21 @@ impl RateLimiter for MemoryRateLimiter {
         }
         Ok(decision)
     }
+
+    async fn refund(&self, key: &CacheKey, quota: Quota, units: u32) -> Result<(), LimitError> {
+        let key = key.to_string();
+        let now = self.now_us();
+        let shard = usize::try_from(self.hasher.hash_one(&key) % SHARDS as u64).unwrap_or(0);
+        let mut map = self.shards[shard]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(tat) = map.get_mut(&key) {
+            let period = i64::try_from(quota.period.as_micros()).unwrap_or(i64::MAX);
+            let tau = (period / i64::from(quota.limit.max(1))).max(1);
+            *tat = (*tat - i64::from(units) * tau).max(now);
+        }
+        Ok(())
+    }
 }
 
 /// GCRA in one Lua script: read, decide and write the key atomically on the Redis server, with
@@ -125,11 +147,27 @@ redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.max(1, mat
 return {1, math.floor((period - (new_tat - now)) / tau), math.ceil(new_tat - now), 0}
 ";
 
+/// Puts back unused tokens: moves the arrival time back, never before now.
+const REFUND: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat <= now then return 0 end
+local new_tat = tat - tonumber(ARGV[3]) * tonumber(ARGV[1]) / tonumber(ARGV[2])
+if new_tat <= now then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
+end
+return 1
+";
+
 /// The Redis limiter: one script call per check; keys are the port's tenant-scoped keys, so a
 /// tenant's buckets share its Cluster slot.
 pub struct RedisRateLimiter {
     pool: deadpool_redis::Pool,
     script: Script,
+    refund: Script,
 }
 
 impl RedisRateLimiter {
@@ -138,6 +176,7 @@ impl RedisRateLimiter {
         Self {
             pool,
             script: Script::new(GCRA),
+            refund: Script::new(REFUND),
         }
     }
 }
@@ -177,35 +216,98 @@ impl RateLimiter for RedisRateLimiter {
             retry_after: (allowed != 1).then(|| ms(retry)),
         })
     }
+
+    async fn refund(&self, key: &CacheKey, quota: Quota, units: u32) -> Result<(), LimitError> {
+        let unavailable = |e: Box<dyn std::error::Error + Send + Sync>| LimitError::Unavailable(e);
+        let mut conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| unavailable(Box::new(e)))?;
+        let _: i64 = self
+            .refund
+            .key(key.to_string())
+            .arg(
+                u64::try_from(quota.period.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            )
+            .arg(quota.limit.max(1))
+            .arg(units)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| unavailable(Box::new(e)))?;
+        Ok(())
+    }
 }
 
-/// Redis when it answers, the in-process limiter when it does not: each replica then limits on
-/// its own (degraded, logged once, visible in readiness) instead of failing requests or dropping
-/// limits, and goes back to the shared buckets as soon as Redis answers.
-pub struct FallbackRateLimiter {
-    primary: Option<RedisRateLimiter>,
+/// The limiters shared through Redis (rates and quotas leased in batches).
+struct Shared {
+    rates: LeasedRateLimiter<RedisRateLimiter>,
+    quotas: LeasedQuota<RedisQuotas>,
+    slots: RedisQuotas,
+}
+
+/// Every limit (rates, quotas, concurrency slots): through Redis when it answers, in process when
+/// it does not. Each replica then limits on its own (degraded, logged once, visible in readiness)
+/// instead of failing requests or dropping limits, and goes back to the shared state as soon as
+/// Redis answers.
+pub struct FallbackLimits {
+    shared: Option<Shared>,
     local: MemoryRateLimiter,
-    degraded: std::sync::atomic::AtomicBool,
+    local_quotas: MemoryQuotas,
+    degraded: AtomicBool,
 }
 
-impl FallbackRateLimiter {
-    /// Redis-backed when `primary` is given, in process otherwise.
-    pub fn new(primary: Option<RedisRateLimiter>) -> Self {
+impl FallbackLimits {
+    /// Shared through `redis` when given (with local leases by `lease`), in process otherwise.
+    pub fn new(redis: Option<deadpool_redis::Pool>, lease: LeasePolicy) -> Self {
         Self {
-            primary,
+            shared: redis.map(|pool| Shared {
+                rates: LeasedRateLimiter::new(RedisRateLimiter::new(pool.clone()), lease),
+                quotas: LeasedQuota::new(RedisQuotas::new(pool.clone()), lease),
+                slots: RedisQuotas::new(pool),
+            }),
             local: MemoryRateLimiter::new(),
-            degraded: std::sync::atomic::AtomicBool::new(false),
+            local_quotas: MemoryQuotas::new(),
+            degraded: AtomicBool::new(false),
         }
     }
 
-    /// Whether the last check fell back to the in-process limiter.
+    /// Whether the last operation fell back to this replica's own state.
     pub fn is_degraded(&self) -> bool {
-        self.degraded.load(std::sync::atomic::Ordering::Relaxed)
+        self.degraded.load(Ordering::Relaxed)
+    }
+
+    /// Gives back quota units leased but not used in time (run every lease lifetime or so).
+    pub async fn sweep(&self) {
+        if let Some(shared) = &self.shared {
+            self.note(shared.rates.sweep().await);
+            self.note(shared.quotas.sweep().await);
+        }
+    }
+
+    /// The shared answer, or `None` (and degraded) when Redis failed.
+    fn note<T>(&self, result: Result<T, LimitError>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::info!("redis answers again: limits are shared again");
+                }
+                Some(value)
+            }
+            Err(e) => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "redis unavailable: limits fall back to this replica alone");
+                }
+                None
+            }
+        }
     }
 }
 
 #[async_trait]
-impl pake_ports::Probe for FallbackRateLimiter {
+impl pake_ports::Probe for FallbackLimits {
     async fn probe(&self) -> Result<(), String> {
         if self.is_degraded() {
             Err("redis unavailable: each replica limits on its own".into())
@@ -216,30 +318,116 @@ impl pake_ports::Probe for FallbackRateLimiter {
 }
 
 #[async_trait]
-impl RateLimiter for FallbackRateLimiter {
+impl RateLimiter for FallbackLimits {
     async fn check(
         &self,
         key: &CacheKey,
         quota: Quota,
         cost: u32,
     ) -> Result<RateDecision, LimitError> {
-        use std::sync::atomic::Ordering;
-        if let Some(primary) = &self.primary {
-            match primary.check(key, quota, cost).await {
-                Ok(decision) => {
-                    if self.degraded.swap(false, Ordering::Relaxed) {
-                        tracing::info!("redis answers again: rate limits are shared again");
-                    }
-                    return Ok(decision);
-                }
-                Err(e) => {
-                    if !self.degraded.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(error = %e, "redis unavailable: rate limits fall back to this replica alone");
-                    }
-                }
-            }
+        if let Some(shared) = &self.shared
+            && let Some(d) = self.note(shared.rates.check(key, quota, cost).await)
+        {
+            return Ok(d);
         }
         self.local.check(key, quota, cost).await
+    }
+
+    async fn refund(&self, key: &CacheKey, quota: Quota, units: u32) -> Result<(), LimitError> {
+        if let Some(shared) = &self.shared
+            && self
+                .note(shared.rates.refund(key, quota, units).await)
+                .is_some()
+        {
+            return Ok(());
+        }
+        self.local.refund(key, quota, units).await
+    }
+}
+
+#[async_trait]
+impl QuotaCounter for FallbackLimits {
+    async fn take(
+        &self,
+        key: &CacheKey,
+        limit: u64,
+        want: u64,
+        start: u64,
+        ttl: Duration,
+    ) -> Result<QuotaTake, LimitError> {
+        if let Some(shared) = &self.shared {
+            let taken = shared.quotas.take(key, limit, want, start, ttl).await;
+            if let Some(t) = self.note(taken) {
+                return Ok(t);
+            }
+        }
+        self.local_quotas.take(key, limit, want, start, ttl).await
+    }
+
+    async fn give_back(&self, key: &CacheKey, units: u64) -> Result<(), LimitError> {
+        if let Some(shared) = &self.shared
+            && self
+                .note(shared.quotas.give_back(key, units).await)
+                .is_some()
+        {
+            return Ok(());
+        }
+        self.local_quotas.give_back(key, units).await
+    }
+
+    async fn current(&self, key: &CacheKey) -> Result<Option<u64>, LimitError> {
+        if let Some(shared) = &self.shared
+            && let Some(n) = self.note(shared.quotas.current(key).await)
+        {
+            return Ok(n);
+        }
+        self.local_quotas.current(key).await
+    }
+}
+
+#[async_trait]
+impl ConcurrencyLimiter for FallbackLimits {
+    async fn acquire(
+        &self,
+        key: &CacheKey,
+        holder: &str,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<bool, LimitError> {
+        if let Some(shared) = &self.shared {
+            let taken = shared.slots.acquire(key, holder, limit, ttl).await;
+            if let Some(t) = self.note(taken) {
+                return Ok(t);
+            }
+        }
+        self.local_quotas.acquire(key, holder, limit, ttl).await
+    }
+
+    async fn renew(&self, key: &CacheKey, holder: &str, ttl: Duration) -> Result<bool, LimitError> {
+        if let Some(shared) = &self.shared
+            && let Some(r) = self.note(shared.slots.renew(key, holder, ttl).await)
+        {
+            return Ok(r);
+        }
+        self.local_quotas.renew(key, holder, ttl).await
+    }
+
+    async fn release(&self, key: &CacheKey, holder: &str) -> Result<(), LimitError> {
+        if let Some(shared) = &self.shared
+            && self.note(shared.slots.release(key, holder).await).is_some()
+        {
+            return Ok(());
+        }
+        self.local_quotas.release(key, holder).await
+    }
+
+    async fn held(&self, key: &CacheKey) -> Result<u32, LimitError> {
+        if let Some(shared) = &self.shared
+            && let Some(n) = self.note(shared.slots.held(key).await)
+        {
+            return Ok(n);
+        }
+        self.local_quotas.held(key).await
     }
 }
 

@@ -102,3 +102,24 @@ pake_contract::rate_limit_contract_test!(
     rate_limits_on_redis,
     pake_cache::RedisRateLimiter::new(redis().pool())
 );
+
+fn lease() -> pake_cache::LeasePolicy {
+    pake_cache::LeasePolicy {
+        max: 64,
+        ttl: Duration::from_millis(250),
+    }
+}
+
+pake_contract::rate_limit_contract_test!(
+    rate_limits_leased_on_redis,
+    pake_cache::LeasedRateLimiter::new(pake_cache::RedisRateLimiter::new(redis().pool()), lease())
+);
+pake_contract::quota_contract_test!(quotas_in_process, pake_cache::MemoryQuotas::new());
+pake_contract::quota_contract_test!(
+    quotas_on_redis,
+    pake_cache::RedisQuotas::new(redis().pool())
+);
+pake_contract::quota_contract_test!(
+    limits_with_fallback,
+    pake_cache::FallbackLimits::new(Some(redis().pool()), lease())
+);

@@ -13,6 +13,7 @@
 
 pub mod cache;
 pub mod fixtures;
+pub mod quota;
 pub mod rate_limit;
 pub mod repositories;
 

@@ -73,6 +73,17 @@ pub async fn contract(limiter: Arc<dyn RateLimiter>) {
     let costly = CacheKey::tenant(tenant, "rl", "costly");
     assert!(limiter.check(&costly, quota, 5).await.unwrap().allowed);
     assert!(!limiter.check(&costly, quota, 1).await.unwrap().allowed);
+    // refunded tokens can be spent again, and a refund never overfills the bucket
+    limiter.refund(&costly, quota, 2).await.unwrap();
+    assert!(limiter.check(&costly, quota, 2).await.unwrap().allowed);
+    assert!(!limiter.check(&costly, quota, 1).await.unwrap().allowed);
+    limiter.refund(&costly, quota, 50).await.unwrap();
+    let full = limiter.check(&costly, quota, 1).await.unwrap();
+    assert_eq!(full.remaining, 4, "at most a full burst");
+    limiter
+        .refund(&CacheKey::tenant(tenant, "rl", "never"), quota, 3)
+        .await
+        .unwrap();
 }
 
 /// Generates a `#[tokio::test]` running the rate-limiter contract on `$factory`.

@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use pake_domain::{PlanCatalog, TenantId, User, UserId};
 use pake_ports::{
-    Cache, Clock, IdentityEvents, PasswordHasher, Probe, RateLimiter, Repositories,
-    SecretGenerator, TokenIssuer, TokenVerifier,
+    Cache, Clock, ConcurrencyLimiter, IdentityEvents, PasswordHasher, Probe, QuotaCounter,
+    RateLimiter, Repositories, SecretGenerator, TokenIssuer, TokenVerifier,
 };
 use time::Duration;
 
@@ -33,10 +33,10 @@ pub use caller::{Caller, RequestMeta};
 pub use directory::TenantDirectory;
 pub use error::CoreError;
 pub use health::{ComponentHealth, HealthService, Readiness};
-pub use limits::{LimitKind, LimitPolicy, LimitService};
+pub use limits::{DailyUsage, LimitKind, LimitPolicy, LimitService, Refusals, SearchSlot};
 pub use provisioning::ProvisioningService;
 pub use revocation::RevocationList;
-pub use tenants::{CreatedTenant, NewTenant, TenantPatch, TenantService};
+pub use tenants::{CreatedTenant, NewTenant, TenantAnalytics, TenantPatch, TenantService};
 pub use users::{CreatedUser, NewUser, UserPatch, UserService};
 
 /// Lifetimes and lockout rules of authentication.
@@ -103,6 +103,10 @@ pub struct Deps {
     pub optional_probes: Vec<(&'static str, Arc<dyn Probe>)>,
     /// Rate limits (shared through Redis when configured).
     pub limiter: Arc<dyn RateLimiter>,
+    /// Daily quotas (shared through Redis when configured).
+    pub quotas: Arc<dyn QuotaCounter>,
+    /// Concurrency slots (shared through Redis when configured).
+    pub slots: Arc<dyn ConcurrencyLimiter>,
     /// Rate-limit settings.
     pub limit_policy: LimitPolicy,
 }
@@ -144,15 +148,21 @@ impl Services {
     pub fn new(deps: &Deps) -> Self {
         let audit = AuditService::new(deps.clone());
         let provisioning = ProvisioningService::new(deps.clone());
+        let limits = LimitService::new(deps.clone());
         Self {
             bootstrap: BootstrapService::new(deps.clone()),
             health: HealthService::new(deps.clone()),
             auth: AuthService::new(deps.clone(), audit.clone()),
-            tenants: TenantService::new(deps.clone(), audit.clone(), provisioning.clone()),
+            tenants: TenantService::new(
+                deps.clone(),
+                audit.clone(),
+                provisioning.clone(),
+                limits.clone(),
+            ),
             users: UserService::new(deps.clone(), audit.clone()),
             audit,
             provisioning,
-            limits: LimitService::new(deps.clone()),
+            limits,
         }
     }
 

@@ -10,6 +10,7 @@ use pake_ports::{IdentityEvent, TenantFilter};
 
 use crate::audit::{AuditService, Entry};
 use crate::caller::{Caller, RequestMeta};
+use crate::limits::LimitService;
 use crate::provisioning::ProvisioningService;
 use crate::{CoreError, Deps};
 
@@ -63,6 +64,34 @@ pub struct TenantPatch {
     pub limits: Option<LimitsOverride>,
 }
 
+/// A tenant's figures over the last `days` days (UTC), today included. Every number is read from
+/// the store or the shared limit counters; nothing is estimated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantAnalytics {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The period's length in days.
+    pub days: u32,
+    /// Its first day.
+    pub since: time::Date,
+    /// Users now.
+    pub users_total: u64,
+    /// Users who logged in during the period.
+    pub users_active: u64,
+    /// The plan's user limit.
+    pub users_limit: u32,
+    /// API calls today, and the plan's daily limit.
+    pub api_calls_today: crate::DailyUsage,
+    /// API calls per day in the period (days without calls omitted; today as counted now).
+    pub api_calls_per_day: Vec<(time::Date, u64)>,
+    /// Searches in the period.
+    pub searches: pake_domain::search::SearchStats,
+    /// Searches today.
+    pub searches_today: u64,
+    /// The plan's concurrent searches.
+    pub concurrent_searches_limit: u32,
+}
+
 /// The largest settings document a tenant may store, in bytes of JSON.
 const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 
@@ -72,15 +101,99 @@ pub struct TenantService {
     deps: Deps,
     audit: AuditService,
     provisioning: ProvisioningService,
+    limits: LimitService,
 }
 
 impl TenantService {
-    pub(crate) fn new(deps: Deps, audit: AuditService, provisioning: ProvisioningService) -> Self {
+    pub(crate) fn new(
+        deps: Deps,
+        audit: AuditService,
+        provisioning: ProvisioningService,
+        limits: LimitService,
+    ) -> Self {
         Self {
             deps,
             audit,
             provisioning,
+            limits,
         }
+    }
+
+    /// The tenant's analytics over the last `days` (1–365) days.
+    ///
+    /// # Errors
+    /// [`CoreError::Forbidden`] (another tenant, or a role without analytics),
+    /// [`CoreError::Validation`] for `days` out of range, [`CoreError::NotFound`].
+    pub async fn analytics(
+        &self,
+        caller: &Caller,
+        id: TenantId,
+        days: u32,
+    ) -> Result<TenantAnalytics, CoreError> {
+        self.require_own(caller, id, Permission::ViewTenantAnalytics)?;
+        if !(1..=365).contains(&days) {
+            return Err(pake_domain::ValidationError::new(
+                "days",
+                pake_domain::Reason::OutOfRange { min: 1, max: 365 },
+            )
+            .into());
+        }
+        let tenant = self
+            .deps
+            .repos
+            .tenants
+            .find(id)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        let limits = self
+            .deps
+            .plans
+            .effective(tenant.plan, &tenant.limits_override)
+            .limits;
+        let now = self.deps.clock.now();
+        let today = now.date();
+        let since = today - time::Duration::days(i64::from(days) - 1);
+        let since_instant = since.midnight().assume_utc();
+        let repos = &self.deps.repos;
+        let users_total = repos.users.count(id).await?;
+        let users_active = repos.users.count_active_since(id, since_instant).await?;
+        let calls_today = self.limits.calls_today(id).await?;
+        let mut per_day = repos
+            .usage
+            .series(id, since, today, pake_domain::usage::UsageMetric::ApiCalls)
+            .await?;
+        per_day.retain(|(d, _)| *d != today);
+        if calls_today.used > 0 {
+            per_day.push((today, calls_today.used));
+        }
+        let searches = repos
+            .history
+            .stats(
+                id,
+                &pake_domain::search::HistoryFilter {
+                    user_id: None,
+                    since: Some(since_instant),
+                },
+            )
+            .await?;
+        let searches_today = searches
+            .per_day
+            .iter()
+            .find(|(d, _)| *d == today)
+            .map_or(0, |(_, n)| *n);
+        Ok(TenantAnalytics {
+            tenant_id: id,
+            days,
+            since,
+            users_total,
+            users_active,
+            users_limit: limits.max_users,
+            api_calls_today: calls_today,
+            api_calls_per_day: per_day,
+            searches,
+            searches_today,
+            concurrent_searches_limit: limits.max_concurrent_searches,
+        })
     }
 
     fn require(&self, caller: &Caller, p: Permission) -> Result<(), CoreError> {

@@ -42,29 +42,10 @@ fn deps(dir: &tempfile::TempDir) -> Deps {
         events: Arc::new(pake_ports::LocalEvents),
         cache: Arc::new(NoCache),
         optional_probes: Vec::new(),
-        limiter: Arc::new(NoLimits),
+        limiter: Arc::new(pake_cache::MemoryRateLimiter::new()),
+        quotas: Arc::new(pake_cache::MemoryQuotas::new()),
+        slots: Arc::new(pake_cache::MemoryQuotas::new()),
         limit_policy: pake_core::LimitPolicy::default(),
-    }
-}
-
-/// The bootstrap is never rate limited.
-struct NoLimits;
-
-#[async_trait::async_trait]
-impl pake_ports::RateLimiter for NoLimits {
-    async fn check(
-        &self,
-        _: &pake_ports::CacheKey,
-        quota: pake_ports::Quota,
-        _: u32,
-    ) -> Result<pake_ports::RateDecision, pake_ports::LimitError> {
-        Ok(pake_ports::RateDecision {
-            allowed: true,
-            limit: quota.limit,
-            remaining: quota.limit,
-            reset_after: std::time::Duration::ZERO,
-            retry_after: None,
-        })
     }
 }
 

@@ -49,6 +49,10 @@ pub enum ErrorCode {
     UserRateLimited,
     /// Too many login or refresh attempts from this address.
     AddressRateLimited,
+    /// The tenant's API calls of the day are used up.
+    DailyQuotaExceeded,
+    /// The tenant's concurrent searches are all running.
+    ConcurrentSearchLimit,
     /// The resource does not exist (or belongs to another tenant).
     NotFound,
     /// The method is not allowed on this path.
@@ -76,9 +80,11 @@ impl ErrorCode {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict | Self::InvalidState => StatusCode::CONFLICT,
-            Self::TenantRateLimited | Self::UserRateLimited | Self::AddressRateLimited => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::TenantRateLimited
+            | Self::UserRateLimited
+            | Self::AddressRateLimited
+            | Self::DailyQuotaExceeded
+            | Self::ConcurrentSearchLimit => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -101,6 +107,8 @@ impl ErrorCode {
             Self::TenantRateLimited => "tenant_rate_limited",
             Self::UserRateLimited => "user_rate_limited",
             Self::AddressRateLimited => "address_rate_limited",
+            Self::DailyQuotaExceeded => "daily_quota_exceeded",
+            Self::ConcurrentSearchLimit => "concurrent_search_limit",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
@@ -126,6 +134,8 @@ impl ErrorCode {
             Self::TenantRateLimited => "Tenant rate limit reached",
             Self::UserRateLimited => "User rate limit reached",
             Self::AddressRateLimited => "Too many attempts from this address",
+            Self::DailyQuotaExceeded => "Daily API quota used up",
+            Self::ConcurrentSearchLimit => "Too many concurrent searches",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict",
@@ -316,6 +326,14 @@ impl From<CoreError> for ApiError {
                     pake_core::LimitKind::AddressRate => (
                         ErrorCode::AddressRateLimited,
                         "too many attempts from this address",
+                    ),
+                    pake_core::LimitKind::DailyQuota => (
+                        ErrorCode::DailyQuotaExceeded,
+                        "the tenant's API calls for today are used up; the quota resets at 00:00 UTC",
+                    ),
+                    pake_core::LimitKind::ConcurrentSearches => (
+                        ErrorCode::ConcurrentSearchLimit,
+                        "the tenant's plan allows no more searches at once; retry when one ends",
                     ),
                 };
                 let retry = decision

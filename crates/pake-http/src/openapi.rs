@@ -23,6 +23,7 @@ use crate::routes::{audit, auth, docs, health, tenants, users};
         auth::jwks, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::me,
         auth::change_password, auth::sessions, auth::revoke_session,
         tenants::create, tenants::list, tenants::get, tenants::update, tenants::delete,
+        tenants::analytics,
         users::create, users::list, users::get, users::update, users::delete, users::unlock,
         users::reset_password,
         audit::list,

@@ -21,7 +21,9 @@ pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Conflict, RepoError};
 pub use events::{IdentityEvent, IdentityEvents, LocalEvents, Probe};
 pub use password::{HashError, PasswordCheck, PasswordHasher};
-pub use rate_limit::{LimitError, Quota, RateDecision, RateLimiter};
+pub use rate_limit::{
+    ConcurrencyLimiter, LimitError, Quota, QuotaCounter, QuotaTake, RateDecision, RateLimiter,
+};
 pub use repository::{
     AuditRepository, LoginFailure, Repositories, SavedSearchRepository, SearchHistoryRepository,
     SessionRepository, StoreHealth, TenantFilter, TenantRepository, UsageRepository,

@@ -52,4 +52,87 @@ pub trait RateLimiter: Send + Sync {
         quota: Quota,
         cost: u32,
     ) -> Result<RateDecision, LimitError>;
+
+    /// Puts back `units` taken earlier under `quota` but never used (a lease's leftovers): the
+    /// bucket never holds more than a full burst afterwards.
+    ///
+    /// # Errors
+    /// [`LimitError::Unavailable`] when the backend cannot be reached.
+    async fn refund(&self, key: &CacheKey, quota: Quota, units: u32) -> Result<(), LimitError>;
+}
+
+/// What a quota counter granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaTake {
+    /// Units taken: between 0 and what was asked.
+    pub granted: u64,
+    /// The counter after the call.
+    pub used: u64,
+}
+
+/// A fixed cap over a window that ends when the counter's key expires (the daily API-call quota:
+/// the key names the day). Atomic per key.
+#[async_trait]
+pub trait QuotaCounter: Send + Sync {
+    /// Takes up to `want` units without passing `limit`; a counter that does not exist yet starts
+    /// at `start` (what the store already recorded) and expires after `ttl`.
+    ///
+    /// # Errors
+    /// [`LimitError::Unavailable`] when the backend cannot be reached.
+    async fn take(
+        &self,
+        key: &CacheKey,
+        limit: u64,
+        want: u64,
+        start: u64,
+        ttl: Duration,
+    ) -> Result<QuotaTake, LimitError>;
+
+    /// Gives back `units` taken but not used (the counter never goes below zero).
+    ///
+    /// # Errors
+    /// [`LimitError::Unavailable`] when the backend cannot be reached.
+    async fn give_back(&self, key: &CacheKey, units: u64) -> Result<(), LimitError>;
+
+    /// The counter, if it exists.
+    ///
+    /// # Errors
+    /// [`LimitError::Unavailable`] when the backend cannot be reached.
+    async fn current(&self, key: &CacheKey) -> Result<Option<u64>, LimitError>;
+}
+
+/// Slots held at once (concurrent searches of a tenant). Each slot is a lease that expires unless
+/// renewed, so a replica that dies mid-search cannot hold a slot for ever.
+#[async_trait]
+pub trait ConcurrencyLimiter: Send + Sync {
+    /// Takes a slot for `holder` when fewer than `limit` unexpired leases are held under `key`;
+    /// `true` when taken.
+    ///
+    /// # Errors
+    /// [`LimitError::Unavailable`] when the backend cannot be reached.
+    async fn acquire(
+        &self,
+        key: &CacheKey,
+        holder: &str,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<bool, LimitError>;
+
+    /// Extends `holder`'s lease by `ttl` from now; `false` when it had expired already.
+    ///
+    /// # Errors
+    /// [`LimitError::Unavailable`] when the backend cannot be reached.
+    async fn renew(&self, key: &CacheKey, holder: &str, ttl: Duration) -> Result<bool, LimitError>;
+
+    /// Frees `holder`'s slot (nothing when it holds none).
+    ///
+    /// # Errors
+    /// [`LimitError::Unavailable`] when the backend cannot be reached.
+    async fn release(&self, key: &CacheKey, holder: &str) -> Result<(), LimitError>;
+
+    /// Unexpired leases held under `key`.
+    ///
+    /// # Errors
+    /// [`LimitError::Unavailable`] when the backend cannot be reached.
+    async fn held(&self, key: &CacheKey) -> Result<u32, LimitError>;
 }

@@ -16,6 +16,7 @@ pub struct TestApp {
     /// A client without redirects, so redirects can be asserted.
     pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     dir: tempfile::TempDir,
     db: Option<pake_store_postgres::test_db::TestDb>,
 }
@@ -43,6 +44,17 @@ impl TestApp {
             .expect("sqlite")
             .repositories(),
         }
+    }
+
+    /// Stops the server gracefully, waits until it has finished (its last usage flush
+    /// included), and starts a new one on the same data directory.
+    pub async fn restart(mut self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        self.handle.stop(true).await;
+        if let Some(served) = self.served.take() {
+            served.await.expect("server task").expect("server");
+        }
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        spawn_in(dir, tweak).await
     }
 
     /// The server's data directory.
@@ -187,14 +199,51 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Starts a server on an existing data directory.
 pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_at(dir, std::sync::Arc::new(pake_ports::SystemClock), tweak).await
+}
+
+/// A clock the test moves by hand.
+pub struct ManualClock(std::sync::Mutex<time::OffsetDateTime>);
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn new(now: time::OffsetDateTime) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self(std::sync::Mutex::new(now)))
+    }
+
+    /// Moves the clock to `to`.
+    pub fn set(&self, to: time::OffsetDateTime) {
+        *self.0.lock().unwrap() = to;
+    }
+}
+
+impl pake_ports::Clock for ManualClock {
+    fn now(&self) -> time::OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Starts a server with the test configuration adjusted by `tweak` and `clock` for time.
+pub async fn spawn_with_clock(
+    clock: std::sync::Arc<dyn pake_ports::Clock>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    spawn_at(tempfile::tempdir().expect("temp dir"), clock, tweak).await
+}
+
+async fn spawn_at(
+    dir: tempfile::TempDir,
+    clock: std::sync::Arc<dyn pake_ports::Clock>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = test_config(&dir);
     tweak(&mut config);
-    let app = Application::build(&config)
+    let app = Application::build_with_clock(&config, clock)
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let served = Some(tokio::spawn(app.run_until_stopped()));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("pake-tests")
@@ -204,6 +253,7 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -
         address,
         client,
         handle,
+        served,
         dir,
         db: None,
     }

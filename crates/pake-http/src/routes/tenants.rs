@@ -23,7 +23,146 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .put(update)
                 .patch(update)
                 .delete(delete),
-        );
+        )
+        .service(resource("/api/v1/tenants/{id}/analytics").get(analytics));
+}
+
+/// `?days=` (1–365, default 30).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsQuery {
+    /// The period in days, today included.
+    pub days: Option<u32>,
+}
+
+/// A count on one UTC day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayCount {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// The count.
+    pub count: u64,
+}
+
+fn series(days: &[(time::Date, u64)]) -> Vec<DayCount> {
+    days.iter()
+        .map(|(d, n)| DayCount {
+            date: d.to_string(),
+            count: *n,
+        })
+        .collect()
+}
+
+/// Users of the tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserFigures {
+    /// Users now.
+    pub total: u64,
+    /// Users who logged in during the period.
+    pub active: u64,
+    /// The plan's limit.
+    pub limit: u32,
+}
+
+/// API calls of the tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiCallFigures {
+    /// Calls today (UTC), across every replica.
+    pub today: u64,
+    /// The plan's calls per day.
+    pub limit: u64,
+    /// Calls left today.
+    pub remaining_today: u64,
+    /// Calls per day in the period (days without calls omitted).
+    pub per_day: Vec<DayCount>,
+}
+
+/// Searches of the tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchFigures {
+    /// Searches in the period.
+    pub total: u64,
+    /// Searches today.
+    pub today: u64,
+    /// Of the period's searches, answered from cache.
+    pub cache_hits: u64,
+    /// Mean execution time in milliseconds.
+    pub average_ms: f64,
+    /// The plan's searches at once.
+    pub concurrent_limit: u32,
+    /// Searches per day (days without searches omitted).
+    pub per_day: Vec<DayCount>,
+}
+
+/// A tenant's analytics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantAnalyticsDto {
+    /// The tenant.
+    #[schema(value_type = String)]
+    pub tenant_id: TenantId,
+    /// The period in days.
+    pub days: u32,
+    /// Its first day.
+    pub since: String,
+    /// Users.
+    pub users: UserFigures,
+    /// API calls.
+    pub api_calls: ApiCallFigures,
+    /// Searches.
+    pub searches: SearchFigures,
+}
+
+/// `{analytics}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantAnalyticsResponse {
+    /// The figures.
+    pub analytics: TenantAnalyticsDto,
+}
+
+/// A tenant's analytics (its admins and managers, or the super admin): users, API calls against
+/// the daily quota, searches.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/analytics", tag = "tenants", security(("bearer" = [])),
+    params(("id" = Uuid, Path), AnalyticsQuery),
+    responses((status = 200, body = TenantAnalyticsResponse), (status = 400, body = crate::error::Problem),
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn analytics(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    query: web::Query<AnalyticsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let a = state
+        .services
+        .tenants
+        .analytics(&auth.0, TenantId::from_uuid(*id), query.days.unwrap_or(30))
+        .await?;
+    let calls = a.api_calls_today;
+    Ok(HttpResponse::Ok().json(TenantAnalyticsResponse {
+        analytics: TenantAnalyticsDto {
+            tenant_id: a.tenant_id,
+            days: a.days,
+            since: a.since.to_string(),
+            users: UserFigures {
+                total: a.users_total,
+                active: a.users_active,
+                limit: a.users_limit,
+            },
+            api_calls: ApiCallFigures {
+                today: calls.used,
+                limit: calls.limit,
+                remaining_today: calls.limit.saturating_sub(calls.used),
+                per_day: series(&a.api_calls_per_day),
+            },
+            searches: SearchFigures {
+                total: a.searches.total,
+                today: a.searches_today,
+                cache_hits: a.searches.cache_hits,
+                average_ms: a.searches.average_ms,
+                concurrent_limit: a.concurrent_searches_limit,
+                per_day: series(&a.searches.per_day),
+            },
+        },
+    }))
 }
 
 /// A new tenant and its first admin.
