@@ -335,6 +335,11 @@ impl Config {
                     .only(&["DATABASE_URL"])
                     .map(|_| "store.database_url".into()),
             )
+            .merge(
+                Env::raw()
+                    .only(&["REDIS_URL"])
+                    .map(|_| "cache.redis_url".into()),
+            )
             // `PAKE_TEST_*` belongs to the test pipeline, not to the server.
             .merge(
                 env.ignore(&["CONFIG", "BOOTSTRAP_ADMIN_PASSWORD"])
@@ -436,7 +441,19 @@ mod tests {
             jail.set_env("PAKE_STORE__DATA_DIR", "/tmp/pake-x");
             jail.set_env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", "Quiet-Harbour-42!");
             jail.set_env("PAKE_TEST_DATABASE_URL", "postgres://test-pipeline-only");
+            jail.set_env("DATABASE_URL", "postgres://app@db/pake");
+            jail.set_env("REDIS_URL", "redis://cache:6379");
             let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
+            let url = |s: Option<&SecretString>| s.map(|u| u.expose_secret().to_owned());
+            assert_eq!(
+                url(config.store.database_url.as_ref()).as_deref(),
+                Some("postgres://app@db/pake")
+            );
+            assert_eq!(
+                url(config.cache.redis_url.as_ref()).as_deref(),
+                Some("redis://cache:6379"),
+                "REDIS_URL switches the cache, limits and events to Redis"
+            );
             assert_eq!(
                 config.server.bind,
                 "127.0.0.1:9000".parse::<SocketAddr>().unwrap()

@@ -257,8 +257,18 @@ fn build_cache(config: &Config) -> Result<Shared, StartupError> {
 }
 
 /// Applies the identity events other replicas publish (ended sessions, changed tenants).
-fn spawn_event_listener(services: Services, bus: &RedisEvents) {
-    let mut events = bus.subscribe();
+///
+/// Waits (up to two seconds) until the subscription is in place, so a replica that starts serving
+/// has missed no event since; if Redis does not answer, the periodic sync covers the gap.
+async fn spawn_event_listener(services: Services, bus: &RedisEvents) {
+    let (mut events, mut subscribed) = bus.subscribe();
+    let wait = subscribed.wait_for(|s| *s);
+    if tokio::time::timeout(Duration::from_secs(2), wait)
+        .await
+        .is_err()
+    {
+        tracing::warn!("identity events: not subscribed yet; the periodic sync covers the gap");
+    }
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             if let Err(e) = services.auth.apply_event(event).await {
@@ -294,6 +304,11 @@ impl Application {
         config: &Config,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        // The start-up future is large: keep it on the heap, not on every caller's stack.
+        Box::pin(Self::build_inner(config, clock)).await
+    }
+
+    async fn build_inner(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let store = open_store(config)?;
         prepare_schema(&store).await?;
 
@@ -353,6 +368,10 @@ impl Application {
                     .map(|s| s.expose_secret().to_owned()),
             })
             .await?;
+        // Subscribe before the first sync: nothing another replica does from here on is missed.
+        if let Some(bus) = &bus {
+            spawn_event_listener(services.clone(), bus).await;
+        }
         services.sync_identity().await?;
         let resumed = services.provisioning.resume_all().await?;
         if resumed > 0 {
@@ -363,9 +382,6 @@ impl Application {
             Duration::from_secs(config.auth.sync_interval_secs),
         );
         spawn_usage_flush(services.clone(), limiter);
-        if let Some(bus) = bus {
-            spawn_event_listener(services.clone(), &bus);
-        }
 
         let addr = config.server.bind;
         let listener =

@@ -61,14 +61,21 @@ impl RedisEvents {
     }
 
     /// Listens for events in the background, reconnecting by itself after failures; events
-    /// arrive on the returned channel.
-    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<IdentityEvent> {
+    /// arrive on the returned channel. The watch turns `true` once the first subscription is in
+    /// place (a server waits for it before serving, so it misses no event of its first moments).
+    pub fn subscribe(
+        &self,
+    ) -> (
+        mpsc::UnboundedReceiver<IdentityEvent>,
+        tokio::sync::watch::Receiver<bool>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (subscribed, watch) = tokio::sync::watch::channel(false);
         let url = self.url.clone();
         tokio::spawn(async move {
             let mut failing = false;
             loop {
-                match listen(&url, &tx).await {
+                match listen(&url, &tx, &subscribed).await {
                     Ok(()) => return, // the receiver is gone: the server is stopping
                     Err(e) => {
                         if !failing {
@@ -80,15 +87,20 @@ impl RedisEvents {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         });
-        rx
+        (rx, watch)
     }
 }
 
 /// One subscription session; returns `Ok` when the receiver is dropped.
-async fn listen(url: &str, tx: &mpsc::UnboundedSender<IdentityEvent>) -> redis::RedisResult<()> {
+async fn listen(
+    url: &str,
+    tx: &mpsc::UnboundedSender<IdentityEvent>,
+    subscribed: &tokio::sync::watch::Sender<bool>,
+) -> redis::RedisResult<()> {
     let client = redis::Client::open(url)?;
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(CHANNEL).await?;
+    subscribed.send_replace(true);
     tracing::info!("identity events: subscribed");
     let mut messages = pubsub.into_on_message();
     while let Some(msg) = messages.next().await {

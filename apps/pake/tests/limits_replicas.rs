@@ -1,0 +1,325 @@
+//! Limits across replicas: two `pake` server processes sharing PostgreSQL and Redis admit exactly
+//! a tenant's rate and daily quota between them (N concurrent requests against a limit of L admit
+//! L ± 1), as one server does; and a tenant hammering its limit does not change another tenant's
+//! admitted count or latency.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pake");
+
+/// A `pake serve` process, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(database_url: &str, redis_url: &str, keys: &std::path::Path) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("PAKE_SERVER__BIND", "127.0.0.1:0")
+        .env("PAKE_SERVER__WORKERS", "1")
+        .env("PAKE_PASSWORDS__ARGON2_MEMORY_KIB", "1024")
+        .env("PAKE_PASSWORDS__ARGON2_ITERATIONS", "1")
+        .env("PAKE_STORE__DATA_DIR", dir.path().join("data"))
+        .env("PAKE_AUTH__KEYS_DIR", keys)
+        .env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .env("PAKE_LIMITS__ADDRESS_PER_MINUTE", "1000000")
+        .env("PAKE_LIMITS__USER_FRACTION", "1.0")
+        .env("PAKE_LOG__LEVEL", "warn")
+        .env("DATABASE_URL", database_url)
+        .env("REDIS_URL", redis_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn pake");
+    let stdout = child.stdout.take().unwrap();
+    let mut port = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if line.starts_with("PAKE listening on") {
+            port = line
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim().parse::<u16>().ok());
+            break;
+        }
+    }
+    let port = port.expect("the server announced its port");
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    }
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = client.request(method.parse().unwrap(), url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn token(client: &reqwest::Client, base: &str, tenant: &str, password: &str) -> String {
+    let (status, body) = call(
+        client,
+        "POST",
+        &format!("{base}/api/v1/auth/login"),
+        None,
+        Some(json!({"tenant": tenant, "username": "admin", "password": password})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Creates an active tenant with `limits`; returns its id and its admin's token.
+async fn tenant(
+    client: &reqwest::Client,
+    base: &str,
+    root: &str,
+    name: &str,
+    limits: Value,
+) -> (String, String) {
+    let body = json!({"name": name, "display_name": name, "plan": "basic",
+        "admin_email": format!("admin@{name}.org"), "admin_password": common::TENANT_ADMIN_PASSWORD});
+    let (status, created) = call(
+        client,
+        "POST",
+        &format!("{base}/api/v1/tenants/"),
+        Some(root),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["tenant"]["id"].as_str().unwrap().to_owned();
+    let url = format!("{base}/api/v1/tenants/{id}");
+    for _ in 0..200 {
+        let (_, t) = call(client, "GET", &url, Some(root), None).await;
+        if t["tenant"]["status"] == "active" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = call(
+        client,
+        "PATCH",
+        &url,
+        Some(root),
+        Some(json!({ "limits": limits })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let admin = token(client, base, name, common::TENANT_ADMIN_PASSWORD).await;
+    (id, admin)
+}
+
+/// Fires `n` concurrent `GET /auth/me` with `token`, spread over `bases`; returns how many were
+/// admitted and the codes of the refusals.
+async fn flood(
+    client: &reqwest::Client,
+    bases: &[&str],
+    token: &str,
+    n: usize,
+) -> (usize, Vec<String>) {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let url = format!("{}/api/v1/auth/me", bases[i % bases.len()]);
+        let (client, token) = (client.clone(), token.to_owned());
+        tasks.push(tokio::spawn(async move {
+            call(&client, "GET", &url, Some(&token), None).await
+        }));
+    }
+    let (mut admitted, mut refused) = (0, Vec::new());
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            200 => admitted += 1,
+            429 => refused.push(body["code"].as_str().unwrap_or("?").to_owned()),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    (admitted, refused)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+async fn timed_calls(client: &reqwest::Client, base: &str, token: &str, n: usize) -> Vec<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..n {
+        let started = Instant::now();
+        let (status, body) = call(
+            client,
+            "GET",
+            &format!("{base}/api/v1/auth/me"),
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "the calm tenant is never refused: {body}");
+        times.push(started.elapsed());
+    }
+    times
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_processes_share_every_limit_exactly() {
+    let db = tokio::task::spawn_blocking(pake_store_postgres::test_db::TestDb::new)
+        .await
+        .unwrap();
+    let redis =
+        std::env::var("PAKE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let keys = tempfile::tempdir().unwrap();
+    let one = serve(&db.app_url, &redis, keys.path());
+    let two = serve(&db.app_url, &redis, keys.path());
+    let both = [one.base.as_str(), two.base.as_str()];
+    let client = reqwest::Client::new();
+    let root = token(&client, &one.base, "platform", common::ADMIN_PASSWORD).await;
+
+    // the tenant's rate: 20 a minute, 60 requests at once over both processes
+    let (_, rush) = tenant(
+        &client,
+        &one.base,
+        &root,
+        "rush",
+        json!({"requests_per_minute": 20}),
+    )
+    .await;
+    let (admitted, refused) = flood(&client, &both, &rush, 60).await;
+    assert!(
+        (19..=21).contains(&admitted),
+        "admitted {admitted} of a limit of 20"
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|c| c == "tenant_rate_limited" || c == "user_rate_limited"),
+        "{refused:?}"
+    );
+
+    // the daily quota: 25 calls, 60 requests at once over both processes
+    let (daily_id, daily) = tenant(
+        &client,
+        &two.base,
+        &root,
+        "daily",
+        json!({"max_api_calls_per_day": 25, "requests_per_minute": 100_000}),
+    )
+    .await;
+    let (admitted, refused) = flood(&client, &both, &daily, 60).await;
+    assert!(
+        (24..=26).contains(&admitted),
+        "admitted {admitted} of a quota of 25"
+    );
+    assert!(
+        refused.iter().all(|c| c == "daily_quota_exceeded"),
+        "{refused:?}"
+    );
+    // both processes report the same count, the one that was admitted
+    for base in both {
+        let (status, body) = call(
+            &client,
+            "GET",
+            &format!("{base}/api/v1/tenants/{daily_id}/analytics"),
+            Some(&root),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["analytics"]["api_calls"]["today"],
+            json!(admitted),
+            "{base}"
+        );
+    }
+
+    // a tenant hammering its spent limit does not slow another tenant down
+    let (_, calm) = tenant(
+        &client,
+        &one.base,
+        &root,
+        "calm",
+        json!({"requests_per_minute": 1000}),
+    )
+    .await;
+    let baseline = median(timed_calls(&client, &one.base, &calm, 20).await);
+    let hammer = {
+        let (client, rush) = (client.clone(), rush.clone());
+        let bases = [one.base.clone(), two.base.clone()];
+        tokio::spawn(async move {
+            let refs = [bases[0].as_str(), bases[1].as_str()];
+            let mut total = 0;
+            for _ in 0..10 {
+                let (admitted, refused) = flood(&client, &refs, &rush, 40).await;
+                total += admitted;
+                assert!(refused.iter().all(|c| c.ends_with("rate_limited")));
+            }
+            total
+        })
+    };
+    let during = median(timed_calls(&client, &one.base, &calm, 20).await);
+    let hammered_admitted = hammer.await.unwrap();
+    assert!(
+        hammered_admitted <= 2,
+        "the spent tenant stays refused: {hammered_admitted}"
+    );
+    println!("calm tenant median latency: {baseline:?} alone, {during:?} while another hammers");
+    assert!(
+        during <= baseline * 4 + Duration::from_millis(20),
+        "{during:?} against {baseline:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_server_admits_exactly_the_limit_of_concurrent_requests() {
+    let app = common::spawn_app().await;
+    let root = app.root().await;
+    let (id, admin) = app.tenant(&root, "crowd", "basic").await;
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/tenants/{id}"),
+            Some(&root),
+            Some(json!({"limits": {"requests_per_minute": 40}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // the admin's share is half the tenant's: 20
+    let (admitted, refused) = flood(&app.client, &[app.address.as_str()], &admin, 60).await;
+    assert_eq!(admitted, 20);
+    assert!(
+        refused.iter().all(|c| c == "user_rate_limited"),
+        "{refused:?}"
+    );
+}
