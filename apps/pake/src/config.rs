@@ -134,7 +134,7 @@ impl Default for LimitsConfig {
         Self {
             user_fraction: d.user_fraction,
             address_per_minute: d.address_per_minute,
-            lease_max: 64,
+            lease_max: 512,
             lease_ms: 250,
             search_lease_secs: d.search_lease.as_secs(),
         }

@@ -50,37 +50,80 @@ struct Lease<S> {
     state: Option<(S, Instant)>,
 }
 
-impl<S> Default for Lease<S> {
-    fn default() -> Self {
-        Self {
-            key: None,
-            tokens: 0,
-            size: 0,
-            expires: None,
-            state: None,
-        }
-    }
-}
-
 impl<S> Lease<S> {
     fn live(&self, now: Instant) -> bool {
         self.expires.is_some_and(|e| now < e)
     }
 }
 
-type Slots<S> = Mutex<HashMap<String, Arc<tokio::sync::Mutex<Lease<S>>>>>;
+/// A key's lease behind a plain mutex (spending never waits on I/O), and the async lock that lets
+/// one refill per key be in flight.
+struct Entry<S> {
+    lease: Mutex<Lease<S>>,
+    refill: tokio::sync::Mutex<()>,
+}
 
-fn slot<S>(slots: &Slots<S>, key: &CacheKey) -> Arc<tokio::sync::Mutex<Lease<S>>> {
+impl<S> Default for Entry<S> {
+    fn default() -> Self {
+        Self {
+            lease: Mutex::new(Lease {
+                key: None,
+                tokens: 0,
+                size: 0,
+                expires: None,
+                state: None,
+            }),
+            refill: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl<S> Entry<S> {
+    fn lease(&self) -> std::sync::MutexGuard<'_, Lease<S>> {
+        self.lease
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes the tokens of an expired lease out, with its key and state, for giving back.
+    fn expired_leftover(&self, now: Instant) -> Option<(CacheKey, u64, S)>
+    where
+        S: Copy,
+    {
+        let mut lease = self.lease();
+        if lease.tokens == 0 || lease.live(now) {
+            return None;
+        }
+        let key = lease.key.clone()?;
+        let (state, _) = lease.state?;
+        let tokens = std::mem::take(&mut lease.tokens);
+        Some((key, tokens, state))
+    }
+}
+
+type Slots<S> = Mutex<HashMap<String, Arc<Entry<S>>>>;
+
+fn slot<S>(slots: &Slots<S>, key: &CacheKey) -> Arc<Entry<S>> {
     let mut map = slots
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if map.len() > 10_000 {
         let now = Instant::now();
-        map.retain(|_, l| {
-            Arc::strong_count(l) > 1 || l.try_lock().map_or(true, |l| l.live(now) || l.tokens > 0)
+        map.retain(|_, e| {
+            let lease = e.lease();
+            Arc::strong_count(e) > 1 || lease.live(now) || lease.tokens > 0
         });
     }
     Arc::clone(map.entry(key.to_string()).or_default())
+}
+
+fn all<S>(slots: &Slots<S>) -> Vec<Arc<Entry<S>>> {
+    slots
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .values()
+        .map(Arc::clone)
+        .collect()
 }
 
 /// A rate limiter spending leased tokens of an inner (shared) one.
@@ -104,38 +147,20 @@ impl<L: RateLimiter> LeasedRateLimiter<L> {
     /// does not keep tokens taken that were never used).
     ///
     /// # Errors
-    /// [`LimitError::Unavailable`] when the shared limiter cannot be reached (the tokens are kept
-    /// for the next sweep).
+    /// [`LimitError::Unavailable`] when the shared limiter cannot be reached.
     pub async fn sweep(&self) -> Result<(), LimitError> {
         let now = Instant::now();
-        for slot in all(&self.leases) {
-            let Ok(mut lease) = slot.try_lock() else {
+        for entry in all(&self.leases) {
+            let Ok(_refill) = entry.refill.try_lock() else {
                 continue;
             };
-            if lease.tokens > 0 && !lease.live(now) {
-                self.give_back(&mut lease).await?;
+            if let Some((key, tokens, (quota, _))) = entry.expired_leftover(now) {
+                let units = u32::try_from(tokens).unwrap_or(u32::MAX);
+                self.inner.refund(&key, quota, units).await?;
             }
         }
         Ok(())
     }
-
-    async fn give_back(&self, lease: &mut Lease<(Quota, RateDecision)>) -> Result<(), LimitError> {
-        if let (Some(key), Some(((quota, _), _))) = (&lease.key, lease.state) {
-            let units = u32::try_from(lease.tokens).unwrap_or(u32::MAX);
-            self.inner.refund(key, quota, units).await?;
-        }
-        lease.tokens = 0;
-        Ok(())
-    }
-}
-
-fn all<S>(slots: &Slots<S>) -> Vec<Arc<tokio::sync::Mutex<Lease<S>>>> {
-    slots
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .values()
-        .map(Arc::clone)
-        .collect()
 }
 
 /// What a request spent from a lease is told: the shared state at the last refill, with the
@@ -152,6 +177,22 @@ fn local_decision(last: RateDecision, at: Instant, tokens: u64, now: Instant) ->
     }
 }
 
+/// Spends `cost` from a live lease taken under `quota`, if it has that much.
+fn spend_rate(
+    entry: &Entry<(Quota, RateDecision)>,
+    quota: Quota,
+    cost: u64,
+) -> Option<RateDecision> {
+    let now = Instant::now();
+    let mut lease = entry.lease();
+    let ((q, last), at) = lease.state?;
+    if q != quota || !lease.live(now) || lease.tokens < cost {
+        return None;
+    }
+    lease.tokens -= cost;
+    Some(local_decision(last, at, lease.tokens, now))
+}
+
 #[async_trait]
 impl<L: RateLimiter> RateLimiter for LeasedRateLimiter<L> {
     async fn check(
@@ -163,34 +204,38 @@ impl<L: RateLimiter> RateLimiter for LeasedRateLimiter<L> {
         if self.policy.max <= 1 {
             return self.inner.check(key, quota, cost).await;
         }
-        let slot = slot(&self.leases, key);
-        let mut lease = slot.lock().await;
-        let now = Instant::now();
         let cost64 = u64::from(cost);
-        let same = lease.state.is_some_and(|((q, _), _)| q == quota);
-        if same && lease.live(now) && lease.tokens >= cost64 {
-            lease.tokens -= cost64;
-            if let Some(((_, last), at)) = lease.state {
-                return Ok(local_decision(last, at, lease.tokens, now));
-            }
+        let entry = slot(&self.leases, key);
+        if let Some(decision) = spend_rate(&entry, quota, cost64) {
+            return Ok(decision);
         }
-        let leftover = lease.tokens;
-        if leftover > 0 {
-            self.give_back(&mut lease).await?;
+        let _refill = entry.refill.lock().await;
+        // another request may have refilled while this one waited
+        if let Some(decision) = spend_rate(&entry, quota, cost64) {
+            return Ok(decision);
         }
-        let size = if same {
-            let remaining = lease.state.map_or(0, |((_, d), _)| u64::from(d.remaining));
-            next_size(
-                lease.size,
-                leftover,
-                lease.live(now),
-                remaining,
-                u64::from(self.policy.max),
-            )
-        } else {
-            1
+        let now = Instant::now();
+        let (leftover, size) = {
+            let mut lease = entry.lease();
+            let leftover = std::mem::take(&mut lease.tokens);
+            let size = match lease.state {
+                Some(((q, d), _)) if q == quota => next_size(
+                    lease.size,
+                    leftover,
+                    lease.live(now),
+                    u64::from(d.remaining),
+                    u64::from(self.policy.max),
+                ),
+                _ => 1,
+            };
+            let old = lease.state.map(|((q, _), _)| q);
+            (old.filter(|_| leftover > 0).map(|q| (q, leftover)), size)
+        };
+        if let Some((old_quota, units)) = leftover {
+            let units = u32::try_from(units).unwrap_or(u32::MAX);
+            self.inner.refund(key, old_quota, units).await?;
         }
-        .max(cost64);
+        let size = size.max(cost64);
         let batch = u32::try_from(size).unwrap_or(u32::MAX);
         let mut decision = self.inner.check(key, quota, batch).await?;
         let mut taken = size;
@@ -198,16 +243,16 @@ impl<L: RateLimiter> RateLimiter for LeasedRateLimiter<L> {
             decision = self.inner.check(key, quota, cost).await?;
             taken = cost64;
         }
+        let mut lease = entry.lease();
         lease.key = Some(key.clone());
         lease.size = taken;
+        lease.state = Some(((quota, decision), now));
         if decision.allowed {
             lease.tokens = taken - cost64;
             lease.expires = Some(now + self.policy.ttl);
-            lease.state = Some(((quota, decision), now));
             return Ok(local_decision(decision, now, lease.tokens, now));
         }
         lease.expires = None;
-        lease.state = Some(((quota, decision), now));
         Ok(decision)
     }
 
@@ -244,25 +289,34 @@ impl<Q: QuotaCounter> LeasedQuota<Q> {
     /// does not keep units counted that were never used).
     ///
     /// # Errors
-    /// [`LimitError::Unavailable`] when the shared counter cannot be reached (the units are kept
-    /// for the next sweep).
+    /// [`LimitError::Unavailable`] when the shared counter cannot be reached.
     pub async fn sweep(&self) -> Result<(), LimitError> {
         let now = Instant::now();
-        for slot in all(&self.leases) {
-            let Ok(mut lease) = slot.try_lock() else {
+        for entry in all(&self.leases) {
+            let Ok(_refill) = entry.refill.try_lock() else {
                 continue;
             };
-            if let Some(key) = lease
-                .key
-                .clone()
-                .filter(|_| lease.tokens > 0 && !lease.live(now))
-            {
-                self.inner.give_back(&key, lease.tokens).await?;
-                lease.tokens = 0;
+            if let Some((key, tokens, _)) = entry.expired_leftover(now) {
+                self.inner.give_back(&key, tokens).await?;
             }
         }
         Ok(())
     }
+}
+
+/// Spends `want` from a live lease taken under `limit`, if it has that much.
+fn spend_quota(entry: &Entry<Counted>, limit: u64, want: u64) -> Option<QuotaTake> {
+    let now = Instant::now();
+    let mut lease = entry.lease();
+    let (counted, _) = lease.state?;
+    if counted.limit != limit || !lease.live(now) || lease.tokens < want {
+        return None;
+    }
+    lease.tokens -= want;
+    Some(QuotaTake {
+        granted: want,
+        used: counted.used - lease.tokens,
+    })
 }
 
 #[async_trait]
@@ -278,37 +332,37 @@ impl<Q: QuotaCounter> QuotaCounter for LeasedQuota<Q> {
         if self.policy.max <= 1 {
             return self.inner.take(key, limit, want, start, ttl).await;
         }
-        let slot = slot(&self.leases, key);
-        let mut lease = slot.lock().await;
+        let entry = slot(&self.leases, key);
+        if let Some(taken) = spend_quota(&entry, limit, want) {
+            return Ok(taken);
+        }
+        let _refill = entry.refill.lock().await;
+        if let Some(taken) = spend_quota(&entry, limit, want) {
+            return Ok(taken);
+        }
         let now = Instant::now();
-        let same = lease.state.is_some_and(|(c, _)| c.limit == limit);
-        if same && lease.live(now) && lease.tokens >= want {
-            lease.tokens -= want;
-            let used = lease.state.map_or(0, |(c, _)| c.used) - lease.tokens;
-            return Ok(QuotaTake {
-                granted: want,
-                used,
-            });
+        let (leftover, size) = {
+            let mut lease = entry.lease();
+            let leftover = std::mem::take(&mut lease.tokens);
+            let size = match lease.state {
+                Some((c, _)) if c.limit == limit => next_size(
+                    lease.size,
+                    leftover,
+                    lease.live(now),
+                    limit.saturating_sub(c.used),
+                    u64::from(self.policy.max),
+                ),
+                _ => 1,
+            };
+            (leftover, size.max(want))
+        };
+        if leftover > 0 {
+            self.inner.give_back(key, leftover).await?;
         }
-        if lease.tokens > 0 {
-            self.inner.give_back(key, lease.tokens).await?;
-        }
-        let size = if same {
-            let used = lease.state.map_or(0, |(c, _)| c.used);
-            next_size(
-                lease.size,
-                lease.tokens,
-                lease.live(now),
-                limit.saturating_sub(used),
-                u64::from(self.policy.max),
-            )
-        } else {
-            1
-        }
-        .max(want);
-        lease.tokens = 0;
-        lease.key = Some(key.clone());
         let got = self.inner.take(key, limit, size, start, ttl).await?;
+        let granted = got.granted.min(want);
+        let mut lease = entry.lease();
+        lease.key = Some(key.clone());
         lease.size = got.granted;
         lease.state = Some((
             Counted {
@@ -317,7 +371,6 @@ impl<Q: QuotaCounter> QuotaCounter for LeasedQuota<Q> {
             },
             now,
         ));
-        let granted = got.granted.min(want);
         lease.tokens = got.granted - granted;
         lease.expires = Some(now + self.policy.ttl);
         Ok(QuotaTake {
@@ -331,15 +384,12 @@ impl<Q: QuotaCounter> QuotaCounter for LeasedQuota<Q> {
     }
 
     async fn current(&self, key: &CacheKey) -> Result<Option<u64>, LimitError> {
-        let unspent = match self
+        let unspent = self
             .leases
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key.to_string())
-        {
-            Some(slot) => slot.try_lock().map_or(0, |l| l.tokens),
-            None => 0,
-        };
+            .map_or(0, |entry| entry.lease().tokens);
         Ok(self
             .inner
             .current(key)

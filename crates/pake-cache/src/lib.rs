@@ -20,6 +20,7 @@
 //!
 //! Nothing that must survive lives only here: the services run with Redis persistence off.
 
+mod conn;
 mod events;
 mod lease;
 mod limits;

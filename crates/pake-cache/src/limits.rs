@@ -17,6 +17,7 @@ use pake_ports::{
     RateLimiter,
 };
 
+use crate::conn::SharedConnection;
 use crate::lease::{LeasePolicy, LeasedQuota, LeasedRateLimiter};
 use crate::quota::{MemoryQuotas, RedisQuotas};
 
@@ -165,7 +166,7 @@ return 1
 /// The Redis limiter: one script call per check; keys are the port's tenant-scoped keys, so a
 /// tenant's buckets share its Cluster slot.
 pub struct RedisRateLimiter {
-    pool: deadpool_redis::Pool,
+    conn: SharedConnection,
     script: Script,
     refund: Script,
 }
@@ -174,7 +175,7 @@ impl RedisRateLimiter {
     /// A limiter on `pool`.
     pub fn new(pool: deadpool_redis::Pool) -> Self {
         Self {
-            pool,
+            conn: SharedConnection::new(pool),
             script: Script::new(GCRA),
             refund: Script::new(REFUND),
         }
@@ -189,24 +190,19 @@ impl RateLimiter for RedisRateLimiter {
         quota: Quota,
         cost: u32,
     ) -> Result<RateDecision, LimitError> {
-        let unavailable = |e: Box<dyn std::error::Error + Send + Sync>| LimitError::Unavailable(e);
         let period = u64::try_from(quota.period.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let mut conn = self
-            .pool
-            .get()
-            .await
-            .map_err(|e| unavailable(Box::new(e)))?;
-        let (allowed, remaining, reset, retry): (i64, i64, i64, i64) = self
-            .script
-            .key(key.to_string())
-            .arg(period)
-            .arg(quota.limit.max(1))
-            .arg(cost)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| unavailable(Box::new(e)))?;
+        let mut conn = self.conn.get().await?;
+        let (allowed, remaining, reset, retry): (i64, i64, i64, i64) = self.conn.check(
+            self.script
+                .key(key.to_string())
+                .arg(period)
+                .arg(quota.limit.max(1))
+                .arg(cost)
+                .invoke_async(&mut conn)
+                .await,
+        )?;
         let ms = |v: i64| Duration::from_millis(u64::try_from(v.max(0)).unwrap_or(0));
         Ok(RateDecision {
             allowed: allowed == 1,
@@ -218,25 +214,19 @@ impl RateLimiter for RedisRateLimiter {
     }
 
     async fn refund(&self, key: &CacheKey, quota: Quota, units: u32) -> Result<(), LimitError> {
-        let unavailable = |e: Box<dyn std::error::Error + Send + Sync>| LimitError::Unavailable(e);
-        let mut conn = self
-            .pool
-            .get()
-            .await
-            .map_err(|e| unavailable(Box::new(e)))?;
-        let _: i64 = self
-            .refund
-            .key(key.to_string())
-            .arg(
-                u64::try_from(quota.period.as_millis())
-                    .unwrap_or(u64::MAX)
-                    .max(1),
-            )
-            .arg(quota.limit.max(1))
-            .arg(units)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| unavailable(Box::new(e)))?;
+        let period = u64::try_from(quota.period.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut conn = self.conn.get().await?;
+        let _: i64 = self.conn.check(
+            self.refund
+                .key(key.to_string())
+                .arg(period)
+                .arg(quota.limit.max(1))
+                .arg(units)
+                .invoke_async(&mut conn)
+                .await,
+        )?;
         Ok(())
     }
 }

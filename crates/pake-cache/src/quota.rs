@@ -7,14 +7,13 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_redis::redis::Script;
+use deadpool_redis::redis::aio::MultiplexedConnection;
 use pake_ports::{CacheKey, ConcurrencyLimiter, LimitError, QuotaCounter, QuotaTake};
+
+use crate::conn::SharedConnection;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> LimitError {
-    LimitError::Unavailable(Box::new(e))
 }
 
 fn millis(d: Duration) -> u64 {
@@ -186,7 +185,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 /// Counters and slots shared by every replica through Redis: one script call per operation, on
 /// the port's tenant-scoped keys (a tenant's keys share its Cluster slot).
 pub struct RedisQuotas {
-    pool: deadpool_redis::Pool,
+    conn: SharedConnection,
     take: Script,
     give_back: Script,
     acquire: Script,
@@ -198,7 +197,7 @@ impl RedisQuotas {
     /// Counters and slots on `pool`.
     pub fn new(pool: deadpool_redis::Pool) -> Self {
         Self {
-            pool,
+            conn: SharedConnection::new(pool),
             take: Script::new(TAKE),
             give_back: Script::new(GIVE_BACK),
             acquire: Script::new(ACQUIRE),
@@ -207,8 +206,8 @@ impl RedisQuotas {
         }
     }
 
-    async fn conn(&self) -> Result<deadpool_redis::Connection, LimitError> {
-        self.pool.get().await.map_err(unavailable)
+    async fn conn(&self) -> Result<MultiplexedConnection, LimitError> {
+        self.conn.get().await
     }
 }
 
@@ -232,7 +231,7 @@ impl QuotaCounter for RedisQuotas {
             .arg(millis(ttl))
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.conn.fail(e))?;
         Ok(QuotaTake { granted, used })
     }
 
@@ -244,7 +243,7 @@ impl QuotaCounter for RedisQuotas {
             .arg(units)
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.conn.fail(e))?;
         Ok(())
     }
 
@@ -254,7 +253,7 @@ impl QuotaCounter for RedisQuotas {
             .arg(key.to_string())
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(|e| self.conn.fail(e))
     }
 }
 
@@ -276,7 +275,7 @@ impl ConcurrencyLimiter for RedisQuotas {
             .arg(millis(ttl))
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.conn.fail(e))?;
         Ok(taken == 1)
     }
 
@@ -289,7 +288,7 @@ impl ConcurrencyLimiter for RedisQuotas {
             .arg(millis(ttl))
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.conn.fail(e))?;
         Ok(renewed == 1)
     }
 
@@ -300,7 +299,7 @@ impl ConcurrencyLimiter for RedisQuotas {
             .arg(holder)
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| self.conn.fail(e))?;
         Ok(())
     }
 
@@ -310,6 +309,6 @@ impl ConcurrencyLimiter for RedisQuotas {
             .key(key.to_string())
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(|e| self.conn.fail(e))
     }
 }

@@ -405,7 +405,7 @@ fn build() -> Result<(PathBuf, PathBuf), String> {
     ))
 }
 
-fn start_pake(binary: &Path, workers: usize) -> Result<Server, String> {
+fn start_pake(binary: &Path, workers: usize, env: &[(&str, &str)]) -> Result<Server, String> {
     let port = free_port()?;
     let dir = target_dir().join(format!("bench-data-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -422,6 +422,11 @@ fn start_pake(binary: &Path, workers: usize) -> Result<Server, String> {
         // what a request costs (the limit checks still run on every request).
         .env("PAKE_LIMITS__ADDRESS_PER_MINUTE", "1000000000")
         .env("PAKE_PLANS__ENTERPRISE__REQUESTS_PER_MINUTE", "1000000000")
+        .env(
+            "PAKE_PLANS__ENTERPRISE__MAX_API_CALLS_PER_DAY",
+            "1000000000000",
+        )
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(log);
     Server::start(cmd, port, Some(dir))
@@ -448,6 +453,38 @@ fn print_table(rows: &[Row], baseline: Option<f64>) {
             r.name, r.throughput, r.p50, r.p99, r.p999, r.errors, r.rss_mib, ratio, r.note
         );
     }
+}
+
+/// `/auth/me` with the limits (user rate, tenant rate, daily quota) kept in Redis: with local
+/// leases (the default `limits.lease_max`) and with one Redis round trip per limit per request
+/// (`lease_max = 1`).
+/// The server's store stays embedded, so the difference to the in-process row is the limits'.
+async fn redis_limit_scenarios(
+    binary: &Path,
+    workers: usize,
+    o: &Options,
+) -> Result<Vec<Row>, String> {
+    let redis = std::env::var("PAKE_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let mut rows = Vec::new();
+    for (name, lease) in [
+        ("/api/v1/auth/me, limits in Redis, leased", None),
+        ("/api/v1/auth/me, limits in Redis, exact", Some("1")),
+    ] {
+        let mut env = vec![("REDIS_URL", redis.as_str())];
+        env.extend(lease.map(|max| ("PAKE_LIMITS__LEASE_MAX", max)));
+        let pake = start_pake(binary, workers, &env)?;
+        let token = login_token(pake.port)?;
+        let me = RequestSpec::new(
+            "GET",
+            "/api/v1/auth/me",
+            &[("Authorization", format!("Bearer {token}"))],
+            None,
+            200,
+        );
+        rows.push(measure(name, &pake, &me, o).await);
+    }
+    Ok(rows)
 }
 
 /// `cargo xtask bench`.
@@ -480,7 +517,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         );
         drop(bare);
 
-        let pake = start_pake(&pake_bin, workers)?;
+        let pake = start_pake(&pake_bin, workers, &[])?;
         rows.push(measure("/health", &pake, &RequestSpec::get("/health"), &o).await);
         if wanted("ready") {
             rows.push(
@@ -506,6 +543,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         if wanted("login") {
             rows.extend(login_scenarios(&pake, &o).await);
+        }
+        drop(pake);
+        if wanted("redis") {
+            rows.extend(redis_limit_scenarios(&pake_bin, workers, &o).await?);
         }
         Ok::<(), String>(())
     })?;
