@@ -30,7 +30,8 @@ pub use repository::{
     UserRepository,
 };
 pub use search_source::{
-    SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest,
+    OpenGate, SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest,
+    UpstreamGate,
 };
 pub use secrets::SecretGenerator;
 pub use token::{AccessClaims, IssuedToken, TokenError, TokenIssuer, TokenVerifier};

@@ -26,6 +26,8 @@ pub struct SourceRequest {
     pub publication_types: Vec<String>,
     /// `relevance` or `date`.
     pub sort_by_date: bool,
+    /// Fetch abstracts where that costs an extra upstream request (PubMed EFetch).
+    pub abstracts: bool,
 }
 
 /// One record as a source returned it, normalised.
@@ -92,6 +94,41 @@ pub enum SourceError {
     InvalidResponse(String),
 }
 
+impl SourceError {
+    /// Whether trying again later may succeed: upstream throttling, 408 and 5xx answers, and
+    /// failed connections (status 0). Never bad requests, refused credentials or unparsable
+    /// answers.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } => true,
+            Self::Upstream { status, .. } => matches!(status, 0 | 408 | 500..=599),
+            Self::Timeout | Self::Unavailable | Self::InvalidResponse(_) => false,
+        }
+    }
+}
+
+/// Waits for the caller's turn at an upstream: the pacing all tenants and replicas share. An
+/// adapter passes through it before every HTTP request it sends.
+#[async_trait]
+pub trait UpstreamGate: Send + Sync {
+    /// Returns when the request may go out.
+    ///
+    /// # Errors
+    /// [`SourceError::RateLimited`] at once when the turn would come after the call's budget.
+    async fn turn(&self) -> Result<(), SourceError>;
+}
+
+/// A gate that never waits (tests, and sources without pacing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenGate;
+
+#[async_trait]
+impl UpstreamGate for OpenGate {
+    async fn turn(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
+
 /// An upstream search source.
 #[async_trait]
 pub trait SearchSource: Send + Sync {
@@ -107,5 +144,9 @@ pub trait SearchSource: Send + Sync {
     /// [`SourceError::RateLimited`] on upstream throttling, [`SourceError::Timeout`] past the
     /// source's timeout, [`SourceError::Unavailable`] when not configured, [`SourceError::Upstream`]
     /// for error answers, [`SourceError::InvalidResponse`] for unparsable or oversized ones.
-    async fn search(&self, request: &SourceRequest) -> Result<Vec<SourceRecord>, SourceError>;
+    async fn search(
+        &self,
+        request: &SourceRequest,
+        gate: &dyn UpstreamGate,
+    ) -> Result<Vec<SourceRecord>, SourceError>;
 }

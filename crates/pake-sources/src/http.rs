@@ -1,0 +1,102 @@
+//! The HTTP side every adapter shares: client, User-Agent, timeout, bounded bodies.
+
+use std::time::Duration;
+
+use pake_ports::SourceError;
+use reqwest::header::HeaderMap;
+
+/// An adapter's connection settings.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// The upstream's base URL (tests point it at a local mock server).
+    pub base_url: String,
+    /// The API key, when the upstream takes one.
+    pub api_key: Option<String>,
+    /// Time allowed for one HTTP request, connection included.
+    pub timeout: Duration,
+    /// The largest response body accepted, in bytes.
+    pub max_bytes: usize,
+    /// The User-Agent sent.
+    pub user_agent: String,
+}
+
+/// A response read in full (up to the bound).
+pub(crate) struct Body {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Body {
+    /// The body as text (lossy), trimmed to a short message for errors.
+    pub fn message(&self) -> String {
+        let text = String::from_utf8_lossy(&self.bytes);
+        let text = text.trim();
+        text.chars().take(200).collect()
+    }
+
+    /// `Retry-After` in seconds, when sent.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.headers
+            .get(reqwest::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(Duration::from_secs)
+    }
+}
+
+/// Builds the shared client.
+pub(crate) fn client(config: &SourceConfig) -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(config.user_agent.clone())
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        .build()
+        .unwrap_or_default()
+}
+
+fn transport(e: &reqwest::Error) -> SourceError {
+    if e.is_timeout() {
+        SourceError::Timeout
+    } else {
+        SourceError::Upstream {
+            status: 0,
+            message: "connection failed".into(),
+        }
+    }
+}
+
+/// Sends `request` and reads the body, refusing more than `max_bytes`.
+pub(crate) async fn send(
+    request: reqwest::RequestBuilder,
+    max_bytes: usize,
+) -> Result<Body, SourceError> {
+    let mut response = request.send().await.map_err(|e| transport(&e))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    if response
+        .content_length()
+        .is_some_and(|n| n > max_bytes as u64)
+    {
+        return Err(too_large(max_bytes));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
+        if bytes.len() + chunk.len() > max_bytes {
+            return Err(too_large(max_bytes));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Body {
+        status,
+        headers,
+        bytes,
+    })
+}
+
+fn too_large(max: usize) -> SourceError {
+    SourceError::InvalidResponse(format!("response larger than {max} bytes"))
+}

@@ -1,0 +1,360 @@
+//! PubMed through NCBI E-utilities: ESearch → ESummary, and EFetch for abstracts.
+
+use async_trait::async_trait;
+use pake_domain::search::SourceId;
+use pake_ports::{
+    SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest, UpstreamGate,
+};
+use serde_json::Value;
+
+use crate::http::{self, Body, SourceConfig};
+use crate::text::{collapse, normalise_doi};
+
+/// The PubMed source.
+pub struct Pubmed {
+    config: SourceConfig,
+    client: reqwest::Client,
+    tool: String,
+    email: String,
+}
+
+impl Pubmed {
+    /// A source on `config.base_url` (`https://eutils.ncbi.nlm.nih.gov/entrez/eutils` in
+    /// production), identifying itself to NCBI as `tool` with the developer's `email`.
+    pub fn new(config: SourceConfig, tool: &str, email: &str) -> Self {
+        let client = http::client(&config);
+        Self {
+            config,
+            client,
+            tool: tool.to_owned(),
+            email: email.to_owned(),
+        }
+    }
+
+    fn url(&self, endpoint: &str) -> String {
+        format!("{}/{endpoint}", self.config.base_url.trim_end_matches('/'))
+    }
+
+    /// `tool`, `email` and (when configured) `api_key`, sent on every request.
+    fn identity(&self) -> Vec<(&'static str, String)> {
+        let mut params = vec![("tool", self.tool.clone()), ("email", self.email.clone())];
+        if let Some(key) = &self.config.api_key {
+            params.push(("api_key", key.clone()));
+        }
+        params
+    }
+
+    async fn get(
+        &self,
+        endpoint: &str,
+        params: &[(&'static str, String)],
+        gate: &dyn UpstreamGate,
+    ) -> Result<Body, SourceError> {
+        let call = self
+            .client
+            .get(self.url(endpoint))
+            .query(params)
+            .query(&self.identity());
+        gate.turn().await?;
+        let body = http::send(call, self.config.max_bytes).await?;
+        match body.status {
+            200 => Ok(body),
+            // NCBI's throttle (JSON `{"error":"API rate limit exceeded",…}`); also sent in error
+            // when the rate was honoured, so it is retryable
+            429 => Err(SourceError::RateLimited {
+                retry_after: body.retry_after(),
+            }),
+            status => Err(SourceError::Upstream {
+                status,
+                message: body.message(),
+            }),
+        }
+    }
+}
+
+fn json(body: &Body) -> Result<Value, SourceError> {
+    serde_json::from_slice(&body.bytes)
+        .map_err(|e| SourceError::InvalidResponse(format!("E-utilities JSON: {e}")))
+}
+
+/// The entrez term: the user's words (each a term; quoted phrases kept), and the publication
+/// types as `[pt]` alternatives.
+pub(crate) fn term(request: &SourceRequest) -> String {
+    let words: String = request
+        .query
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '"' | '-' | '.' | '\'' | '*') {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let mut term = collapse(&words);
+    if term.matches('"').count() % 2 == 1 {
+        term = term.replace('"', "");
+    }
+    if !request.publication_types.is_empty() {
+        let types: Vec<String> = request
+            .publication_types
+            .iter()
+            .map(|t| format!("\"{}\"[pt]", t.replace('"', "")))
+            .collect();
+        term = format!("({term}) AND ({})", types.join(" OR "));
+    }
+    term
+}
+
+/// PMIDs of an ESearch answer, in order. `ERROR` inside a 200 is an upstream error.
+pub(crate) fn parse_esearch(value: &Value) -> Result<Vec<String>, SourceError> {
+    let result = value
+        .get("esearchresult")
+        .ok_or_else(|| SourceError::InvalidResponse("ESearch: no esearchresult".into()))?;
+    if let Some(error) = result.get("ERROR").and_then(Value::as_str) {
+        return Err(SourceError::Upstream {
+            status: 200,
+            message: error.chars().take(200).collect(),
+        });
+    }
+    Ok(result
+        .get("idlist")
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// `sortpubdate` (`YYYY/MM/DD HH:MM`) or, failing that, the year of `pubdate`.
+fn pubdate(doc: &Value) -> Option<time::Date> {
+    let sortable = doc.get("sortpubdate").and_then(Value::as_str).unwrap_or("");
+    let parse = |y: &str, m: &str, d: &str| {
+        let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+        time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
+    };
+    if let (Some(y), Some(m), Some(d)) =
+        (sortable.get(..4), sortable.get(5..7), sortable.get(8..10))
+        && let Some(date) = parse(y, m, d)
+    {
+        return Some(date);
+    }
+    let year = doc.get("pubdate").and_then(Value::as_str)?.get(..4)?;
+    parse(year, "1", "1")
+}
+
+/// Records of an ESummary answer, in the order of `result.uids`; per-uid errors are skipped.
+pub(crate) fn parse_esummary(value: &Value) -> Result<Vec<SourceRecord>, SourceError> {
+    let result = value
+        .get("result")
+        .ok_or_else(|| SourceError::InvalidResponse("ESummary: no result".into()))?;
+    let uids = result
+        .get("uids")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut records = Vec::new();
+    for uid in uids.iter().filter_map(Value::as_str) {
+        let Some(doc) = result.get(uid) else { continue };
+        if doc.get("error").is_some() {
+            continue;
+        }
+        let text = |k: &str| collapse(doc.get(k).and_then(Value::as_str).unwrap_or(""));
+        let doi = doc
+            .get("articleids")
+            .and_then(Value::as_array)
+            .and_then(|ids| {
+                ids.iter()
+                    .find(|i| i.get("idtype").and_then(Value::as_str) == Some("doi"))
+            })
+            .and_then(|i| i.get("value").and_then(Value::as_str))
+            .and_then(normalise_doi)
+            .or_else(|| normalise_doi(&text("elocationid")));
+        let authors = doc
+            .get("authors")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.get("name").and_then(Value::as_str))
+                    .map(collapse)
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        records.push(SourceRecord {
+            title: text("title"),
+            authors,
+            published: pubdate(doc),
+            doi,
+            arxiv_id: None,
+            pmid: Some(uid.to_owned()),
+            url: format!("https://pubmed.ncbi.nlm.nih.gov/{uid}/"),
+            pdf_url: None,
+            abstract_text: None,
+            snippet: None,
+            rank: u32::try_from(records.len()).unwrap_or(u32::MAX),
+        });
+    }
+    Ok(records)
+}
+
+fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    n.children().find(|c| c.has_tag_name(name))
+}
+
+fn text_of(node: roxmltree::Node<'_, '_>) -> String {
+    // inline markup (`<i>`, `<sub>`, MathML) contributes its text; a superscript keeps its sense
+    let text: String = node
+        .descendants()
+        .filter(roxmltree::Node::is_text)
+        .filter_map(|d| {
+            let t = d.text()?;
+            let sup = d.parent().is_some_and(|p| p.has_tag_name("sup"));
+            Some(if sup { format!("^{t}") } else { t.to_owned() })
+        })
+        .collect();
+    collapse(&text)
+}
+
+/// What EFetch adds to a record: its PMID, abstract and DOI.
+pub(crate) type Fetched = (String, Option<String>, Option<String>);
+
+/// Abstracts (and article DOIs) by PMID from an EFetch `PubmedArticleSet`. Labelled sections are
+/// joined as `Label: text`; the DOI comes from `Article/ELocationID` or the article's own
+/// `PubmedData/ArticleIdList`, never from the reference list.
+pub(crate) fn parse_efetch(xml: &str) -> Result<Vec<Fetched>, SourceError> {
+    // EFetch answers carry a DOCTYPE; roxmltree never loads external entities and bounds
+    // internal ones, so allowing the declaration is safe.
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(xml, options)
+        .map_err(|e| SourceError::InvalidResponse(format!("EFetch XML: {e}")))?;
+    let mut out = Vec::new();
+    for article in doc
+        .root_element()
+        .children()
+        .filter(|c| c.has_tag_name("PubmedArticle"))
+    {
+        let Some(citation) = child(article, "MedlineCitation") else {
+            continue;
+        };
+        let Some(pmid) = child(citation, "PMID").map(text_of) else {
+            continue;
+        };
+        let art = child(citation, "Article");
+        let abstract_text = art.and_then(|a| child(a, "Abstract")).map(|abs| {
+            abs.children()
+                .filter(|c| c.has_tag_name("AbstractText"))
+                .map(|t| match t.attribute("Label") {
+                    Some(label) => format!("{label}: {}", text_of(t)),
+                    None => text_of(t),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        let eloc = art.and_then(|a| {
+            a.children()
+                .filter(|c| c.has_tag_name("ELocationID"))
+                .find(|c| c.attribute("EIdType") == Some("doi"))
+                .and_then(|c| normalise_doi(&text_of(c)))
+        });
+        let own = child(article, "PubmedData")
+            .and_then(|d| child(d, "ArticleIdList"))
+            .and_then(|l| {
+                l.children()
+                    .filter(|c| c.has_tag_name("ArticleId"))
+                    .find(|c| c.attribute("IdType") == Some("doi"))
+                    .and_then(|c| normalise_doi(&text_of(c)))
+            });
+        out.push((pmid, abstract_text.filter(|a| !a.is_empty()), eloc.or(own)));
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl SearchSource for Pubmed {
+    fn id(&self) -> SourceId {
+        SourceId::Pubmed
+    }
+
+    fn availability(&self) -> SourceAvailability {
+        SourceAvailability::Available
+    }
+
+    async fn search(
+        &self,
+        request: &SourceRequest,
+        gate: &dyn UpstreamGate,
+    ) -> Result<Vec<SourceRecord>, SourceError> {
+        let term = term(request);
+        if term.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params = vec![
+            ("db", "pubmed".to_owned()),
+            ("term", term),
+            ("retmode", "json".to_owned()),
+            ("retstart", "0".to_owned()),
+            ("retmax", request.max_results.to_string()),
+            (
+                "sort",
+                if request.sort_by_date {
+                    "pub_date"
+                } else {
+                    "relevance"
+                }
+                .to_owned(),
+            ),
+        ];
+        if request.date_from.is_some() || request.date_to.is_some() {
+            let day = |d: Option<time::Date>, default: &str| {
+                d.map_or_else(
+                    || default.to_owned(),
+                    |d| format!("{:04}/{:02}/{:02}", d.year(), u8::from(d.month()), d.day()),
+                )
+            };
+            params.push(("datetype", "pdat".to_owned()));
+            params.push(("mindate", day(request.date_from, "1800/01/01")));
+            params.push(("maxdate", day(request.date_to, "2099/12/31")));
+        }
+        let ids = parse_esearch(&json(&self.get("esearch.fcgi", &params, gate).await?)?)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let id_list = ids.join(",");
+        let summary_params = [
+            ("db", "pubmed".to_owned()),
+            ("id", id_list.clone()),
+            ("retmode", "json".to_owned()),
+        ];
+        let mut records = parse_esummary(&json(
+            &self.get("esummary.fcgi", &summary_params, gate).await?,
+        )?)?;
+        if request.abstracts && !records.is_empty() {
+            let fetch_params = [
+                ("db", "pubmed".to_owned()),
+                ("id", id_list),
+                ("retmode", "xml".to_owned()),
+            ];
+            let body = self.get("efetch.fcgi", &fetch_params, gate).await?;
+            for (pmid, abstract_text, doi) in parse_efetch(&String::from_utf8_lossy(&body.bytes))? {
+                if let Some(r) = records
+                    .iter_mut()
+                    .find(|r| r.pmid.as_deref() == Some(&pmid))
+                {
+                    r.abstract_text = abstract_text;
+                    if r.doi.is_none() {
+                        r.doi = doi;
+                    }
+                }
+            }
+        }
+        Ok(records)
+    }
+}
