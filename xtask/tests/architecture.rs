@@ -27,15 +27,16 @@ const RUNTIME: &[&str] = &["tokio", "async-std", "mio"];
 /// Workspace crates each crate must not reach (the hexagon's layering).
 #[rustfmt::skip]
 const LAYERS: &[(&str, &[&str])] = &[
-    ("pake-domain", &["pake-ports", "pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
-    ("pake-ports", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
-    ("pake-core", &["pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
-    ("pake-crypto", &["pake-core", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
-    ("pake-store-sqlite", &["pake-core", "pake-crypto", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
-    ("pake-store-postgres", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-http", "pake-contract", "pake-cache"]),
-    ("pake-contract", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-cache"]),
-    ("pake-cache", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract"]),
-    ("pake-http", &["pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-cache", "pake-contract"]),
+    ("pake-domain", &["pake-ports", "pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache", "pake-sources"]),
+    ("pake-ports", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache", "pake-sources"]),
+    ("pake-core", &["pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache", "pake-sources"]),
+    ("pake-crypto", &["pake-core", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache", "pake-sources"]),
+    ("pake-store-sqlite", &["pake-core", "pake-crypto", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache", "pake-sources"]),
+    ("pake-store-postgres", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-http", "pake-contract", "pake-cache", "pake-sources"]),
+    ("pake-contract", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-cache", "pake-sources"]),
+    ("pake-cache", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-sources"]),
+    ("pake-sources", &["pake-core", "pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-http", "pake-contract", "pake-cache"]),
+    ("pake-http", &["pake-crypto", "pake-store-sqlite", "pake-store-postgres", "pake-cache", "pake-contract", "pake-sources"]),
 ];
 
 /// External crate families each crate must not reach.
@@ -46,6 +47,8 @@ fn forbidden_external(krate: &str) -> Vec<&'static str> {
         "pake-cache" => &[DATABASE, WEB, HTTP_CLIENT],
         "pake-store-sqlite" | "pake-store-postgres" => &[WEB, CACHE, HTTP_CLIENT],
         "pake-http" => &[DATABASE, CACHE, HTTP_CLIENT],
+        // reqwest brings hyper, so the web family is not banned here; the server side is
+        "pake-sources" => &[DATABASE, CACHE, &["actix", "utoipa"]],
         _ => &[],
     };
     groups.iter().flat_map(|g| g.iter().copied()).collect()

@@ -34,6 +34,8 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Request-rate limits besides the plans' tenant rates.
     pub limits: LimitsConfig,
+    /// Federated search and its upstreams.
+    pub search: SearchConfig,
     /// First-start bootstrap.
     pub bootstrap: BootstrapConfig,
     /// Operator overrides of the plan defaults, by plan name.
@@ -163,6 +165,95 @@ impl Default for CacheConfig {
             memory_mib: 64,
             l1_ttl_secs: 30,
             redis_pool_size: 16,
+        }
+    }
+}
+
+/// Federated search settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// How long a search waits for its sources, milliseconds (what arrived by then is answered).
+    pub budget_ms: u64,
+    /// Retries of a throttled or failed (5xx) upstream call within the budget.
+    pub retries: u32,
+    /// The first retry's backoff, milliseconds (doubling, plus jitter).
+    pub backoff_ms: u64,
+    /// Consecutive failures that open a source's circuit.
+    pub breaker_failures: u32,
+    /// How long an open circuit stays open, seconds.
+    pub breaker_cooldown_secs: u64,
+    /// The User-Agent sent upstream (name, version, and a way to reach the operator).
+    pub user_agent: String,
+    /// The operator's e-mail, sent to NCBI as `email`.
+    pub contact_email: String,
+    /// arXiv (Atom API).
+    pub arxiv: UpstreamConfig,
+    /// PubMed (E-utilities).
+    pub pubmed: UpstreamConfig,
+    /// The web (Firecrawl `/search`); without `api_key` the source reports itself unavailable.
+    pub web: UpstreamConfig,
+}
+
+/// One upstream.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    /// Base URL.
+    pub base_url: String,
+    /// API key (PubMed: raises NCBI's rate from 3/s to 10/s; web: required).
+    #[serde(serialize_with = "redact")]
+    pub api_key: Option<SecretString>,
+    /// At least this long between two requests across every replica, milliseconds (0: the
+    /// upstream's default: arXiv 3000, PubMed 334 or 100 with a key, web 100).
+    pub interval_ms: u64,
+    /// Time allowed for one HTTP request, milliseconds.
+    pub timeout_ms: u64,
+    /// The largest answer accepted, bytes.
+    pub max_bytes: usize,
+    /// How long its results stay cached, seconds.
+    pub cache_ttl_secs: u64,
+}
+
+impl UpstreamConfig {
+    fn new(base_url: &str, timeout_ms: u64, cache_ttl_secs: u64) -> Self {
+        Self {
+            base_url: base_url.to_owned(),
+            api_key: None,
+            interval_ms: 0,
+            timeout_ms,
+            max_bytes: 4 * 1024 * 1024,
+            cache_ttl_secs,
+        }
+    }
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self::new("", 8000, 600)
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            budget_ms: 10_000,
+            retries: 2,
+            backoff_ms: 500,
+            breaker_failures: 5,
+            breaker_cooldown_secs: 30,
+            user_agent: format!(
+                "PAKE/{} (research search; +https://example.invalid/pake)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            contact_email: "ops@example.invalid".into(),
+            arxiv: UpstreamConfig::new("https://export.arxiv.org", 8000, 3600),
+            pubmed: UpstreamConfig::new(
+                "https://eutils.ncbi.nlm.nih.gov/entrez/eutils",
+                8000,
+                3600,
+            ),
+            web: UpstreamConfig::new("https://api.firecrawl.dev", 8000, 600),
         }
     }
 }

@@ -6,18 +6,24 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use pake_cache::{FallbackLimits, LeasePolicy, MemoryCache, RedisCache, RedisEvents, TieredCache};
+use pake_core::search::{BreakerPolicy, Pacing, SearchPolicy};
 use pake_core::{
-    AuthPolicy, BootstrapOptions, BootstrapOutcome, Deps, LimitPolicy, RevocationList, Services,
-    TenantDirectory,
+    AuthPolicy, BootstrapOptions, BootstrapOutcome, Deps, LimitPolicy, RevocationList, SearchSetup,
+    Services, TenantDirectory,
 };
 use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
+use pake_domain::search::SourceId;
 use pake_http::{AppState, HttpOptions};
-use pake_ports::{Clock, IdentityEvents, LocalEvents, Probe, SystemClock};
+use pake_ports::{
+    Clock, ConcurrencyLimiter, IdentityEvents, LocalEvents, Probe, RateLimiter, SearchSource,
+    SystemClock,
+};
+use pake_sources::{Arxiv, Firecrawl, Pubmed, SourceConfig};
 use pake_store_postgres::{PgOptions, PgStore};
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
 use secrecy::ExposeSecret;
 
-use crate::config::Config;
+use crate::config::{Config, UpstreamConfig};
 
 /// Start-up failed.
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +212,71 @@ fn spawn_usage_flush(services: Services, limits: Arc<FallbackLimits>) {
     });
 }
 
+/// The search sources with their pacing, sharing spacing and connection slots through `limits`.
+fn build_search(config: &Config, limits: &Arc<FallbackLimits>) -> SearchSetup {
+    let c = &config.search;
+    let source = |u: &UpstreamConfig| SourceConfig {
+        base_url: u.base_url.clone(),
+        api_key: u.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+        timeout: Duration::from_millis(u.timeout_ms),
+        max_bytes: u.max_bytes,
+        user_agent: c.user_agent.clone(),
+    };
+    let interval = |u: &UpstreamConfig, default: u64| {
+        Duration::from_millis(if u.interval_ms == 0 {
+            default
+        } else {
+            u.interval_ms
+        })
+    };
+    let pubmed_default = if c.pubmed.api_key.is_some() { 100 } else { 334 };
+    let sources: Vec<(Arc<dyn SearchSource>, Pacing)> = vec![
+        (
+            Arc::new(Arxiv::new(source(&c.arxiv))),
+            Pacing {
+                interval: interval(&c.arxiv, 3000),
+                one_at_a_time: true,
+            },
+        ),
+        (
+            Arc::new(Pubmed::new(source(&c.pubmed), "pake", &c.contact_email)),
+            Pacing {
+                interval: interval(&c.pubmed, pubmed_default),
+                one_at_a_time: false,
+            },
+        ),
+        (
+            Arc::new(Firecrawl::new(source(&c.web))),
+            Pacing {
+                interval: interval(&c.web, 100),
+                one_at_a_time: false,
+            },
+        ),
+    ];
+    let policy = SearchPolicy {
+        budget: Duration::from_millis(c.budget_ms),
+        retries: c.retries,
+        backoff: Duration::from_millis(c.backoff_ms),
+        breaker: BreakerPolicy {
+            failures: c.breaker_failures,
+            cooldown: Duration::from_secs(c.breaker_cooldown_secs),
+        },
+        cache_ttl: [
+            (SourceId::Arxiv, Duration::from_secs(c.arxiv.cache_ttl_secs)),
+            (
+                SourceId::Pubmed,
+                Duration::from_secs(c.pubmed.cache_ttl_secs),
+            ),
+            (SourceId::Web, Duration::from_secs(c.web.cache_ttl_secs)),
+        ]
+        .into(),
+        ..SearchPolicy::default()
+    };
+    let limiter: Arc<dyn RateLimiter> = limits.clone();
+    let slots: Arc<dyn ConcurrencyLimiter> = limits.clone();
+    SearchSetup::new(sources, policy, &limiter, &slots)
+}
+
 /// The argon2id hasher the configuration asks for.
 fn build_hasher(config: &Config) -> Result<Argon2Hasher, StartupError> {
     let p = &config.passwords;
@@ -280,7 +351,8 @@ async fn spawn_event_listener(services: Services, bus: &RedisEvents) {
 
 /// A built application, ready to serve.
 pub struct Application {
-    services: Services,
+    /// Boxed: the services are large, and the server future carries them.
+    services: Box<Services>,
     port: u16,
     server: Server,
     bootstrap: BootstrapOutcome,
@@ -354,6 +426,7 @@ impl Application {
                 address_per_minute: config.limits.address_per_minute,
                 search_lease: Duration::from_secs(config.limits.search_lease_secs),
             },
+            search: Arc::new(build_search(config, &limiter)),
         };
         let services = Services::new(&deps);
         let b = &config.bootstrap;
@@ -370,7 +443,7 @@ impl Application {
             .await?;
         // Subscribe before the first sync: nothing another replica does from here on is missed.
         if let Some(bus) = &bus {
-            spawn_event_listener(services.clone(), bus).await;
+            Box::pin(spawn_event_listener(services.clone(), bus)).await;
         }
         services.sync_identity().await?;
         let resumed = services.provisioning.resume_all().await?;
@@ -399,7 +472,7 @@ impl Application {
         let server = pake_http::run(listener, AppState::new(services.clone(), plans), &options)
             .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
-            services,
+            services: Box::new(services),
             port,
             server,
             bootstrap,

@@ -14,6 +14,7 @@ mod health;
 pub mod limits;
 mod provisioning;
 pub mod revocation;
+pub mod search;
 mod tenants;
 mod users;
 
@@ -36,6 +37,7 @@ pub use health::{ComponentHealth, HealthService, Readiness};
 pub use limits::{DailyUsage, LimitKind, LimitPolicy, LimitService, Refusals, SearchSlot};
 pub use provisioning::ProvisioningService;
 pub use revocation::RevocationList;
+pub use search::{SearchService, SearchSetup};
 pub use tenants::{CreatedTenant, NewTenant, TenantAnalytics, TenantPatch, TenantService};
 pub use users::{CreatedUser, NewUser, UserPatch, UserService};
 
@@ -109,6 +111,8 @@ pub struct Deps {
     pub slots: Arc<dyn ConcurrencyLimiter>,
     /// Rate-limit settings.
     pub limit_policy: LimitPolicy,
+    /// The search sources, their pacing and breakers.
+    pub search: Arc<search::SearchSetup>,
 }
 
 impl Deps {
@@ -141,6 +145,8 @@ pub struct Services {
     pub provisioning: ProvisioningService,
     /// Rate limits.
     pub limits: LimitService,
+    /// Federated search, history, analytics and saved searches.
+    pub search: SearchService,
 }
 
 impl Services {
@@ -162,6 +168,7 @@ impl Services {
             users: UserService::new(deps.clone(), audit.clone()),
             audit,
             provisioning,
+            search: SearchService::new(deps.clone(), limits.clone()),
             limits,
         }
     }

@@ -27,6 +27,8 @@ fn deps(dir: &tempfile::TempDir) -> Deps {
         JwtOptions::default(),
     ));
     let policy = AuthPolicy::default();
+    let limiter: Arc<dyn pake_ports::RateLimiter> = Arc::new(pake_cache::MemoryRateLimiter::new());
+    let slots: Arc<dyn pake_ports::ConcurrencyLimiter> = Arc::new(pake_cache::MemoryQuotas::new());
     Deps {
         repos: store.repositories(),
         hasher: Arc::new(Argon2Hasher::new(cheap).unwrap()),
@@ -42,10 +44,16 @@ fn deps(dir: &tempfile::TempDir) -> Deps {
         events: Arc::new(pake_ports::LocalEvents),
         cache: Arc::new(NoCache),
         optional_probes: Vec::new(),
-        limiter: Arc::new(pake_cache::MemoryRateLimiter::new()),
+        limiter: Arc::clone(&limiter),
         quotas: Arc::new(pake_cache::MemoryQuotas::new()),
-        slots: Arc::new(pake_cache::MemoryQuotas::new()),
+        slots: Arc::clone(&slots),
         limit_policy: pake_core::LimitPolicy::default(),
+        search: Arc::new(pake_core::SearchSetup::new(
+            Vec::new(),
+            pake_core::search::SearchPolicy::default(),
+            &limiter,
+            &slots,
+        )),
     }
 }
 

@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto;
 use crate::error::{ErrorCode, FieldError, Problem};
-use crate::routes::{audit, auth, docs, health, tenants, users};
+use crate::routes::{audit, auth, docs, health, search, tenants, users};
 
 /// PAKE's API description.
 #[derive(OpenApi)]
@@ -27,6 +27,9 @@ use crate::routes::{audit, auth, docs, health, tenants, users};
         users::create, users::list, users::get, users::update, users::delete, users::unlock,
         users::reset_password,
         audit::list,
+        search::search, search::quick, search::history, search::analytics, search::popular,
+        search::create_saved, search::list_saved, search::get_saved, search::update_saved,
+        search::delete_saved, search::run_saved,
     ),
     components(schemas(
         Problem, ErrorCode, FieldError, health::Liveness, health::ReadinessBody, health::Check,
@@ -40,7 +43,8 @@ use crate::routes::{audit, auth, docs, health, tenants, users};
         (name = "auth", description = "Login, tokens, sessions"),
         (name = "tenants", description = "Organisations (super admin; admins read and update their own)"),
         (name = "users", description = "Users of the caller's tenant"),
-        (name = "audit", description = "The tenant's audit trail")
+        (name = "audit", description = "The tenant's audit trail"),
+        (name = "search", description = "Federated search over arXiv, PubMed and the web; history, analytics, saved searches")
     )
 )]
 pub struct ApiDoc;

@@ -30,7 +30,7 @@ pub use repository::{
     UserRepository,
 };
 pub use search_source::{
-    OpenGate, SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest,
+    OpenGate, SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest, Turn,
     UpstreamGate,
 };
 pub use secrets::SecretGenerator;

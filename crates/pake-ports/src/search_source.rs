@@ -107,15 +107,43 @@ impl SourceError {
     }
 }
 
+/// A turn at an upstream: held while the request is in flight (an upstream that takes one
+/// connection at a time gets the next request only after this drops).
+#[must_use = "hold the turn until the response is read"]
+pub struct Turn {
+    _guard: Option<Box<dyn Send>>,
+}
+
+impl Turn {
+    /// A turn that holds nothing.
+    pub fn free() -> Self {
+        Self { _guard: None }
+    }
+
+    /// A turn holding `guard` until it drops.
+    pub fn holding(guard: impl Send + 'static) -> Self {
+        Self {
+            _guard: Some(Box::new(guard)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Turn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Turn")
+    }
+}
+
 /// Waits for the caller's turn at an upstream: the pacing all tenants and replicas share. An
-/// adapter passes through it before every HTTP request it sends.
+/// adapter passes through it before every HTTP request it sends and holds the [`Turn`] until the
+/// response is read.
 #[async_trait]
 pub trait UpstreamGate: Send + Sync {
     /// Returns when the request may go out.
     ///
     /// # Errors
     /// [`SourceError::RateLimited`] at once when the turn would come after the call's budget.
-    async fn turn(&self) -> Result<(), SourceError>;
+    async fn turn(&self) -> Result<Turn, SourceError>;
 }
 
 /// A gate that never waits (tests, and sources without pacing).
@@ -124,8 +152,8 @@ pub struct OpenGate;
 
 #[async_trait]
 impl UpstreamGate for OpenGate {
-    async fn turn(&self) -> Result<(), SourceError> {
-        Ok(())
+    async fn turn(&self) -> Result<Turn, SourceError> {
+        Ok(Turn::free())
     }
 }
 

@@ -273,7 +273,7 @@ impl SearchSource for Arxiv {
             ("sortBy", sort),
             ("sortOrder", "descending"),
         ]);
-        gate.turn().await?;
+        let _turn = gate.turn().await?;
         let body = http::send(call, self.config.max_bytes).await?;
         if body.status == 429 {
             return Err(SourceError::RateLimited {

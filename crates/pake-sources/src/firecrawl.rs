@@ -145,7 +145,7 @@ impl SearchSource for Firecrawl {
         }
         let url = format!("{}/v2/search", self.config.base_url.trim_end_matches('/'));
         let call = self.client.post(url).bearer_auth(key).json(&body);
-        gate.turn().await?;
+        let _turn = gate.turn().await?;
         let answer = http::send(call, self.config.max_bytes).await?;
         if answer.status == 429 {
             return Err(SourceError::RateLimited {

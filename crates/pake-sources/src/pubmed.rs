@@ -55,7 +55,7 @@ impl Pubmed {
             .get(self.url(endpoint))
             .query(params)
             .query(&self.identity());
-        gate.turn().await?;
+        let _turn = gate.turn().await?;
         let body = http::send(call, self.config.max_bytes).await?;
         match body.status {
             200 => Ok(body),

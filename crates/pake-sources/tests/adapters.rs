@@ -10,7 +10,7 @@ use std::time::Duration;
 use pake_domain::TenantId;
 use pake_domain::search::QueryText;
 use pake_ports::{
-    OpenGate, SearchSource, SourceAvailability, SourceError, SourceRequest, UpstreamGate,
+    OpenGate, SearchSource, SourceAvailability, SourceError, SourceRequest, Turn, UpstreamGate,
 };
 use pake_sources::{Arxiv, Firecrawl, Pubmed, SourceConfig};
 use wiremock::matchers::{body_json, header, method, path, query_param};
@@ -60,9 +60,9 @@ struct CountingGate(AtomicU32);
 
 #[async_trait::async_trait]
 impl UpstreamGate for CountingGate {
-    async fn turn(&self) -> Result<(), SourceError> {
+    async fn turn(&self) -> Result<Turn, SourceError> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+        Ok(Turn::free())
     }
 }
 

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod search;
 pub mod tenants;
 pub mod users;
 
@@ -36,4 +37,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tenants::configure(cfg);
     users::configure(cfg);
     audit::configure(cfg);
+    search::configure(cfg);
 }
