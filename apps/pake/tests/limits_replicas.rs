@@ -30,6 +30,15 @@ impl Drop for Server {
 }
 
 fn serve(database_url: &str, redis_url: &str, keys: &std::path::Path) -> Server {
+    serve_with(database_url, redis_url, keys, &[])
+}
+
+fn serve_with(
+    database_url: &str,
+    redis_url: &str,
+    keys: &std::path::Path,
+    env: &[(&str, String)],
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .current_dir(dir.path())
@@ -45,6 +54,7 @@ fn serve(database_url: &str, redis_url: &str, keys: &std::path::Path) -> Server 
         .env("PAKE_LOG__LEVEL", "warn")
         .env("DATABASE_URL", database_url)
         .env("REDIS_URL", redis_url)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -322,4 +332,102 @@ async fn one_server_admits_exactly_the_limit_of_concurrent_requests() {
         refused.iter().all(|c| c == "user_rate_limited"),
         "{refused:?}"
     );
+}
+
+/// A replica killed in the middle of searches does not keep the tenant's concurrent-search slots:
+/// their leases expire and the other replica admits searches again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_slots_of_a_killed_replica_come_back() {
+    use wiremock::matchers::{path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let pubmed = MockServer::start().await;
+    let empty = json!({"header": {"type": "esearch", "version": "0.3"},
+        "esearchresult": {"count": "0", "retmax": "0", "retstart": "0", "idlist": []}});
+    Mock::given(path("/esearch.fcgi"))
+        .and(query_param("term", "after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(empty.clone()))
+        .with_priority(1)
+        .mount(&pubmed)
+        .await;
+    Mock::given(path("/esearch.fcgi"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(empty)
+                .set_delay(Duration::from_secs(30)),
+        )
+        .with_priority(2)
+        .mount(&pubmed)
+        .await;
+    let db = tokio::task::spawn_blocking(pake_store_postgres::test_db::TestDb::new)
+        .await
+        .unwrap();
+    let redis =
+        std::env::var("PAKE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let keys = tempfile::tempdir().unwrap();
+    let env = [
+        ("PAKE_SEARCH__PUBMED__BASE_URL", pubmed.uri()),
+        ("PAKE_SEARCH__PUBMED__INTERVAL_MS", "1".to_owned()),
+        ("PAKE_SEARCH__PUBMED__TIMEOUT_MS", "60000".to_owned()),
+        ("PAKE_SEARCH__BUDGET_MS", "60000".to_owned()),
+        ("PAKE_LIMITS__SEARCH_LEASE_SECS", "2".to_owned()),
+    ];
+    let mut doomed = serve_with(&db.app_url, &redis, keys.path(), &env);
+    let survivor = serve_with(&db.app_url, &redis, keys.path(), &env);
+    let client = reqwest::Client::new();
+    let root = token(&client, &doomed.base, "platform", common::ADMIN_PASSWORD).await;
+    // basic plan: three searches at once
+    let (_, admin) = tenant(&client, &doomed.base, &root, "slots", json!({})).await;
+    let search = |base: String, query: &'static str| {
+        let (client, admin) = (client.clone(), admin.clone());
+        async move {
+            call(
+                &client,
+                "POST",
+                &format!("{base}/api/v1/search/"),
+                Some(&admin),
+                Some(json!({"query": query, "sources": ["pubmed"]})),
+            )
+            .await
+        }
+    };
+    for query in ["hang one", "hang two", "hang three"] {
+        // these never get an answer: their server is killed under them
+        let request = client
+            .post(format!("{}/api/v1/search/", doomed.base))
+            .bearer_auth(&admin)
+            .json(&json!({"query": query, "sources": ["pubmed"]}));
+        tokio::spawn(async move { drop(request.send().await) });
+    }
+    for _ in 0..100 {
+        if pubmed.received_requests().await.unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(pubmed.received_requests().await.unwrap().len(), 3, "three searches hang");
+    let (status, body) = search(survivor.base.clone(), "after").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("concurrent_search_limit")),
+        "the slots are shared: {body}"
+    );
+
+    // the replica dies without releasing anything
+    doomed.child.kill().unwrap();
+    doomed.child.wait().unwrap();
+    let killed = Instant::now();
+    let mut recovered = None;
+    while killed.elapsed() < Duration::from_secs(10) {
+        let (status, body) = search(survivor.base.clone(), "after").await;
+        if status == 200 {
+            recovered = Some(killed.elapsed());
+            break;
+        }
+        assert_eq!(body["code"], "concurrent_search_limit", "{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let recovered = recovered.expect("the dead replica's slots came back");
+    println!("slots free again {recovered:?} after the kill (lease 2 s)");
+    assert!(recovered <= Duration::from_secs(4), "{recovered:?}");
 }
