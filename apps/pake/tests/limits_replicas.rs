@@ -405,7 +405,11 @@ async fn search_slots_of_a_killed_replica_come_back() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(pubmed.received_requests().await.unwrap().len(), 3, "three searches hang");
+    assert_eq!(
+        pubmed.received_requests().await.unwrap().len(),
+        3,
+        "three searches hang"
+    );
     let (status, body) = search(survivor.base.clone(), "after").await;
     assert_eq!(
         (status, body["code"].as_str()),

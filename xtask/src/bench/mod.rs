@@ -4,6 +4,7 @@
 //! never asserted.
 
 mod load;
+mod search;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -390,8 +391,12 @@ fn build() -> Result<(PathBuf, PathBuf), String> {
             "pake",
             "-p",
             "pake-http",
+            "-p",
+            "pake-crypto",
             "--example",
             "bare_health",
+            "--example",
+            "argon2_rate",
         ])
         .status()
         .map_err(|e| e.to_string())?;
@@ -487,6 +492,73 @@ async fn redis_limit_scenarios(
     Ok(rows)
 }
 
+/// Searches against mock upstreams with known delays: uncached (one at a time, distinct
+/// queries) and cached (the same query under load).
+async fn search_scenarios(binary: &Path, workers: usize, o: &Options) -> Result<Vec<Row>, String> {
+    let upstream = search::mock_upstreams().await?;
+    let base = format!("http://127.0.0.1:{upstream}");
+    let env = [
+        ("PAKE_SEARCH__ARXIV__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__PUBMED__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__WEB__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__WEB__API_KEY", "fc-bench"),
+        ("PAKE_SEARCH__ARXIV__INTERVAL_MS", "1"),
+        ("PAKE_SEARCH__PUBMED__INTERVAL_MS", "1"),
+        ("PAKE_SEARCH__WEB__INTERVAL_MS", "1"),
+    ];
+    let pake = start_pake(binary, workers, &env)?;
+    let port = pake.port;
+    let token = tokio::task::spawn_blocking(move || {
+        let root = login_token(port)?;
+        search::searcher(port, &root)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let uncached = {
+        let token = token.clone();
+        tokio::task::spawn_blocking(move || search::uncached(port, &token, 20))
+            .await
+            .map_err(|e| e.to_string())??
+    };
+    let mut sorted = uncached.clone();
+    sorted.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let slowest = search::ARXIV_DELAY
+        .max(search::PUBMED_DELAY * 3)
+        .max(search::WEB_DELAY);
+    let sum = search::ARXIV_DELAY + search::PUBMED_DELAY * 3 + search::WEB_DELAY;
+    let mut rows = vec![Row {
+        name: "search, uncached (3 mock sources)".into(),
+        throughput: 1.0 / (uncached.iter().map(Duration::as_secs_f64).sum::<f64>() / 20.0),
+        p50: ms(sorted[sorted.len() / 2]),
+        p99: ms(sorted[sorted.len() - 1]),
+        p999: ms(sorted[sorted.len() - 1]),
+        errors: 0,
+        rss_mib: 0.0,
+        note: format!(
+            "one at a time; slowest source {:.0} ms, all sources summed {:.0} ms",
+            ms(slowest),
+            ms(sum)
+        ),
+    }];
+    let body = r#"{"query":"vortex lattices cached","max_results":10}"#;
+    let spec = RequestSpec::new(
+        "POST",
+        "/api/v1/search/",
+        &[("Authorization", format!("Bearer {token}"))],
+        Some(body),
+        200,
+    );
+    // warm the cache once
+    tokio::task::spawn_blocking(move || {
+        search::call(port, "POST", "/api/v1/search/", Some(&token), Some(body))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    rows.push(measure("search, cached (same query)", &pake, &spec, o).await);
+    Ok(rows)
+}
+
 /// `cargo xtask bench`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
@@ -545,6 +617,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             rows.extend(login_scenarios(&pake, &o).await);
         }
         drop(pake);
+        if wanted("search") {
+            rows.extend(search_scenarios(&pake_bin, workers, &o).await?);
+        }
         if wanted("redis") {
             rows.extend(redis_limit_scenarios(&pake_bin, workers, &o).await?);
         }

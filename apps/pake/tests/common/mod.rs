@@ -262,6 +262,11 @@ async fn spawn_at(
 /// Starts a server in the production configuration: PostgreSQL (a database of its own, as the
 /// application role) and Redis (`PAKE_TEST_REDIS_URL`, default the local one).
 pub async fn spawn_pg_app() -> TestApp {
+    spawn_pg_with(|_| {}).await
+}
+
+/// As [`spawn_pg_app`], with the configuration adjusted by `tweak`.
+pub async fn spawn_pg_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db = tokio::task::spawn_blocking(pake_store_postgres::test_db::TestDb::new)
         .await
         .expect("test database");
@@ -271,6 +276,7 @@ pub async fn spawn_pg_app() -> TestApp {
     let mut app = spawn_with(|c| {
         c.store.database_url = Some(SecretString::from(url));
         c.cache.redis_url = Some(SecretString::from(redis));
+        tweak(c);
     })
     .await;
     app.db = Some(db);

@@ -1,0 +1,223 @@
+//! Search latency against local mock upstreams with known delays: uncached searches (should take
+//! about the slowest source, not the sum of all) and cached ones (throughput and latency).
+
+#![allow(clippy::format_push_string, clippy::format_collect)] // fixture text, built once
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Delays of the mock upstreams.
+pub const ARXIV_DELAY: Duration = Duration::from_millis(300);
+/// Each of PubMed's three requests (ESearch, ESummary, EFetch).
+pub const PUBMED_DELAY: Duration = Duration::from_millis(80);
+/// Firecrawl.
+pub const WEB_DELAY: Duration = Duration::from_millis(200);
+
+fn atom() -> String {
+    let mut xml = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom"><id>https://arxiv.org/api/bench</id><title>bench</title>"#,
+    );
+    for i in 0..10 {
+        xml.push_str(&format!(
+            r#"<entry><id>http://arxiv.org/abs/2401.{i:05}v1</id><title>Bench paper {i} on vortex lattices</title><summary>Vortex lattices form in rotating superfluids. Paper {i} measures how they melt. The melting depends on the rotation rate.</summary><published>2025-01-0{d}T00:00:00Z</published><author><name>Author {i}</name></author><link href="https://arxiv.org/abs/2401.{i:05}v1" rel="alternate" type="text/html"/></entry>"#,
+            d = i % 9 + 1
+        ));
+    }
+    xml.push_str("</feed>");
+    xml
+}
+
+fn answer(path: &str) -> (Duration, &'static str, String) {
+    if path.starts_with("/api/query") {
+        (ARXIV_DELAY, "application/atom+xml", atom())
+    } else if path.starts_with("/esearch.fcgi") {
+        let ids: Vec<String> = (0..10).map(|i| format!("\"3900{i:04}\"")).collect();
+        (
+            PUBMED_DELAY,
+            "application/json",
+            format!(
+                r#"{{"esearchresult":{{"count":"10","retmax":"10","retstart":"0","idlist":[{}]}}}}"#,
+                ids.join(",")
+            ),
+        )
+    } else if path.starts_with("/esummary.fcgi") {
+        let ids: Vec<String> = (0..10).map(|i| format!("3900{i:04}")).collect();
+        let docs: Vec<String> = ids
+            .iter()
+            .map(|id| format!(r#""{id}":{{"uid":"{id}","title":"Clinical paper {id} on lattices","authors":[{{"name":"Doe J"}}],"sortpubdate":"2024/05/01 00:00","articleids":[]}}"#))
+            .collect();
+        let quoted: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
+        (
+            PUBMED_DELAY,
+            "application/json",
+            format!(
+                r#"{{"result":{{"uids":[{}],{}}}}}"#,
+                quoted.join(","),
+                docs.join(",")
+            ),
+        )
+    } else if path.starts_with("/efetch.fcgi") {
+        let articles: String = (0..10)
+            .map(|i| format!("<PubmedArticle><MedlineCitation><PMID>3900{i:04}</PMID><Article><Abstract><AbstractText>Lattices in patients. Study {i} reports outcomes.</AbstractText></Abstract></Article></MedlineCitation></PubmedArticle>"))
+            .collect();
+        (
+            PUBMED_DELAY,
+            "text/xml",
+            format!("<?xml version=\"1.0\"?><PubmedArticleSet>{articles}</PubmedArticleSet>"),
+        )
+    } else {
+        let web: Vec<String> = (0..10)
+            .map(|i| format!(r#"{{"url":"https://example.org/{i}","title":"Web page {i} about lattices","description":"A page about vortex lattices."}}"#))
+            .collect();
+        (
+            WEB_DELAY,
+            "application/json",
+            format!(r#"{{"success":true,"data":{{"web":[{}]}}}}"#, web.join(",")),
+        )
+    }
+}
+
+/// Serves the three upstreams' paths on one port, each answer after its upstream's delay.
+pub async fn mock_upstreams() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut read = 0;
+                loop {
+                    let Ok(n) = stream.read(&mut buf[read..]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    read += n;
+                    let text = String::from_utf8_lossy(&buf[..read]);
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if read >= end + 4 + length {
+                            break;
+                        }
+                    }
+                    if read == buf.len() {
+                        return;
+                    }
+                }
+                let text = String::from_utf8_lossy(&buf[..read]).into_owned();
+                let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let (delay, kind, body) = answer(&path);
+                tokio::time::sleep(delay).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    Ok(port)
+}
+
+/// One blocking JSON request; returns the status and the body.
+pub fn call(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Result<(u16, serde_json::Value), String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let body = body.unwrap_or("");
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let json = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    Ok((status, serde_json::from_str(json).unwrap_or_default()))
+}
+
+/// Creates an enterprise tenant with an admin and returns the admin's token.
+pub fn searcher(port: u16, root: &str) -> Result<String, String> {
+    let password = "Bench-Searcher-Pass-2!";
+    let body = format!(
+        r#"{{"name":"bench","display_name":"Bench","plan":"enterprise","admin_email":"admin@bench.example","admin_password":"{password}"}}"#
+    );
+    let (status, created) = call(port, "POST", "/api/v1/tenants/", Some(root), Some(&body))?;
+    if status != 201 {
+        return Err(format!("tenant: {status} {created}"));
+    }
+    let id = created["tenant"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for _ in 0..100 {
+        let (_, t) = call(
+            port,
+            "GET",
+            &format!("/api/v1/tenants/{id}"),
+            Some(root),
+            None,
+        )?;
+        if t["tenant"]["status"] == "active" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let login = format!(r#"{{"tenant":"bench","username":"admin","password":"{password}"}}"#);
+    let (_, body) = call(port, "POST", "/api/v1/auth/login", None, Some(&login))?;
+    body["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("login: {body}"))
+}
+
+/// Latencies of `n` uncached searches (distinct queries), sequentially.
+pub fn uncached(port: u16, token: &str, n: usize) -> Result<Vec<Duration>, String> {
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let body = format!(r#"{{"query":"vortex lattices uncached {i}","max_results":10}}"#);
+        let started = Instant::now();
+        let (status, answer) = call(port, "POST", "/api/v1/search/", Some(token), Some(&body))?;
+        let took = started.elapsed();
+        if status != 200 || answer["cache_hit"] != false {
+            return Err(format!("uncached search: {status} {answer}"));
+        }
+        let all_ok = ["arxiv", "pubmed", "web"]
+            .iter()
+            .all(|s| answer["source_status"][s]["status"] == "ok");
+        if !all_ok {
+            return Err(format!(
+                "a source did not answer: {}",
+                answer["source_status"]
+            ));
+        }
+        times.push(took);
+    }
+    Ok(times)
+}
