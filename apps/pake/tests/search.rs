@@ -727,6 +727,68 @@ async fn a_flooding_tenant_does_not_make_another_wait_behind_its_backlog() {
 }
 
 #[tokio::test]
+async fn a_turn_that_would_come_after_the_budget_is_refused_at_once() {
+    let up = Upstreams::start().await;
+    Mock::given(path("/api/query"))
+        .respond_with(atom_response(atom(&[(
+            "2401.00017",
+            "A paper",
+            None,
+            "Text.",
+        )])))
+        .mount(&up.arxiv)
+        .await;
+    let app = spawn_with(|c| {
+        up.configure(c);
+        c.search.arxiv.interval_ms = 300;
+        c.search.budget_ms = 1000;
+    })
+    .await;
+    let root = app.root().await;
+    let (_, admin) = tenant_user(&app, &root, "hurried", "enterprise").await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url("/api/v1/search/"),
+            admin.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"query": format!("hurry {i}"), "sources": ["arxiv"]}))
+                .send()
+                .await
+                .unwrap();
+            res.json::<Value>().await.unwrap()
+        }));
+    }
+    let (mut served, mut refused) = (0, 0);
+    for t in tasks {
+        let body = t.await.unwrap();
+        let arxiv = &body["source_status"]["arxiv"];
+        match arxiv["status"].as_str().unwrap() {
+            "ok" => served += 1,
+            "rate_limited" => {
+                refused += 1;
+                assert!(
+                    arxiv["ms"].as_u64().unwrap() < 100,
+                    "refused at once, not after waiting: {arxiv}"
+                );
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    // 1 s of budget at one request per 300 ms: about four turns
+    assert!(
+        (3..=5).contains(&served),
+        "served {served}, refused {refused}"
+    );
+    assert_eq!(served + refused, 8);
+}
+
+#[tokio::test]
 async fn pacing_and_retries_are_visible_upstream() {
     let up = Upstreams::start().await;
     // arXiv throttles twice, then answers

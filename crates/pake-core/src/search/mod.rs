@@ -14,7 +14,6 @@ use pake_domain::search::{
     HistoryFilter, PopularQuery, QueryText, SavedSearch, SavedSearchFilter, SearchRecord,
     SearchStats, SourceId,
 };
-use pake_domain::usage::UsageMetric;
 use pake_domain::{
     DisplayName, Page, PageRequest, Permission, PlanId, Reason, SavedSearchId, SearchId, UserId,
     ValidationError,
@@ -503,7 +502,7 @@ impl SearchService {
         })
     }
 
-    /// Records the search in the history and the tenant's usage.
+    /// Records the search in the history.
     #[allow(clippy::too_many_arguments)]
     async fn remember(
         &self,
@@ -529,13 +528,8 @@ impl SearchService {
             saved_search_id: saved,
             created_at: self.deps.clock.now(),
         };
+        // the history is the record of searches: analytics count it, so one write per search
         self.deps.repos.history.append(&record).await?;
-        let day = record.created_at.date();
-        self.deps
-            .repos
-            .usage
-            .increment(caller.tenant_id, day, UsageMetric::Searches, 1)
-            .await?;
         Ok(id)
     }
 
