@@ -54,6 +54,15 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Seconds shutdown waits for in-flight requests.
     pub shutdown_timeout_secs: u64,
+    /// Send `Strict-Transport-Security` (set it when clients reach PAKE over TLS, directly or
+    /// through a TLS-terminating proxy).
+    pub hsts: bool,
+    /// Compress JSON, text and documentation bodies of at least this many bytes with brotli or
+    /// gzip, as the client accepts (0: never).
+    pub compress_min_bytes: usize,
+    /// Origins a browser may call the API from (`https://app.example.org`; `*` for any). Empty:
+    /// no CORS headers. Credentials are never allowed: the API takes bearer tokens.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Store settings.
@@ -332,6 +341,9 @@ impl Default for ServerConfig {
             workers: http.workers,
             body_limit_bytes: http.body_limit,
             shutdown_timeout_secs: http.shutdown_timeout.as_secs(),
+            hsts: http.hsts,
+            compress_min_bytes: http.compress_min_bytes,
+            cors_allowed_origins: http.cors_origins,
         }
     }
 }

@@ -468,6 +468,9 @@ impl Application {
             body_limit: config.server.body_limit_bytes,
             shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
             log_probes: config.log.access_log_probes,
+            hsts: config.server.hsts,
+            compress_min_bytes: config.server.compress_min_bytes,
+            cors_origins: config.server.cors_allowed_origins.clone(),
         };
         let server = pake_http::run(listener, AppState::new(services.clone(), plans), &options)
             .map_err(|e| StartupError::Other(e.to_string()))?;

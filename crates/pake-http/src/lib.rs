@@ -9,6 +9,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod policy;
 pub mod request_id;
 pub mod routes;
 
@@ -22,6 +23,7 @@ use pake_core::Services;
 use pake_domain::PlanCatalog;
 
 use crate::error::{json_error, path_error, query_error};
+use crate::policy::ResponsePolicy;
 use crate::request_id::RequestIdentity;
 use crate::routes::docs::Docs;
 
@@ -58,6 +60,12 @@ pub struct HttpOptions {
     pub shutdown_timeout: Duration,
     /// Whether `/health` probes are written to the access log.
     pub log_probes: bool,
+    /// Send `Strict-Transport-Security` (TLS here or at a trusted proxy).
+    pub hsts: bool,
+    /// Compress compressible bodies of at least this many bytes (0: never).
+    pub compress_min_bytes: usize,
+    /// Origins allowed by CORS (`*`: any origin, then without credentials); empty: CORS off.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for HttpOptions {
@@ -67,6 +75,9 @@ impl Default for HttpOptions {
             body_limit: 256 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             log_probes: false,
+            hsts: false,
+            compress_min_bytes: 1024,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -110,8 +121,14 @@ pub fn run(
     let state = web::Data::new(state);
     let routes = configure(&state, options);
     let log_probes = options.log_probes;
+    let policy = ResponsePolicy {
+        hsts: options.hsts,
+        compress_min_bytes: options.compress_min_bytes,
+        cors: Arc::new(options.cors_origins.clone()),
+    };
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(policy.clone())
             .wrap(RequestIdentity { log_probes })
             .configure(routes.clone())
             .default_service(web::to(routes::not_found))
