@@ -518,10 +518,15 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(format!("plans: {e}")))
     }
 
-    /// The effective configuration as TOML, secrets redacted.
+    /// The effective configuration as JSON, every secret shown as `<redacted>`.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// The configuration as TOML with every secret shown as `<redacted>`.
     ///
     /// # Errors
-    /// When serialisation fails.
+    /// [`ConfigError::Invalid`] when it cannot be rendered.
     pub fn to_redacted_toml(&self) -> Result<String, ConfigError> {
         toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid(e.to_string()))
     }

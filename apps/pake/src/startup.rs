@@ -472,7 +472,9 @@ impl Application {
             compress_min_bytes: config.server.compress_min_bytes,
             cors_origins: config.server.cors_allowed_origins.clone(),
         };
-        let server = pake_http::run(listener, AppState::new(services.clone(), plans), &options)
+        let state =
+            AppState::new(services.clone(), plans).with_config_summary(config.redacted_json());
+        let server = pake_http::run(listener, state, &options)
             .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
             services: Box::new(services),

@@ -332,3 +332,58 @@ async fn logins_from_one_address_are_limited_before_the_lockout() {
         "the guessing stopped before the lockout"
     );
 }
+
+#[tokio::test]
+async fn the_operator_sees_refusals_by_plan_and_reason_and_the_replica_status() {
+    let app = common::spawn_app().await;
+    let root = app.root().await;
+    let (id, admin) = app.tenant(&root, "refused", "basic").await;
+    set_limits(&app, &root, &id, json!({"max_api_calls_per_day": 1})).await;
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&admin), None)
+            .await
+            .0,
+        200
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            app.call("GET", "/api/v1/auth/me", Some(&admin), None)
+                .await
+                .0,
+            429
+        );
+    }
+    let (status, m) = app
+        .call("GET", "/api/v1/system/metrics", Some(&root), None)
+        .await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(
+        m["limit_refusals"],
+        json!([{"plan": "basic", "reason": "daily_quota", "count": 2}])
+    );
+    assert_eq!(m["open_circuits"], json!([]));
+    assert_eq!(m["tenants"], 2, "platform and refused");
+
+    let (status, s) = app
+        .call("GET", "/api/v1/system/status", Some(&root), None)
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["status"], "ready");
+    assert_eq!(s["dependencies"]["database"]["status"], "ok");
+    assert_eq!(
+        s["circuits"],
+        json!({"arxiv": "closed", "pubmed": "closed", "web": "closed"})
+    );
+    assert_eq!(s["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(s["config"]["bootstrap"]["admin_password"], "<redacted>");
+    assert!(
+        !s.to_string().contains(common::ADMIN_PASSWORD),
+        "no secret in the status"
+    );
+
+    // operators only
+    let (_, other) = app.tenant(&root, "curious", "enterprise").await;
+    for path in ["/api/v1/system/status", "/api/v1/system/metrics"] {
+        assert_eq!(app.call("GET", path, Some(&other), None).await.0, 403);
+    }
+}

@@ -110,6 +110,20 @@ impl TenantDirectory {
         }
     }
 
+    /// How many tenants the directory holds.
+    pub fn len(&self) -> usize {
+        self.index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .by_id
+            .len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The tenant with this id.
     pub fn get(&self, id: TenantId) -> Option<TenantEntry> {
         self.index

@@ -84,3 +84,40 @@ impl HealthService {
         Readiness { components }
     }
 }
+
+/// What the platform operator sees of this replica.
+#[derive(Debug, Clone)]
+pub struct SystemStatus {
+    /// Every dependency, checked now.
+    pub readiness: Readiness,
+    /// Each search source's circuit (`closed`, `open`, `half_open`).
+    pub circuits: Vec<(pake_domain::search::SourceId, &'static str)>,
+    /// Requests refused by a limit since this process started, by plan and limit.
+    pub refusals: Vec<crate::limits::Refusals>,
+    /// Tenants this replica knows.
+    pub tenants: usize,
+}
+
+impl HealthService {
+    /// The operator's view (super admin).
+    ///
+    /// # Errors
+    /// [`crate::CoreError::Forbidden`] for anyone else.
+    pub async fn system(
+        &self,
+        caller: &crate::Caller,
+        limits: &crate::LimitService,
+    ) -> Result<SystemStatus, crate::CoreError> {
+        caller.require(
+            pake_domain::Permission::ViewSystemStatus,
+            &self.deps.directory,
+            &self.deps.plans,
+        )?;
+        Ok(SystemStatus {
+            readiness: self.readiness().await,
+            circuits: self.deps.search.circuits(),
+            refusals: limits.refusals(),
+            tenants: self.deps.directory.len(),
+        })
+    }
+}

@@ -33,7 +33,7 @@ pub use bootstrap::{BootstrapOptions, BootstrapOutcome, BootstrapService};
 pub use caller::{Caller, RequestMeta};
 pub use directory::TenantDirectory;
 pub use error::CoreError;
-pub use health::{ComponentHealth, HealthService, Readiness};
+pub use health::{ComponentHealth, HealthService, Readiness, SystemStatus};
 pub use limits::{DailyUsage, LimitKind, LimitPolicy, LimitService, Refusals, SearchSlot};
 pub use provisioning::ProvisioningService;
 pub use revocation::RevocationList;

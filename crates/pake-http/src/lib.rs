@@ -36,6 +36,10 @@ pub struct AppState {
     pub plans: Arc<PlanCatalog>,
     /// Pre-rendered documentation.
     pub docs: Arc<Docs>,
+    /// When this process started serving.
+    pub started: std::time::Instant,
+    /// The effective configuration with secrets redacted (for the system status).
+    pub config_summary: Arc<serde_json::Value>,
 }
 
 impl AppState {
@@ -45,7 +49,16 @@ impl AppState {
             services,
             plans,
             docs: Arc::new(Docs::new(&openapi::document())),
+            started: std::time::Instant::now(),
+            config_summary: Arc::new(serde_json::Value::Null),
         }
+    }
+
+    /// The same state showing `summary` (secrets redacted) as the configuration.
+    #[must_use]
+    pub fn with_config_summary(mut self, summary: serde_json::Value) -> Self {
+        self.config_summary = Arc::new(summary);
+        self
     }
 }
 

@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto;
 use crate::error::{ErrorCode, FieldError, Problem};
-use crate::routes::{audit, auth, docs, health, search, tenants, users};
+use crate::routes::{audit, auth, docs, health, search, system, tenants, users};
 
 /// PAKE's API description.
 #[derive(OpenApi)]
@@ -29,7 +29,7 @@ use crate::routes::{audit, auth, docs, health, search, tenants, users};
         audit::list,
         search::search, search::quick, search::history, search::analytics, search::popular,
         search::create_saved, search::list_saved, search::get_saved, search::update_saved,
-        search::delete_saved, search::run_saved,
+        search::delete_saved, search::run_saved, system::status, system::metrics,
     ),
     components(schemas(
         Problem, ErrorCode, FieldError, health::Liveness, health::ReadinessBody, health::Check,
@@ -44,6 +44,7 @@ use crate::routes::{audit, auth, docs, health, search, tenants, users};
         (name = "tenants", description = "Organisations (super admin; admins read and update their own)"),
         (name = "users", description = "Users of the caller's tenant"),
         (name = "audit", description = "The tenant's audit trail"),
+        (name = "system", description = "The platform operator's view of a replica (super admin)"),
         (name = "search", description = "Federated search over arXiv, PubMed and the web; history, analytics, saved searches")
     )
 )]

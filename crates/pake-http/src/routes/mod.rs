@@ -5,6 +5,7 @@ pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod search;
+pub mod system;
 pub mod tenants;
 pub mod users;
 
@@ -38,4 +39,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     audit::configure(cfg);
     search::configure(cfg);
+    system::configure(cfg);
 }
