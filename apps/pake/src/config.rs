@@ -36,6 +36,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Federated search and its upstreams.
     pub search: SearchConfig,
+    /// Prometheus metrics.
+    pub metrics: MetricsConfig,
     /// First-start bootstrap.
     pub bootstrap: BootstrapConfig,
     /// Operator overrides of the plan defaults, by plan name.
@@ -176,6 +178,19 @@ impl Default for CacheConfig {
             redis_pool_size: 16,
         }
     }
+}
+
+/// Prometheus metrics: `/metrics` is served on `bind` (open: keep that address on the monitoring
+/// network), and/or on the API listener behind `token`; with neither it is not served and requests
+/// are not counted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A separate listen address for `/metrics` (e.g. `0.0.0.0:9100`).
+    pub bind: Option<SocketAddr>,
+    /// The bearer token `/metrics` on the API listener requires.
+    #[serde(serialize_with = "redact")]
+    pub token: Option<SecretString>,
 }
 
 /// Federated search settings.

@@ -349,10 +349,61 @@ async fn spawn_event_listener(services: Services, bus: &RedisEvents) {
     });
 }
 
+/// Binds the API listener (and the metrics listener when `metrics.bind` is set) and starts
+/// serving `state` on them.
+fn serve(
+    config: &Config,
+    state: AppState,
+) -> Result<(Server, u16, Option<Server>, Option<u16>), StartupError> {
+    let bind = |addr: std::net::SocketAddr| {
+        let listener =
+            TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
+        Ok::<_, StartupError>((listener, port))
+    };
+    let (listener, port) = bind(config.server.bind)?;
+    let options = HttpOptions {
+        workers: config.server.workers,
+        body_limit: config.server.body_limit_bytes,
+        shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
+        log_probes: config.log.access_log_probes,
+        hsts: config.server.hsts,
+        compress_min_bytes: config.server.compress_min_bytes,
+        cors_origins: config.server.cors_allowed_origins.clone(),
+        metrics: config.metrics.bind.is_some() || config.metrics.token.is_some(),
+    };
+    let state = state
+        .with_config_summary(config.redacted_json())
+        .with_metrics_token(
+            config
+                .metrics
+                .token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+        );
+    let (metrics_server, metrics_port) = match config.metrics.bind {
+        Some(addr) => {
+            let (listener, port) = bind(addr)?;
+            let server = pake_http::run_metrics(listener, state.clone())
+                .map_err(|e| StartupError::Other(e.to_string()))?;
+            (Some(server), Some(port))
+        }
+        None => (None, None),
+    };
+    let server = pake_http::run(listener, state, &options)
+        .map_err(|e| StartupError::Other(e.to_string()))?;
+    Ok((server, port, metrics_server, metrics_port))
+}
+
 /// A built application, ready to serve.
 pub struct Application {
     /// Boxed: the services are large, and the server future carries them.
     services: Box<Services>,
+    metrics_server: Option<Server>,
+    metrics_port: Option<u16>,
     port: u16,
     server: Server,
     bootstrap: BootstrapOutcome,
@@ -456,28 +507,12 @@ impl Application {
         );
         spawn_usage_flush(services.clone(), limiter);
 
-        let addr = config.server.bind;
-        let listener =
-            TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { addr, source })?
-            .port();
-        let options = HttpOptions {
-            workers: config.server.workers,
-            body_limit: config.server.body_limit_bytes,
-            shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
-            log_probes: config.log.access_log_probes,
-            hsts: config.server.hsts,
-            compress_min_bytes: config.server.compress_min_bytes,
-            cors_origins: config.server.cors_allowed_origins.clone(),
-        };
-        let state =
-            AppState::new(services.clone(), plans).with_config_summary(config.redacted_json());
-        let server = pake_http::run(listener, state, &options)
-            .map_err(|e| StartupError::Other(e.to_string()))?;
+        let (server, port, metrics_server, metrics_port) =
+            serve(config, AppState::new(services.clone(), plans))?;
         Ok(Self {
             services: Box::new(services),
+            metrics_server,
+            metrics_port,
             port,
             server,
             bootstrap,
@@ -487,6 +522,11 @@ impl Application {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics listener's port, when `metrics.bind` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// What the bootstrap did at this start.
@@ -504,7 +544,15 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let served = self.server.await;
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
         if let Err(e) = self.services.limits.flush_usage().await {
             tracing::warn!(error = %e, "usage counts of the last seconds not written");
         }

@@ -99,6 +99,11 @@ pub struct SystemStatus {
 }
 
 impl HealthService {
+    /// Tenants this replica knows.
+    pub fn tenant_count(&self) -> usize {
+        self.deps.directory.len()
+    }
+
     /// The operator's view (super admin).
     ///
     /// # Errors

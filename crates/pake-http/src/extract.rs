@@ -74,6 +74,8 @@ async fn authenticate(
     // Limits come before any database or upstream work of the handler.
     let decision = state.services.limits.admit(&caller).await?;
     req.extensions_mut().insert(decision);
+    // for the access log line
+    req.extensions_mut().insert(caller.clone());
     Ok((caller, meta))
 }
 

@@ -8,6 +8,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod policy;
 pub mod request_id;
@@ -40,6 +41,10 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// The effective configuration with secrets redacted (for the system status).
     pub config_summary: Arc<serde_json::Value>,
+    /// Prometheus metrics.
+    pub metrics: Arc<metrics::HttpMetrics>,
+    /// The bearer token `/metrics` on the API listener requires (none: not served there).
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -51,7 +56,16 @@ impl AppState {
             docs: Arc::new(Docs::new(&openapi::document())),
             started: std::time::Instant::now(),
             config_summary: Arc::new(serde_json::Value::Null),
+            metrics: Arc::new(metrics::HttpMetrics::new()),
+            metrics_token: None,
         }
+    }
+
+    /// The same state serving `/metrics` on the API listener behind `token`.
+    #[must_use]
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
+        self.metrics_token = token.map(Arc::from);
+        self
     }
 
     /// The same state showing `summary` (secrets redacted) as the configuration.
@@ -79,6 +93,8 @@ pub struct HttpOptions {
     pub compress_min_bytes: usize,
     /// Origins allowed by CORS (`*`: any origin, then without credentials); empty: CORS off.
     pub cors_origins: Vec<String>,
+    /// Count requests for Prometheus (when `/metrics` is served anywhere).
+    pub metrics: bool,
 }
 
 impl Default for HttpOptions {
@@ -91,6 +107,7 @@ impl Default for HttpOptions {
             hsts: false,
             compress_min_bytes: 1024,
             cors_origins: Vec::new(),
+            metrics: false,
         }
     }
 }
@@ -121,6 +138,26 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
         .error_handler(|e, _| json_error(e).into())
 }
 
+/// Serves only `GET /metrics`, without authentication, on `listener` (a separate address that only
+/// the monitoring network reaches).
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn run_metrics(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(routes::metrics::open))
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
 /// Serves `state` on `listener`. Signals are the caller's: stop the server through its handle
 /// (`stop(true)` stops accepting and lets in-flight requests finish within `shutdown_timeout`).
 ///
@@ -131,6 +168,7 @@ pub fn run(
     state: AppState,
     options: &HttpOptions,
 ) -> std::io::Result<Server> {
+    let metrics = options.metrics.then(|| Arc::clone(&state.metrics));
     let state = web::Data::new(state);
     let routes = configure(&state, options);
     let log_probes = options.log_probes;
@@ -142,7 +180,10 @@ pub fn run(
     let server = HttpServer::new(move || {
         App::new()
             .wrap(policy.clone())
-            .wrap(RequestIdentity { log_probes })
+            .wrap(RequestIdentity {
+                log_probes,
+                metrics: metrics.clone(),
+            })
             .configure(routes.clone())
             .default_service(web::to(routes::not_found))
     })

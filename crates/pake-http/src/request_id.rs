@@ -53,10 +53,12 @@ fn accept(value: &HeaderValue) -> Option<Arc<str>> {
 }
 
 /// The middleware. `log_probes` decides whether `/health` probes get an access-log line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct RequestIdentity {
     /// Log liveness/readiness probes too.
     pub log_probes: bool,
+    /// Count every request for Prometheus.
+    pub metrics: Option<std::sync::Arc<crate::metrics::HttpMetrics>>,
 }
 
 impl<S, B> Transform<S, ServiceRequest> for RequestIdentity
@@ -74,6 +76,7 @@ where
         ready(Ok(RequestIdentityService {
             service: Rc::new(service),
             log_probes: self.log_probes,
+            metrics: self.metrics.clone(),
         }))
     }
 }
@@ -82,6 +85,7 @@ where
 pub struct RequestIdentityService<S> {
     service: Rc<S>,
     log_probes: bool,
+    metrics: Option<std::sync::Arc<crate::metrics::HttpMetrics>>,
 }
 
 impl<S, B> Service<ServiceRequest> for RequestIdentityService<S>
@@ -104,7 +108,8 @@ where
             .unwrap_or_else(generate);
         req.extensions_mut().insert(RequestId(Arc::clone(&id)));
         let log = self.log_probes || !req.path().starts_with("/health");
-        let method = log.then(|| req.method().clone());
+        let method = (log || self.metrics.is_some()).then(|| req.method().clone());
+        let metrics = self.metrics.clone();
         let service = Rc::clone(&self.service);
         // Every log line written while serving the request carries its id.
         let span = tracing::info_span!("request", request_id = %id);
@@ -122,14 +127,28 @@ where
                             .request()
                             .match_pattern()
                             .unwrap_or_else(|| "<unmatched>".to_owned());
-                        tracing::info!(
-                            target: "pake::access",
-                            method = %method,
-                            route = %route,
-                            status = res.status().as_u16(),
-                            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-                            "request"
-                        );
+                        let took = started.elapsed();
+                        let status = res.status().as_u16();
+                        if let Some(metrics) = &metrics {
+                            metrics.observe_request(&method, &route, status, took);
+                        }
+                        if log {
+                            let caller = res
+                                .request()
+                                .extensions()
+                                .get::<pake_core::Caller>()
+                                .map(|c| (c.tenant_id, c.user_id));
+                            tracing::info!(
+                                target: "pake::access",
+                                method = %method,
+                                route = %route,
+                                status,
+                                duration_ms = took.as_secs_f64() * 1000.0,
+                                tenant_id = caller.map(|c| tracing::field::display(c.0)),
+                                user_id = caller.map(|c| tracing::field::display(c.1)),
+                                "request"
+                            );
+                        }
                     }
                     Ok(res)
                 }

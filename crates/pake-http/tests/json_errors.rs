@@ -22,7 +22,10 @@ async fn echo(_body: web::Json<Body>) -> HttpResponse {
 async fn call(payload: &'static [u8], content_type: &str) -> (u16, serde_json::Value, String) {
     let app = test::init_service(
         App::new()
-            .wrap(RequestIdentity { log_probes: false })
+            .wrap(RequestIdentity {
+                log_probes: false,
+                metrics: None,
+            })
             .app_data(json_config(1024))
             .route("/echo", web::post().to(echo)),
     )

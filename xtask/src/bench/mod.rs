@@ -591,6 +591,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
         let pake = start_pake(&pake_bin, workers, &[])?;
         rows.push(measure("/health", &pake, &RequestSpec::get("/health"), &o).await);
+        if wanted("metrics") {
+            let counted = start_pake(&pake_bin, workers, &[("PAKE_METRICS__TOKEN", "bench")])?;
+            rows.push(
+                measure(
+                    "/health, Prometheus metrics on",
+                    &counted,
+                    &RequestSpec::get("/health"),
+                    &o,
+                )
+                .await,
+            );
+        }
         if wanted("ready") {
             rows.push(
                 measure(

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub address: String,
     /// A client without redirects, so redirects can be asserted.
     pub client: reqwest::Client,
+    /// The metrics listener's port, when `metrics.bind` is set.
+    pub metrics_port: Option<u16>,
     handle: actix_web::dev::ServerHandle,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     dir: tempfile::TempDir,
@@ -242,6 +244,7 @@ async fn spawn_at(
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_port = app.metrics_port();
     let handle = app.handle();
     let served = Some(tokio::spawn(app.run_until_stopped()));
     let client = reqwest::Client::builder()
@@ -252,6 +255,7 @@ async fn spawn_at(
     TestApp {
         address,
         client,
+        metrics_port,
         handle,
         served,
         dir,

@@ -375,6 +375,11 @@ impl SearchService {
         &self.deps.search
     }
 
+    /// Each source's circuit state (`closed`, `open`, `half_open`).
+    pub fn circuits(&self) -> Vec<(SourceId, &'static str)> {
+        self.setup().circuits()
+    }
+
     /// Runs a search for `caller`.
     ///
     /// # Errors

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod metrics;
 pub mod search;
 pub mod system;
 pub mod tenants;
@@ -40,4 +41,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     audit::configure(cfg);
     search::configure(cfg);
     system::configure(cfg);
+    metrics::configure(cfg);
 }

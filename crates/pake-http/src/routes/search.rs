@@ -295,6 +295,7 @@ pub async fn search(
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_input()?;
     let outcome = state.services.search.search(&auth.0, &input).await?;
+    state.metrics.observe_search(&outcome);
     Ok(HttpResponse::Ok().json(SearchResponse::from(outcome)))
 }
 
@@ -309,6 +310,7 @@ pub async fn quick(
     body: web::Json<QuickRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let outcome = state.services.search.quick(&auth.0, &body.query).await?;
+    state.metrics.observe_search(&outcome);
     Ok(HttpResponse::Ok().json(SearchResponse::from(outcome)))
 }
 
@@ -789,5 +791,6 @@ pub async fn run_saved(
         .search
         .run_saved(&auth.0, SavedSearchId::from_uuid(*id))
         .await?;
+    state.metrics.observe_search(&outcome);
     Ok(HttpResponse::Ok().json(SearchResponse::from(outcome)))
 }

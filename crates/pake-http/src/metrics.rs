@@ -1,0 +1,285 @@
+//! Prometheus metrics: requests by route template, method and status, latency histograms, login
+//! outcomes, searches by source and status, upstream latency, circuits, limit refusals by plan and
+//! reason, and process figures. Every label set is bounded: route templates (never raw paths), a
+//! fixed method list, status codes, source and plan names; no user or tenant ids.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use pake_core::Services;
+use pake_core::search::SearchOutcome;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: &'static str,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceStatusLabels {
+    source: &'static str,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    plan: &'static str,
+    reason: &'static str,
+}
+
+fn histogram() -> Histogram {
+    // 0.25 ms … ~8 s
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// The registry and every metric in it.
+pub struct HttpMetrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    logins: Family<OutcomeLabels, Counter>,
+    searches: Family<SourceStatusLabels, Counter>,
+    upstream: Family<SourceLabels, Histogram, fn() -> Histogram>,
+    circuits: Family<SourceLabels, Gauge>,
+    refusals: Family<RefusalLabels, Gauge>,
+    tenants: Gauge,
+    resident: Gauge,
+    cpu_ms: Gauge,
+    uptime: Gauge,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The method label: the API's methods, everything else `OTHER`.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+impl HttpMetrics {
+    /// Every metric, registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("pake");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route template and status",
+            requests.clone(),
+        );
+        let duration = Family::new_with_constructor(histogram as fn() -> Histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            duration.clone(),
+        );
+        let logins = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "auth_login_attempts",
+            "Login attempts by outcome (success, failure, rate_limited, error)",
+            logins.clone(),
+        );
+        let searches = Family::<SourceStatusLabels, Counter>::default();
+        registry.register(
+            "searches_by_source",
+            "What each source did for a search (ok, cached, timeout, rate_limited, error, skipped, unavailable)",
+            searches.clone(),
+        );
+        let upstream = Family::new_with_constructor(histogram as fn() -> Histogram);
+        registry.register(
+            "upstream_duration_seconds",
+            "Time each source took in a search (cache answers excluded)",
+            upstream.clone(),
+        );
+        let circuits = Family::<SourceLabels, Gauge>::default();
+        registry.register(
+            "upstream_circuit_open",
+            "1 when a source's circuit is open or half open",
+            circuits.clone(),
+        );
+        let refusals = Family::<RefusalLabels, Gauge>::default();
+        registry.register(
+            "limit_refusals",
+            "Requests refused by a limit since the process started, by plan and reason",
+            refusals.clone(),
+        );
+        let tenants = Gauge::default();
+        registry.register("tenants", "Tenants this replica knows", tenants.clone());
+        let resident = Gauge::default();
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the process",
+            resident.clone(),
+        );
+        let cpu_ms = Gauge::default();
+        registry.register(
+            "process_cpu_milliseconds",
+            "CPU time the process used (user + system)",
+            cpu_ms.clone(),
+        );
+        let uptime = Gauge::default();
+        registry.register(
+            "process_uptime_seconds",
+            "Seconds since the process started",
+            uptime.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            duration,
+            logins,
+            searches,
+            upstream,
+            circuits,
+            refusals,
+            tenants,
+            resident,
+            cpu_ms,
+            uptime,
+        }
+    }
+
+    /// Counts one answered request.
+    pub fn observe_request(
+        &self,
+        method: &actix_web::http::Method,
+        route: &str,
+        status: u16,
+        took: Duration,
+    ) {
+        let method = method_label(method);
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.duration
+            .get_or_create(&RouteLabels {
+                method,
+                route: route.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+        if route == "/api/v1/auth/login" {
+            let outcome = match status {
+                200 => "success",
+                401 | 403 => "failure",
+                429 => "rate_limited",
+                _ => "error",
+            };
+            self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+        }
+    }
+
+    /// Counts what each source did for a search.
+    pub fn observe_search(&self, outcome: &SearchOutcome) {
+        for (source, status) in &outcome.source_status {
+            let name = serde_json::to_value(status.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let cached = name == "cached" || name == "skipped";
+            self.searches
+                .get_or_create(&SourceStatusLabels {
+                    source: source.as_str(),
+                    status: name,
+                })
+                .inc();
+            if !cached {
+                self.upstream
+                    .get_or_create(&SourceLabels {
+                        source: source.as_str(),
+                    })
+                    .observe(f64::from(status.ms) / 1000.0);
+            }
+        }
+    }
+
+    /// The text exposition, with the scrape-time figures (circuits, refusals, tenants,
+    /// process) read now.
+    pub fn render(&self, services: &Services, uptime: Duration) -> String {
+        for (source, state) in services.search.circuits() {
+            self.circuits
+                .get_or_create(&SourceLabels {
+                    source: source.as_str(),
+                })
+                .set(i64::from(state != "closed"));
+        }
+        for r in services.limits.refusals() {
+            self.refusals
+                .get_or_create(&RefusalLabels {
+                    plan: r.plan.map_or("none", pake_domain::PlanId::as_str),
+                    reason: r.kind.as_str(),
+                })
+                .set(i64::try_from(r.count).unwrap_or(i64::MAX));
+        }
+        self.tenants
+            .set(i64::try_from(services.health.tenant_count()).unwrap_or(i64::MAX));
+        if let Some((rss, cpu)) = process_figures() {
+            self.resident.set(rss);
+            self.cpu_ms.set(cpu);
+        }
+        self.uptime
+            .set(i64::try_from(uptime.as_secs()).unwrap_or(i64::MAX));
+        let mut text = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        if text.is_empty() {
+            let _ = writeln!(text, "# EOF");
+        }
+        text
+    }
+}
+
+/// Resident bytes and CPU milliseconds of this process (Linux `/proc`; `None` elsewhere).
+fn process_figures() -> Option<(i64, i64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let rss_kib: i64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // fields after the command name (which may hold spaces, so split after its closing paren)
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: i64 = fields.get(11)?.parse::<i64>().ok()? + fields.get(12)?.parse::<i64>().ok()?;
+    // USER_HZ is 100 on Linux
+    Some((rss_kib * 1024, ticks * 10))
+}
