@@ -65,6 +65,9 @@ pub struct ServerConfig {
     /// Origins a browser may call the API from (`https://app.example.org`; `*` for any). Empty:
     /// no CORS headers. Credentials are never allowed: the API takes bearer tokens.
     pub cors_allowed_origins: Vec<String>,
+    /// Proxies (addresses or networks, `10.0.0.0/8`) whose `Forwarded` / `X-Forwarded-For` name
+    /// the client; the client address of limits and audit comes only through these hops.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Store settings.
@@ -359,6 +362,7 @@ impl Default for ServerConfig {
             hsts: http.hsts,
             compress_min_bytes: http.compress_min_bytes,
             cors_allowed_origins: http.cors_origins,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -489,6 +493,10 @@ impl Config {
                 "auth lifetimes must be positive (access tokens ≥ 30 s)".into(),
             ));
         }
+        for proxy in &self.server.trusted_proxies {
+            pake_http::extract::ProxyNet::parse(proxy)
+                .map_err(|e| ConfigError::Invalid(format!("server.trusted_proxies: {e}")))?;
+        }
         if !(self.limits.user_fraction > 0.0 && self.limits.user_fraction <= 1.0)
             || self.limits.address_per_minute == 0
             || self.limits.lease_max == 0
@@ -531,6 +539,15 @@ impl Config {
     pub fn plan_catalog(&self) -> Result<PlanCatalog, ConfigError> {
         PlanCatalog::with_overrides(self.plans.iter().map(|(id, o)| (*id, o)))
             .map_err(|e| ConfigError::Invalid(format!("plans: {e}")))
+    }
+
+    /// The trusted proxy networks (validated at load).
+    pub fn trusted_proxies(&self) -> Vec<pake_http::extract::ProxyNet> {
+        self.server
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| pake_http::extract::ProxyNet::parse(p).ok())
+            .collect()
     }
 
     /// The effective configuration as JSON, every secret shown as `<redacted>`.

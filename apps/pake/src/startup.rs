@@ -377,6 +377,7 @@ fn serve(
     };
     let state = state
         .with_config_summary(config.redacted_json())
+        .with_trusted_proxies(config.trusted_proxies())
         .with_metrics_token(
             config
                 .metrics

@@ -387,3 +387,77 @@ async fn the_operator_sees_refusals_by_plan_and_reason_and_the_replica_status() 
         assert_eq!(app.call("GET", path, Some(&other), None).await.0, 403);
     }
 }
+
+async fn login_from(app: &TestApp, forwarded: &str, password: &str) -> u16 {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"tenant": "proxied", "username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_client_address_comes_through_trusted_proxies_only() {
+    let app = common::spawn_with(|c| {
+        c.server.trusted_proxies = vec!["127.0.0.0/8".into()];
+        c.limits.address_per_minute = 2;
+    })
+    .await;
+    let root = app.root().await; // one attempt from 127.0.0.1
+    let (_, admin) = app.tenant(&root, "proxied", "enterprise").await; // and another
+    // behind the trusted proxy (the test client on 127.0.0.1), each client has its own budget
+    assert_eq!(
+        login_from(&app, "203.0.113.9", "Wrong-Password-1!").await,
+        401
+    );
+    assert_eq!(
+        login_from(&app, "203.0.113.9", "Wrong-Password-1!").await,
+        401
+    );
+    assert_eq!(
+        login_from(&app, "203.0.113.9", "Wrong-Password-1!").await,
+        429
+    );
+    assert_eq!(
+        login_from(&app, "6.6.6.6, 203.0.113.10", common::TENANT_ADMIN_PASSWORD).await,
+        200,
+        "the nearest untrusted hop counts, not what the client prepended"
+    );
+    let (_, audit) = app
+        .call(
+            "GET",
+            "/api/v1/audit/?type=login_failed",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let ips: Vec<&str> = audit["audit_events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{audit}"))
+        .iter()
+        .filter_map(|e| e["ip"].as_str())
+        .collect();
+    assert_eq!(ips, vec!["203.0.113.9", "203.0.113.9"], "{audit}");
+
+    // without trusted proxies the header is the client's word and ignored
+    let plain = common::spawn_with(|c| c.limits.address_per_minute = 1_000).await;
+    let root = plain.root().await;
+    let (_, admin) = plain.tenant(&root, "proxied", "enterprise").await;
+    assert_eq!(
+        login_from(&plain, "203.0.113.9", "Wrong-Password-1!").await,
+        401
+    );
+    let (_, audit) = plain
+        .call(
+            "GET",
+            "/api/v1/audit/?type=login_failed",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(audit["audit_events"][0]["ip"], "127.0.0.1", "{audit}");
+}

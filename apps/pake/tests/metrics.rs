@@ -141,3 +141,45 @@ async fn metrics_on_their_own_listener_and_off_by_default() {
         404
     );
 }
+
+#[tokio::test]
+async fn limit_refusals_reach_prometheus_by_plan_and_reason() {
+    let app = spawn_with(|c| c.metrics.token = Some(SecretString::from("t"))).await;
+    let root = app.root().await;
+    let (id, admin) = app.tenant(&root, "refused", "professional").await;
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/tenants/{id}"),
+            Some(&root),
+            Some(json!({"limits": {"max_api_calls_per_day": 1}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    app.call("GET", "/api/v1/auth/me", Some(&admin), None).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.call("GET", "/api/v1/auth/me", Some(&admin), None)
+                .await
+                .0,
+            429
+        );
+    }
+    let scrape = || async {
+        app.client
+            .get(app.url("/metrics"))
+            .bearer_auth("t")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let series = r#"pake_limit_refusals_total{plan="professional",reason="daily_quota"} 3"#;
+    assert!(scrape().await.contains(series));
+    assert!(
+        scrape().await.contains(series),
+        "a second scrape does not double it"
+    );
+}

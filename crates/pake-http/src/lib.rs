@@ -45,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::HttpMetrics>,
     /// The bearer token `/metrics` on the API listener requires (none: not served there).
     pub metrics_token: Option<Arc<str>>,
+    /// Proxies whose `Forwarded`/`X-Forwarded-For` name the client (for limits and audit).
+    pub trusted_proxies: Arc<Vec<extract::ProxyNet>>,
 }
 
 impl AppState {
@@ -58,7 +60,15 @@ impl AppState {
             config_summary: Arc::new(serde_json::Value::Null),
             metrics: Arc::new(metrics::HttpMetrics::new()),
             metrics_token: None,
+            trusted_proxies: Arc::default(),
         }
+    }
+
+    /// The same state trusting `proxies` to name the client.
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: Vec<extract::ProxyNet>) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     /// The same state serving `/metrics` on the API listener behind `token`.

@@ -64,7 +64,7 @@ pub struct HttpMetrics {
     searches: Family<SourceStatusLabels, Counter>,
     upstream: Family<SourceLabels, Histogram, fn() -> Histogram>,
     circuits: Family<SourceLabels, Gauge>,
-    refusals: Family<RefusalLabels, Gauge>,
+    refusals: Family<RefusalLabels, Counter>,
     tenants: Gauge,
     resident: Gauge,
     cpu_ms: Gauge,
@@ -131,7 +131,7 @@ impl HttpMetrics {
             "1 when a source's circuit is open or half open",
             circuits.clone(),
         );
-        let refusals = Family::<RefusalLabels, Gauge>::default();
+        let refusals = Family::<RefusalLabels, Counter>::default();
         registry.register(
             "limit_refusals",
             "Requests refused by a limit since the process started, by plan and reason",
@@ -241,12 +241,12 @@ impl HttpMetrics {
                 .set(i64::from(state != "closed"));
         }
         for r in services.limits.refusals() {
-            self.refusals
-                .get_or_create(&RefusalLabels {
-                    plan: r.plan.map_or("none", pake_domain::PlanId::as_str),
-                    reason: r.kind.as_str(),
-                })
-                .set(i64::try_from(r.count).unwrap_or(i64::MAX));
+            let counter = self.refusals.get_or_create(&RefusalLabels {
+                plan: r.plan.map_or("none", pake_domain::PlanId::as_str),
+                reason: r.kind.as_str(),
+            });
+            // the limiter keeps the totals; the counter catches up at each scrape
+            counter.inc_by(r.count.saturating_sub(counter.get()));
         }
         self.tenants
             .set(i64::try_from(services.health.tenant_count()).unwrap_or(i64::MAX));
