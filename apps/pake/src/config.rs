@@ -68,6 +68,11 @@ pub struct ServerConfig {
     /// Proxies (addresses or networks, `10.0.0.0/8`) whose `Forwarded` / `X-Forwarded-For` name
     /// the client; the client address of limits and audit comes only through these hops.
     pub trusted_proxies: Vec<String>,
+    /// PEM certificate chain (leaf first): with `tls_key_path`, PAKE serves HTTPS (rustls, HTTP/2
+    /// and HTTP/1.1) and sends `Strict-Transport-Security`.
+    pub tls_cert_path: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub tls_key_path: Option<PathBuf>,
 }
 
 /// Store settings.
@@ -363,6 +368,8 @@ impl Default for ServerConfig {
             compress_min_bytes: http.compress_min_bytes,
             cors_allowed_origins: http.cors_origins,
             trusted_proxies: Vec::new(),
+            tls_cert_path: None,
+            tls_key_path: None,
         }
     }
 }
@@ -491,6 +498,11 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "auth lifetimes must be positive (access tokens ≥ 30 s)".into(),
+            ));
+        }
+        if self.server.tls_cert_path.is_some() != self.server.tls_key_path.is_some() {
+            return Err(ConfigError::Invalid(
+                "server.tls_cert_path and server.tls_key_path go together".into(),
             ));
         }
         for proxy in &self.server.trusted_proxies {

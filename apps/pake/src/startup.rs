@@ -365,15 +365,23 @@ fn serve(
         Ok::<_, StartupError>((listener, port))
     };
     let (listener, port) = bind(config.server.bind)?;
+    let tls = match (&config.server.tls_cert_path, &config.server.tls_key_path) {
+        (Some(cert), Some(key)) => Some(
+            pake_http::tls_config(cert, key)
+                .map_err(|e| StartupError::Other(format!("tls: {e}")))?,
+        ),
+        _ => None,
+    };
     let options = HttpOptions {
         workers: config.server.workers,
         body_limit: config.server.body_limit_bytes,
         shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
         log_probes: config.log.access_log_probes,
-        hsts: config.server.hsts,
+        hsts: config.server.hsts || tls.is_some(),
         compress_min_bytes: config.server.compress_min_bytes,
         cors_origins: config.server.cors_allowed_origins.clone(),
         metrics: config.metrics.bind.is_some() || config.metrics.token.is_some(),
+        tls,
     };
     let state = state
         .with_config_summary(config.redacted_json())

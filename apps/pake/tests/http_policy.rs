@@ -170,3 +170,88 @@ async fn large_bodies_are_compressed_small_ones_are_not() {
         "below the threshold"
     );
 }
+
+#[tokio::test]
+async fn tls_with_a_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name);
+    let (cert, key, ca) = (file("cert.pem"), file("key.pem"), file("ca.pem"));
+    std::fs::write(
+        file("leaf.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let steps: Vec<Vec<std::ffi::OsString>> = vec![
+        // a throwaway CA …
+        ["req", "-x509"]
+            .iter()
+            .chain(&ec)
+            .chain(&["-days", "2", "-subj", "/CN=PAKE test CA", "-keyout"])
+            .map(Into::into)
+            .chain([file("ca.key").into(), "-out".into(), ca.clone().into()])
+            .collect(),
+        // … and a server certificate it signs
+        ["req"]
+            .iter()
+            .chain(&ec)
+            .chain(&["-subj", "/CN=localhost", "-keyout"])
+            .map(Into::into)
+            .chain([key.clone().into(), "-out".into(), file("leaf.csr").into()])
+            .collect(),
+        ["x509", "-req", "-days", "2", "-CAcreateserial", "-in"]
+            .iter()
+            .map(Into::into)
+            .chain([
+                file("leaf.csr").into(),
+                "-CA".into(),
+                ca.clone().into(),
+                "-CAkey".into(),
+                file("ca.key").into(),
+                "-extfile".into(),
+                file("leaf.ext").into(),
+                "-out".into(),
+                cert.clone().into(),
+            ])
+            .collect(),
+    ];
+    for args in steps {
+        let made = std::process::Command::new("openssl")
+            .args(&args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
+    let app = spawn_with(|c| {
+        c.server.tls_cert_path = Some(cert.clone());
+        c.server.tls_key_path = Some(key.clone());
+    })
+    .await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap())
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("https://localhost:{port}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        header(&res, "strict-transport-security").is_some(),
+        "HSTS whenever PAKE serves TLS itself"
+    );
+    // plain HTTP on the TLS port gets no answer
+    assert!(app.client.get(app.url("/health")).send().await.is_err());
+}

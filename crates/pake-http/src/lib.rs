@@ -105,6 +105,8 @@ pub struct HttpOptions {
     pub cors_origins: Vec<String>,
     /// Count requests for Prometheus (when `/metrics` is served anywhere).
     pub metrics: bool,
+    /// Serve HTTPS with this configuration (HTTP/2 and HTTP/1.1 by ALPN).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for HttpOptions {
@@ -118,6 +120,7 @@ impl Default for HttpOptions {
             compress_min_bytes: 1024,
             cors_origins: Vec::new(),
             metrics: false,
+            tls: None,
         }
     }
 }
@@ -146,6 +149,31 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
         .error_handler(|e, _| json_error(e).into())
+}
+
+/// A TLS configuration from PEM files: the certificate chain (leaf first) and its private key.
+///
+/// # Errors
+/// A message naming the file that could not be read or used.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// Serves only `GET /metrics`, without authentication, on `listener` (a separate address that only
@@ -199,8 +227,10 @@ pub fn run(
     })
     .workers(options.workers)
     .shutdown_timeout(options.shutdown_timeout.as_secs())
-    .disable_signals()
-    .listen(listener)?
-    .run();
-    Ok(server)
+    .disable_signals();
+    let server = match &options.tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls.as_ref().clone())?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
