@@ -38,6 +38,8 @@ pub struct Config {
     pub search: SearchConfig,
     /// Prometheus metrics.
     pub metrics: MetricsConfig,
+    /// OpenTelemetry trace export.
+    pub tracing: TracingConfig,
     /// First-start bootstrap.
     pub bootstrap: BootstrapConfig,
     /// Operator overrides of the plan defaults, by plan name.
@@ -199,6 +201,29 @@ pub struct MetricsConfig {
     /// The bearer token `/metrics` on the API listener requires.
     #[serde(serialize_with = "redact")]
     pub token: Option<SecretString>,
+}
+
+/// OpenTelemetry trace export over OTLP/HTTP: on when `otlp_endpoint` (or the standard
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`) is set, off otherwise.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracingConfig {
+    /// The collector's base URL (`http://otel-collector:4318`); `/v1/traces` is appended.
+    pub otlp_endpoint: Option<String>,
+    /// The fraction of new traces sampled (a sampled parent's `traceparent` is always followed).
+    pub sample_ratio: f64,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+}
+
+impl Default for TracingConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            sample_ratio: 0.1,
+            service_name: "pake".into(),
+        }
+    }
 }
 
 /// Federated search settings.

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Migrate => {
-            telemetry::init(&config.log);
+            let _telemetry = telemetry::init(&config.log, &config.tracing);
             match open_store(&config).and_then(|s| migrate(&config, &s)) {
                 Ok(applied) => {
                     println!(
@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => {
-            telemetry::init(&config.log);
+            let _telemetry = telemetry::init(&config.log, &config.tracing);
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

@@ -18,7 +18,7 @@ use pake_ports::{
     Clock, ConcurrencyLimiter, IdentityEvents, LocalEvents, Probe, RateLimiter, SearchSource,
     SystemClock,
 };
-use pake_sources::{Arxiv, Firecrawl, Pubmed, SourceConfig};
+use pake_sources::{Arxiv, Firecrawl, HeaderHook, Pubmed, SourceConfig};
 use pake_store_postgres::{PgOptions, PgStore};
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
 use secrecy::ExposeSecret;
@@ -221,6 +221,7 @@ fn build_search(config: &Config, limits: &Arc<FallbackLimits>) -> SearchSetup {
         timeout: Duration::from_millis(u.timeout_ms),
         max_bytes: u.max_bytes,
         user_agent: c.user_agent.clone(),
+        headers: Some(HeaderHook(Arc::new(pake_http::request_id::trace_headers))),
     };
     let interval = |u: &UpstreamConfig, default: u64| {
         Duration::from_millis(if u.interval_ms == 0 {

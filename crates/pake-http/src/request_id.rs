@@ -113,6 +113,14 @@ where
         let service = Rc::clone(&self.service);
         // Every log line written while serving the request carries its id.
         let span = tracing::info_span!("request", request_id = %id);
+        if req.headers().contains_key("traceparent") {
+            // continue the caller's trace (W3C trace context), when tracing export is on
+            use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+            let parent = opentelemetry::global::get_text_map_propagator(|p| {
+                p.extract(&Headers(req.headers()))
+            });
+            let _ = span.set_parent(parent);
+        }
         Box::pin(
             CURRENT.scope(
                 RequestId(Arc::clone(&id)),
@@ -156,6 +164,32 @@ where
             ),
         )
     }
+}
+
+/// Request headers as the propagator reads them.
+struct Headers<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .map(actix_web::http::header::HeaderName::as_str)
+            .collect()
+    }
+}
+
+/// The W3C trace-context headers (`traceparent`, `tracestate`) of the current span, for outgoing
+/// requests (empty when tracing export is off or the span is not sampled).
+pub fn trace_headers() -> Vec<(String, String)> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let cx = tracing::Span::current().context();
+    let mut headers = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut headers));
+    headers.into_iter().collect()
 }
 
 /// Puts the request's rate-limit decision (left by the authentication extractor) on the response

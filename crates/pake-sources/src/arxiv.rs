@@ -274,7 +274,7 @@ impl SearchSource for Arxiv {
             ("sortOrder", "descending"),
         ]);
         let _turn = gate.turn().await?;
-        let body = http::send(call, self.config.max_bytes).await?;
+        let body = http::send(call, &self.config).await?;
         if body.status == 429 {
             return Err(SourceError::RateLimited {
                 retry_after: body.retry_after(),

@@ -146,7 +146,7 @@ impl SearchSource for Firecrawl {
         let url = format!("{}/v2/search", self.config.base_url.trim_end_matches('/'));
         let call = self.client.post(url).bearer_auth(key).json(&body);
         let _turn = gate.turn().await?;
-        let answer = http::send(call, self.config.max_bytes).await?;
+        let answer = http::send(call, &self.config).await?;
         if answer.status == 429 {
             return Err(SourceError::RateLimited {
                 retry_after: answer.retry_after(),

@@ -5,6 +5,16 @@ use std::time::Duration;
 use pake_ports::SourceError;
 use reqwest::header::HeaderMap;
 
+/// Headers to add to every upstream request, computed per request (W3C trace context).
+#[derive(Clone)]
+pub struct HeaderHook(pub std::sync::Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>);
+
+impl std::fmt::Debug for HeaderHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeaderHook")
+    }
+}
+
 /// An adapter's connection settings.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
@@ -18,6 +28,8 @@ pub struct SourceConfig {
     pub max_bytes: usize,
     /// The User-Agent sent.
     pub user_agent: String,
+    /// Extra headers per request (the caller's trace context), if any.
+    pub headers: Option<HeaderHook>,
 }
 
 /// A response read in full (up to the bound).
@@ -69,11 +81,17 @@ fn transport(e: &reqwest::Error) -> SourceError {
     }
 }
 
-/// Sends `request` and reads the body, refusing more than `max_bytes`.
+/// Sends `request` (with the hook's headers) and reads the body, refusing more than `max_bytes`.
 pub(crate) async fn send(
-    request: reqwest::RequestBuilder,
-    max_bytes: usize,
+    mut request: reqwest::RequestBuilder,
+    config: &SourceConfig,
 ) -> Result<Body, SourceError> {
+    if let Some(hook) = &config.headers {
+        for (name, value) in (hook.0)() {
+            request = request.header(name, value);
+        }
+    }
+    let max_bytes = config.max_bytes;
     let mut response = request.send().await.map_err(|e| transport(&e))?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();

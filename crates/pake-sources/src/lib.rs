@@ -20,5 +20,5 @@ mod text;
 
 pub use arxiv::Arxiv;
 pub use firecrawl::Firecrawl;
-pub use http::SourceConfig;
+pub use http::{HeaderHook, SourceConfig};
 pub use pubmed::Pubmed;

@@ -56,7 +56,7 @@ impl Pubmed {
             .query(params)
             .query(&self.identity());
         let _turn = gate.turn().await?;
-        let body = http::send(call, self.config.max_bytes).await?;
+        let body = http::send(call, &self.config).await?;
         match body.status {
             200 => Ok(body),
             // NCBI's throttle (JSON `{"error":"API rate limit exceeded",…}`); also sent in error

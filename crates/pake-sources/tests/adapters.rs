@@ -33,6 +33,7 @@ fn config(server: &MockServer, key: Option<&str>) -> SourceConfig {
         timeout: Duration::from_millis(800),
         max_bytes: 64 * 1024,
         user_agent: UA.into(),
+        headers: None,
     }
 }
 

@@ -559,6 +559,47 @@ async fn search_scenarios(binary: &Path, workers: usize, o: &Options) -> Result<
     Ok(rows)
 }
 
+/// `/health` with Prometheus metrics on, then also with OTLP trace export at the default
+/// sampling (to a local sink): the cost of observability on the hot path.
+async fn observability_scenarios(
+    pake_bin: &Path,
+    workers: usize,
+    o: &Options,
+) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    let counted = start_pake(pake_bin, workers, &[("PAKE_METRICS__TOKEN", "bench")])?;
+    rows.push(
+        measure(
+            "/health, Prometheus metrics on",
+            &counted,
+            &RequestSpec::get("/health"),
+            o,
+        )
+        .await,
+    );
+    drop(counted);
+    // and OTLP trace export at the default sampling, to a local sink
+    let sink = format!("http://127.0.0.1:{}", search::mock_upstreams().await?);
+    let traced = start_pake(
+        pake_bin,
+        workers,
+        &[
+            ("PAKE_METRICS__TOKEN", "bench"),
+            ("PAKE_TRACING__OTLP_ENDPOINT", sink.as_str()),
+        ],
+    )?;
+    rows.push(
+        measure(
+            "/health, metrics + OTLP traces",
+            &traced,
+            &RequestSpec::get("/health"),
+            o,
+        )
+        .await,
+    );
+    Ok(rows)
+}
+
 /// `cargo xtask bench`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
@@ -592,16 +633,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let pake = start_pake(&pake_bin, workers, &[])?;
         rows.push(measure("/health", &pake, &RequestSpec::get("/health"), &o).await);
         if wanted("metrics") {
-            let counted = start_pake(&pake_bin, workers, &[("PAKE_METRICS__TOKEN", "bench")])?;
-            rows.push(
-                measure(
-                    "/health, Prometheus metrics on",
-                    &counted,
-                    &RequestSpec::get("/health"),
-                    &o,
-                )
-                .await,
-            );
+            rows.extend(observability_scenarios(&pake_bin, workers, &o).await?);
         }
         if wanted("ready") {
             rows.push(
