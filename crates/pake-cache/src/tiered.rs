@@ -17,6 +17,7 @@ pub struct TieredCache {
     /// How long a value read from Redis stays in the in-process layer.
     l1_ttl: Duration,
     degraded: Arc<AtomicBool>,
+    counts: Arc<[std::sync::atomic::AtomicU64; 3]>,
 }
 
 impl TieredCache {
@@ -26,6 +27,7 @@ impl TieredCache {
             l1,
             l2,
             l1_ttl,
+            counts: Arc::default(),
             degraded: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -70,12 +72,28 @@ impl TieredCache {
 
 #[async_trait]
 impl Cache for TieredCache {
+    fn stats(&self) -> pake_ports::CacheStats {
+        let n = |i: usize| self.counts[i].load(Ordering::Relaxed);
+        pake_ports::CacheStats {
+            memory_hits: n(0),
+            redis_hits: n(1),
+            misses: n(2),
+        }
+    }
+
     async fn get(&self, key: &CacheKey) -> Result<Option<Vec<u8>>, CacheError> {
+        let count = |i: usize| self.counts[i].fetch_add(1, Ordering::Relaxed);
         if let Some(v) = self.l1.get(key).await? {
+            count(0);
             return Ok(Some(v));
         }
-        let Some(l2) = &self.l2 else { return Ok(None) };
-        match l2.get(key).await {
+        let Some(l2) = &self.l2 else {
+            count(2);
+            return Ok(None);
+        };
+        let found = l2.get(key).await;
+        count(if matches!(found, Ok(Some(_))) { 1 } else { 2 });
+        match found {
             Ok(Some(v)) => {
                 self.note(true);
                 self.l1.set(key, v.clone(), self.l1_ttl).await?;

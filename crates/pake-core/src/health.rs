@@ -104,6 +104,16 @@ impl HealthService {
         self.deps.directory.len()
     }
 
+    /// Cache lookups by where they were answered.
+    pub fn cache_stats(&self) -> pake_ports::CacheStats {
+        self.deps.cache.stats()
+    }
+
+    /// The store's pool: `(connections, idle)`.
+    pub fn store_pool(&self) -> Option<(u32, u32)> {
+        self.deps.repos.health.pool()
+    }
+
     /// The operator's view (super admin).
     ///
     /// # Errors

@@ -66,6 +66,9 @@ pub struct HttpMetrics {
     circuits: Family<SourceLabels, Gauge>,
     refusals: Family<RefusalLabels, Counter>,
     tenants: Gauge,
+    cache: Family<OutcomeLabels, Counter>,
+    pool_size: Gauge,
+    pool_idle: Gauge,
     resident: Gauge,
     cpu_ms: Gauge,
     uptime: Gauge,
@@ -139,6 +142,24 @@ impl HttpMetrics {
         );
         let tenants = Gauge::default();
         registry.register("tenants", "Tenants this replica knows", tenants.clone());
+        let cache = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "cache_lookups",
+            "Cache lookups by outcome (memory_hit, redis_hit, miss)",
+            cache.clone(),
+        );
+        let pool_size = Gauge::default();
+        registry.register(
+            "store_pool_connections",
+            "Connections the store's pool holds",
+            pool_size.clone(),
+        );
+        let pool_idle = Gauge::default();
+        registry.register(
+            "store_pool_idle_connections",
+            "Idle connections in the store's pool",
+            pool_idle.clone(),
+        );
         let resident = Gauge::default();
         registry.register(
             "process_resident_memory_bytes",
@@ -167,6 +188,9 @@ impl HttpMetrics {
             circuits,
             refusals,
             tenants,
+            cache,
+            pool_size,
+            pool_idle,
             resident,
             cpu_ms,
             uptime,
@@ -250,6 +274,19 @@ impl HttpMetrics {
         }
         self.tenants
             .set(i64::try_from(services.health.tenant_count()).unwrap_or(i64::MAX));
+        let stats = services.health.cache_stats();
+        for (outcome, total) in [
+            ("memory_hit", stats.memory_hits),
+            ("redis_hit", stats.redis_hits),
+            ("miss", stats.misses),
+        ] {
+            let counter = self.cache.get_or_create(&OutcomeLabels { outcome });
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+        if let Some((size, idle)) = services.health.store_pool() {
+            self.pool_size.set(i64::from(size));
+            self.pool_idle.set(i64::from(idle));
+        }
         if let Some((rss, cpu)) = process_figures() {
             self.resident.set(rss);
             self.cpu_ms.set(cpu);

@@ -15,6 +15,17 @@ pub enum CacheScope {
     Global,
 }
 
+/// Cache lookups by outcome since the process started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Answered by the in-process layer.
+    pub memory_hits: u64,
+    /// Answered by Redis.
+    pub redis_hits: u64,
+    /// Not found in any layer.
+    pub misses: u64,
+}
+
 /// A cache key: a scope, a namespace and a key inside it. Rendered as `t:{<tenant>}:<ns>:<key>` or
 /// `g:<ns>:<key>`; the braces are a Redis Cluster hash tag, so one tenant's keys share a slot.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -78,6 +89,11 @@ pub enum CacheError {
 /// A key-value cache with expiry.
 #[async_trait]
 pub trait Cache: Send + Sync {
+    /// Lookups so far by where they were answered (for metrics); zero when not counted.
+    fn stats(&self) -> CacheStats {
+        CacheStats::default()
+    }
+
     /// The value under `key`, if present and not expired.
     ///
     /// # Errors

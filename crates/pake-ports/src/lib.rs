@@ -16,7 +16,7 @@ pub mod search_source;
 pub mod secrets;
 pub mod token;
 
-pub use cache::{Cache, CacheError, CacheKey, CacheScope};
+pub use cache::{Cache, CacheError, CacheKey, CacheScope, CacheStats};
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Conflict, RepoError};
 pub use events::{IdentityEvent, IdentityEvents, LocalEvents, Probe};

@@ -355,6 +355,11 @@ pub trait StoreHealth: Send + Sync {
     /// # Errors
     /// [`RepoError::Unavailable`] when the store does not answer.
     async fn ping(&self) -> Result<(), RepoError>;
+
+    /// The connection pool now: `(connections, idle)`, when the store has a pool.
+    fn pool(&self) -> Option<(u32, u32)> {
+        None
+    }
 }
 
 /// Every repository of one store, as the composition root hands them to the services.

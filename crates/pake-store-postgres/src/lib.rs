@@ -269,4 +269,10 @@ impl StoreHealth for PgStore {
             .await
             .map_err(RepoError::unavailable)
     }
+    fn pool(&self) -> Option<(u32, u32)> {
+        let status = self.pool.status();
+        let size = u32::try_from(status.size).unwrap_or(u32::MAX);
+        let idle = u32::try_from(status.available).unwrap_or(0);
+        Some((size, idle))
+    }
 }

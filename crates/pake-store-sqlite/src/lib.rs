@@ -196,4 +196,9 @@ impl StoreHealth for SqliteStore {
         self.run(|conn| conn.batch_execute("SELECT 1").map_err(Into::into))
             .await
     }
+
+    fn pool(&self) -> Option<(u32, u32)> {
+        let state = self.pool.state();
+        Some((state.connections, state.idle_connections))
+    }
 }
