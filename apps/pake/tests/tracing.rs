@@ -111,4 +111,11 @@ async fn spans_reach_the_collector_with_the_callers_trace_id_and_go_upstream() {
             .iter()
             .all(|r| r.headers["content-type"] == "application/x-protobuf")
     );
+    // the request span names its route and the caller (attribute keys and values in the protobuf)
+    let all: Vec<u8> = posts.iter().flat_map(|r| r.body.clone()).collect();
+    let has = |needle: &[u8]| all.windows(needle.len()).any(|w| w == needle);
+    for key in ["http.route", "tenant_id", "user_id", "request_id"] {
+        assert!(has(key.as_bytes()), "span attribute {key} exported");
+    }
+    assert!(has(b"/api/v1/search/"), "the route template");
 }

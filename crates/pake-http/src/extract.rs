@@ -182,7 +182,10 @@ async fn authenticate(
     // Limits come before any database or upstream work of the handler.
     let decision = state.services.limits.admit(&caller).await?;
     req.extensions_mut().insert(decision);
-    // for the access log line
+    // for the access log line and the request's span
+    let span = tracing::Span::current();
+    span.record("tenant_id", tracing::field::display(caller.tenant_id));
+    span.record("user_id", tracing::field::display(caller.user_id));
     req.extensions_mut().insert(caller.clone());
     Ok((caller, meta))
 }

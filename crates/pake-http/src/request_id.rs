@@ -112,7 +112,15 @@ where
         let metrics = self.metrics.clone();
         let service = Rc::clone(&self.service);
         // Every log line written while serving the request carries its id.
-        let span = tracing::info_span!("request", request_id = %id);
+        let span = tracing::info_span!(
+            "request",
+            request_id = %id,
+            http.method = %req.method(),
+            http.route = tracing::field::Empty,
+            http.status_code = tracing::field::Empty,
+            tenant_id = tracing::field::Empty,
+            user_id = tracing::field::Empty,
+        );
         if req.headers().contains_key("traceparent") {
             // continue the caller's trace (W3C trace context), when tracing export is on
             use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -126,6 +134,11 @@ where
                 RequestId(Arc::clone(&id)),
                 async move {
                     let mut res = service.call(req).await?;
+                    let current = tracing::Span::current();
+                    if let Some(route) = res.request().match_pattern() {
+                        current.record("http.route", route.as_str());
+                    }
+                    current.record("http.status_code", res.status().as_u16());
                     if let Ok(value) = HeaderValue::from_str(&id) {
                         res.headers_mut().insert(HEADER.clone(), value);
                     }
