@@ -375,6 +375,7 @@ async fn the_operator_sees_refusals_by_plan_and_reason_and_the_replica_status() 
         json!({"arxiv": "closed", "pubmed": "closed", "web": "closed"})
     );
     assert_eq!(s["version"], env!("CARGO_PKG_VERSION"));
+    assert!(s["store_pool"]["connections"].as_u64().unwrap() >= 1, "{s}");
     assert_eq!(s["config"]["bootstrap"]["admin_password"], "<redacted>");
     assert!(
         !s.to_string().contains(common::ADMIN_PASSWORD),

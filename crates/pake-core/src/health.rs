@@ -96,6 +96,8 @@ pub struct SystemStatus {
     pub refusals: Vec<crate::limits::Refusals>,
     /// Tenants this replica knows.
     pub tenants: usize,
+    /// The store's pool: `(connections, idle)`.
+    pub store_pool: Option<(u32, u32)>,
 }
 
 impl HealthService {
@@ -133,6 +135,7 @@ impl HealthService {
             circuits: self.deps.search.circuits(),
             refusals: limits.refusals(),
             tenants: self.deps.directory.len(),
+            store_pool: self.deps.repos.health.pool(),
         })
     }
 }

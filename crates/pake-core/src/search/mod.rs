@@ -405,6 +405,7 @@ impl SearchService {
         self.run(caller, &input, true, None).await
     }
 
+    #[tracing::instrument(skip_all, fields(quick, saved = saved.is_some()))]
     async fn run(
         &self,
         caller: &Caller,
@@ -540,6 +541,7 @@ impl SearchService {
 
     /// One source's records: from the tenant's cache, or from the upstream (identical concurrent
     /// calls of the tenant coalesced into one), within the budget.
+    #[tracing::instrument(skip_all, fields(source = %id))]
     async fn fetch(
         &self,
         id: SourceId,

@@ -40,6 +40,15 @@ pub struct RefusalDto {
     pub count: u64,
 }
 
+/// A connection pool now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PoolDto {
+    /// Connections held.
+    pub connections: u32,
+    /// Of which idle.
+    pub idle: u32,
+}
+
 /// The operator's view.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SystemStatusDto {
@@ -55,6 +64,8 @@ pub struct SystemStatusDto {
     pub circuits: BTreeMap<&'static str, &'static str>,
     /// Tenants this replica knows.
     pub tenants: usize,
+    /// The store's connection pool.
+    pub store_pool: Option<PoolDto>,
     /// The effective configuration, secrets shown as `<redacted>`.
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
@@ -113,6 +124,9 @@ pub async fn status(state: web::Data<AppState>, auth: Auth) -> Result<HttpRespon
         dependencies,
         circuits: s.circuits.iter().map(|(id, c)| (id.as_str(), *c)).collect(),
         tenants: s.tenants,
+        store_pool: s
+            .store_pool
+            .map(|(connections, idle)| PoolDto { connections, idle }),
         config: state.config_summary.as_ref().clone(),
     }))
 }
