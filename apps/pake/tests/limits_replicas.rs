@@ -227,6 +227,7 @@ async fn two_server_processes_share_every_limit_exactly() {
     )
     .await;
     let (admitted, refused) = flood(&client, &both, &rush, 60).await;
+    println!("two processes, rate 20/min: {admitted} of 60 admitted");
     assert!(
         (19..=21).contains(&admitted),
         "admitted {admitted} of a limit of 20"
@@ -248,6 +249,7 @@ async fn two_server_processes_share_every_limit_exactly() {
     )
     .await;
     let (admitted, refused) = flood(&client, &both, &daily, 60).await;
+    println!("two processes, daily quota 25: {admitted} of 60 admitted");
     assert!(
         (24..=26).contains(&admitted),
         "admitted {admitted} of a quota of 25"
