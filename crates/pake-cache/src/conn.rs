@@ -26,9 +26,7 @@ impl SharedConnection {
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
-        self.current
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock(&self.current)
     }
 
     /// The shared connection, made (through the pool) when there is none.

@@ -80,9 +80,7 @@ impl<S> Default for Entry<S> {
 
 impl<S> Entry<S> {
     fn lease(&self) -> std::sync::MutexGuard<'_, Lease<S>> {
-        self.lease
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock(&self.lease)
     }
 
     /// Takes the tokens of an expired lease out, with its key and state, for giving back.
@@ -104,9 +102,7 @@ impl<S> Entry<S> {
 type Slots<S> = Mutex<HashMap<String, Arc<Entry<S>>>>;
 
 fn slot<S>(slots: &Slots<S>, key: &CacheKey) -> Arc<Entry<S>> {
-    let mut map = slots
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut map = crate::lock(slots);
     if map.len() > 10_000 {
         let now = Instant::now();
         map.retain(|_, e| {
@@ -118,12 +114,7 @@ fn slot<S>(slots: &Slots<S>, key: &CacheKey) -> Arc<Entry<S>> {
 }
 
 fn all<S>(slots: &Slots<S>) -> Vec<Arc<Entry<S>>> {
-    slots
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .values()
-        .map(Arc::clone)
-        .collect()
+    crate::lock(slots).values().map(Arc::clone).collect()
 }
 
 /// A rate limiter spending leased tokens of an inner (shared) one.
@@ -384,10 +375,7 @@ impl<Q: QuotaCounter> QuotaCounter for LeasedQuota<Q> {
     }
 
     async fn current(&self, key: &CacheKey) -> Result<Option<u64>, LimitError> {
-        let unspent = self
-            .leases
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let unspent = crate::lock(&self.leases)
             .get(&key.to_string())
             .map_or(0, |entry| entry.lease().tokens);
         Ok(self

@@ -36,3 +36,9 @@ pub use memory::MemoryCache;
 pub use quota::{MemoryQuotas, RedisQuotas};
 pub use redis::{GLOBAL_NAMESPACES, RedisCache};
 pub use tiered::TieredCache;
+
+/// Locks `m`, carrying on after a panic elsewhere poisoned it (every critical section leaves
+/// the data consistent).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

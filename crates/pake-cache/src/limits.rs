@@ -21,13 +21,18 @@ use crate::conn::SharedConnection;
 use crate::lease::{LeasePolicy, LeasedQuota, LeasedRateLimiter};
 use crate::quota::{MemoryQuotas, RedisQuotas};
 
-/// The arithmetic of one GCRA step. Times in microseconds, so even a million requests a second
-/// per bucket keep an exact interval.
-fn step(tat: i64, now: i64, quota: Quota, cost: u32) -> (bool, i64, RateDecision) {
+/// A quota's period and emission interval (`period / limit`), in microseconds, both at least 1.
+fn interval(quota: Quota) -> (i64, i64) {
     let period = i64::try_from(quota.period.as_micros())
         .unwrap_or(i64::MAX)
         .max(1);
-    let tau = (period / i64::from(quota.limit.max(1))).max(1);
+    (period, (period / i64::from(quota.limit.max(1))).max(1))
+}
+
+/// The arithmetic of one GCRA step. Times in microseconds, so even a million requests a second
+/// per bucket keep an exact interval.
+fn step(tat: i64, now: i64, quota: Quota, cost: u32) -> (bool, i64, RateDecision) {
+    let (period, tau) = interval(quota);
     let tat = tat.max(now);
     let new_tat = tat + i64::from(cost) * tau;
     let allow_at = new_tat - period;
@@ -78,6 +83,12 @@ impl MemoryRateLimiter {
         Self::default()
     }
 
+    /// The locked shard holding `key`'s bucket.
+    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        let shard = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
+        crate::lock(&self.shards[shard])
+    }
+
     fn now_us(&self) -> i64 {
         i64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(i64::MAX)
     }
@@ -93,10 +104,7 @@ impl RateLimiter for MemoryRateLimiter {
     ) -> Result<RateDecision, LimitError> {
         let key = key.to_string();
         let now = self.now_us();
-        let shard = usize::try_from(self.hasher.hash_one(&key) % SHARDS as u64).unwrap_or(0);
-        let mut map = self.shards[shard]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.shard(&key);
         if map.len() > 10_000 {
             // Buckets that are full again carry no state worth keeping.
             map.retain(|_, tat| *tat > now);
@@ -112,13 +120,8 @@ impl RateLimiter for MemoryRateLimiter {
     async fn refund(&self, key: &CacheKey, quota: Quota, units: u32) -> Result<(), LimitError> {
         let key = key.to_string();
         let now = self.now_us();
-        let shard = usize::try_from(self.hasher.hash_one(&key) % SHARDS as u64).unwrap_or(0);
-        let mut map = self.shards[shard]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(tat) = map.get_mut(&key) {
-            let period = i64::try_from(quota.period.as_micros()).unwrap_or(i64::MAX);
-            let tau = (period / i64::from(quota.limit.max(1))).max(1);
+        if let Some(tat) = self.shard(&key).get_mut(&key) {
+            let (_, tau) = interval(quota);
             *tat = (*tat - i64::from(units) * tau).max(now);
         }
         Ok(())

@@ -11,10 +11,7 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use pake_ports::{CacheKey, ConcurrencyLimiter, LimitError, QuotaCounter, QuotaTake};
 
 use crate::conn::SharedConnection;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use crate::lock;
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)

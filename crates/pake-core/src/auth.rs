@@ -1,7 +1,6 @@
 //! Authentication: login, access and refresh tokens, sessions, password changes, and turning a
 //! bearer token into a [`Caller`] on the hot path without a database round trip.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use pake_domain::audit::AuditKind;
@@ -594,13 +593,7 @@ impl AuthService {
     }
 
     fn claims(&self, user: &User, session: SessionId, now: OffsetDateTime) -> AccessClaims {
-        let jti = self.deps.secrets.token_bytes()[..12].iter().fold(
-            String::with_capacity(24),
-            |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            },
-        );
+        let jti = crate::util::hex(&self.deps.secrets.token_bytes()[..12]);
         AccessClaims {
             user_id: user.id,
             tenant_id: user.tenant_id,

@@ -17,6 +17,7 @@ pub mod revocation;
 pub mod search;
 mod tenants;
 mod users;
+mod util;
 
 use std::sync::Arc;
 

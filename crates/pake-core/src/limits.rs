@@ -13,6 +13,7 @@ use pake_ports::{CacheKey, ConcurrencyLimiter, Quota, RateDecision};
 use time::{Date, OffsetDateTime};
 
 use crate::caller::Caller;
+use crate::util::{hex, lock};
 use crate::{CoreError, Deps};
 
 /// Which limit refused a request.
@@ -99,19 +100,6 @@ pub struct LimitService {
 }
 
 type RefusalCounts = HashMap<(Option<PlanId>, LimitKind), u64>;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A random lease holder name: 24 hex digits.
-fn holder_name(bytes: &[u8; 32]) -> String {
-    use std::fmt::Write;
-    bytes[..12].iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
 
 /// The quota key of a tenant's day.
 fn quota_key(tenant: TenantId, day: Date) -> CacheKey {
@@ -365,7 +353,7 @@ impl LimitService {
             .limits
             .max_concurrent_searches;
         let key = CacheKey::tenant(caller.tenant_id, "slots", "search");
-        let holder = holder_name(&self.deps.secrets.token_bytes());
+        let holder = hex(&self.deps.secrets.token_bytes()[..12]);
         let ttl = self.deps.limit_policy.search_lease;
         let taken = self
             .deps

@@ -15,9 +15,7 @@ use pake_ports::{
 };
 use tokio::sync::oneshot;
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use crate::util::lock;
 
 /// How one upstream is paced.
 #[derive(Debug, Clone, Copy)]
