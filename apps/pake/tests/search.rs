@@ -168,6 +168,20 @@ async fn search(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
         .await
 }
 
+/// Sends a search in the background; its status and JSON body arrive through the handle.
+fn spawn_search(app: &TestApp, token: &str, body: &Value) -> tokio::task::JoinHandle<(u16, Value)> {
+    let request = app
+        .client
+        .post(app.url("/api/v1/search/"))
+        .bearer_auth(token)
+        .json(body);
+    tokio::spawn(async move {
+        let res = request.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    })
+}
+
 async fn tenant_user(app: &TestApp, root: &str, name: &str, plan: &str) -> (String, String) {
     let (id, admin) = app.tenant(root, name, plan).await;
     (id, admin)
@@ -677,22 +691,11 @@ async fn a_flooding_tenant_does_not_make_another_wait_behind_its_backlog() {
     let (_, calm) = tenant_user(&app, &root, "calm", "enterprise").await;
     let mut tasks = Vec::new();
     for i in 0..30 {
-        let (client, url, token) = (
-            app.client.clone(),
-            app.url("/api/v1/search/"),
-            flood.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({"query": format!("flood topic{i}"), "sources": ["arxiv"]}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
+        tasks.push(spawn_search(
+            &app,
+            &flood,
+            &json!({"query": format!("flood topic{i}"), "sources": ["arxiv"]}),
+        ));
     }
     // let the flood queue up at the pacer
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -719,7 +722,7 @@ async fn a_flooding_tenant_does_not_make_another_wait_behind_its_backlog() {
         "served within two upstream slots: position {position}, {arrived_before} before it"
     );
     for t in tasks {
-        assert_eq!(t.await.unwrap(), 200);
+        assert_eq!(t.await.unwrap().0, 200);
     }
     // every request kept the spacing
     let requests = up.arxiv.received_requests().await.unwrap();
@@ -748,25 +751,15 @@ async fn a_turn_that_would_come_after_the_budget_is_refused_at_once() {
     let (_, admin) = tenant_user(&app, &root, "hurried", "enterprise").await;
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let (client, url, token) = (
-            app.client.clone(),
-            app.url("/api/v1/search/"),
-            admin.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let res = client
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({"query": format!("hurry {i}"), "sources": ["arxiv"]}))
-                .send()
-                .await
-                .unwrap();
-            res.json::<Value>().await.unwrap()
-        }));
+        tasks.push(spawn_search(
+            &app,
+            &admin,
+            &json!({"query": format!("hurry {i}"), "sources": ["arxiv"]}),
+        ));
     }
     let (mut served, mut refused) = (0, 0);
     for t in tasks {
-        let body = t.await.unwrap();
+        let (_, body) = t.await.unwrap();
         let arxiv = &body["source_status"]["arxiv"];
         match arxiv["status"].as_str().unwrap() {
             "ok" => served += 1,
@@ -885,24 +878,14 @@ async fn identical_concurrent_calls_of_a_tenant_are_coalesced() {
     let (_, admin) = tenant_user(&app, &root, "together", "professional").await;
     let mut tasks = Vec::new();
     for _ in 0..5 {
-        let (client, url, token) = (
-            app.client.clone(),
-            app.url("/api/v1/search/"),
-            admin.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let res = client
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({"query": "same question", "sources": ["arxiv"]}))
-                .send()
-                .await
-                .unwrap();
-            res.json::<Value>().await.unwrap()
-        }));
+        tasks.push(spawn_search(
+            &app,
+            &admin,
+            &json!({"query": "same question", "sources": ["arxiv"]}),
+        ));
     }
     for t in tasks {
-        let body = t.await.unwrap();
+        let (_, body) = t.await.unwrap();
         assert_eq!(body["total_results"], 1, "{body}");
     }
     assert_eq!(
@@ -1014,23 +997,11 @@ async fn concurrent_searches_are_capped_by_the_plan() {
     let (_, admin) = tenant_user(&app, &root, "capped", "basic").await; // 3 at once
     let mut tasks = Vec::new();
     for i in 0..5 {
-        let (client, url, token) = (
-            app.client.clone(),
-            app.url("/api/v1/search/"),
-            admin.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let res = client
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({"query": format!("slow{i}"), "sources": ["arxiv"]}))
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            let body: Value = res.json().await.unwrap();
-            (status, body)
-        }));
+        tasks.push(spawn_search(
+            &app,
+            &admin,
+            &json!({"query": format!("slow{i}"), "sources": ["arxiv"]}),
+        ));
     }
     let mut ok = 0;
     let mut refused = 0;

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use pake_core::Services;
-use pake_core::search::SearchOutcome;
+use pake_core::search::{SearchOutcome, SourceState};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -36,7 +36,7 @@ struct OutcomeLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SourceStatusLabels {
     source: &'static str,
-    status: String,
+    status: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -233,11 +233,8 @@ impl HttpMetrics {
     /// Counts what each source did for a search.
     pub fn observe_search(&self, outcome: &SearchOutcome) {
         for (source, status) in &outcome.source_status {
-            let name = serde_json::to_value(status.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let cached = name == "cached" || name == "skipped";
+            let name = status.status.as_str();
+            let cached = matches!(status.status, SourceState::Cached | SourceState::Skipped);
             self.searches
                 .get_or_create(&SourceStatusLabels {
                     source: source.as_str(),

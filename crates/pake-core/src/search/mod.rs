@@ -6,7 +6,6 @@ mod text;
 mod upstream;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,12 +28,9 @@ pub use upstream::{BreakerPolicy, Pacing};
 
 use crate::caller::Caller;
 use crate::limits::LimitService;
+use crate::util::{hex, lock};
 use crate::{CoreError, Deps};
 use upstream::{Breaker, PacedGate, Pacer};
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Search settings.
 #[derive(Debug, Clone)]
@@ -155,6 +151,21 @@ pub enum SourceState {
     Skipped,
     /// Not configured, or its circuit is open.
     Unavailable,
+}
+
+impl SourceState {
+    /// The snake_case name, as serialised.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Cached => "cached",
+            Self::Timeout => "timeout",
+            Self::RateLimited => "rate_limited",
+            Self::Error => "error",
+            Self::Skipped => "skipped",
+            Self::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// A source's part in a search.
@@ -279,13 +290,6 @@ pub struct SearchService {
 
 fn invalid(field: &'static str, reason: Reason) -> CoreError {
     ValidationError::new(field, reason).into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 fn millis(d: Duration) -> u32 {
@@ -1023,5 +1027,25 @@ fn map_error(e: &SourceError) -> (SourceState, String) {
                 why.chars().take(120).collect::<String>()
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceState;
+
+    #[test]
+    fn state_names_are_the_serialised_ones() {
+        for s in [
+            SourceState::Ok,
+            SourceState::Cached,
+            SourceState::Timeout,
+            SourceState::RateLimited,
+            SourceState::Error,
+            SourceState::Skipped,
+            SourceState::Unavailable,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
     }
 }

@@ -207,7 +207,7 @@ impl From<SearchResult> for ResultDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SourceStatusDto {
     /// `ok | cached | timeout | rate_limited | error | skipped | unavailable`.
-    pub status: String,
+    pub status: &'static str,
     /// Records it contributed.
     pub results: u32,
     /// Milliseconds it took.
@@ -221,14 +221,10 @@ fn status_map(status: BTreeMap<SourceId, SourceStatus>) -> BTreeMap<String, Sour
     status
         .into_iter()
         .map(|(id, s)| {
-            let name = serde_json::to_value(s.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
             (
                 id.as_str().to_owned(),
                 SourceStatusDto {
-                    status: name,
+                    status: s.status.as_str(),
                     results: s.results,
                     ms: s.ms,
                     detail: s.detail,
