@@ -341,6 +341,14 @@ pub struct AuthConfig {
     /// How often the tenant directory and revocations are re-read from the store, seconds (how
     /// soon another replica's changes arrive).
     pub sync_interval_secs: u64,
+    /// With PostgreSQL: the key-encryption key that seals the signing keys kept in the store, 32
+    /// random bytes in base64 (`openssl rand -base64 32`), the same on every replica. Required
+    /// with `store.database_url`; unused by the embedded store, which keeps key files.
+    #[serde(serialize_with = "redact")]
+    pub key_encryption_key: Option<SecretString>,
+    /// Seconds a key added by `pake keys rotate` waits before it signs, so every replica has
+    /// loaded it (it verifies at once); never less than twice `sync_interval_secs`.
+    pub key_activation_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -356,6 +364,8 @@ impl Default for AuthConfig {
             keys_dir: None,
             signing_kid: None,
             sync_interval_secs: 5,
+            key_encryption_key: None,
+            key_activation_secs: 60,
         }
     }
 }

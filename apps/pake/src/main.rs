@@ -1,11 +1,12 @@
-//! The `pake` binary: `pake serve` (default), `pake migrate`, `pake config`.
+//! The `pake` binary: `pake serve` (default), `pake migrate`, `pake config`, `pake keys rotate`,
+//! `pake admin unlock`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use pake::config::Config;
-use pake::startup::{Application, migrate, open_store};
+use pake::startup::{Application, migrate, open_store, rotate_keys, unlock_account};
 use pake::telemetry;
 use pake_core::BootstrapOutcome;
 
@@ -28,6 +29,38 @@ enum Command {
     Migrate,
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Access-token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Operator actions that need no login.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key. With PostgreSQL every replica verifies with it within
+    /// `auth.sync_interval_secs` and it signs after `auth.key_activation_secs`; with the embedded
+    /// store it signs from the next start.
+    Rotate,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Clear the lockout of an account (for example the only super admin, locked by strangers'
+    /// guesses): `pake admin unlock --tenant platform --user admin`.
+    Unlock {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The username or e-mail address.
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[allow(clippy::print_stdout, clippy::print_stderr)]
@@ -70,23 +103,49 @@ fn main() -> ExitCode {
         }
         Command::Serve => {
             let _telemetry = telemetry::init(&config.log, &config.tracing);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("pake: cannot start the runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match runtime.block_on(serve(&config)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("pake: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            run(serve(&config))
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let _telemetry = telemetry::init(&config.log, &config.tracing);
+            run(async {
+                let (kid, from) = rotate_keys(&config).await?;
+                println!("added signing key {kid}; it signs {from}");
+                Ok(())
+            })
+        }
+        Command::Admin {
+            command: AdminCommand::Unlock { tenant, user },
+        } => {
+            let _telemetry = telemetry::init(&config.log, &config.tracing);
+            run(async {
+                unlock_account(&config, &tenant, &user).await?;
+                println!("unlocked {user} in {tenant}");
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Runs `work` on a multi-threaded runtime; its error is printed.
+#[allow(clippy::print_stderr)]
+fn run(work: impl Future<Output = Result<(), Box<dyn std::error::Error>>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pake: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pake: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -8,15 +8,17 @@ use actix_web::dev::Server;
 use pake_cache::{FallbackLimits, LeasePolicy, MemoryCache, RedisCache, RedisEvents, TieredCache};
 use pake_core::search::{BreakerPolicy, Pacing, SearchPolicy};
 use pake_core::{
-    AuthPolicy, BootstrapOptions, BootstrapOutcome, Deps, LimitPolicy, RevocationList, SearchSetup,
-    Services, TenantDirectory,
+    AuthPolicy, BootstrapOptions, BootstrapOutcome, Deps, FairGate, LimitPolicy, RevocationList,
+    SearchSetup, Services, TenantDirectory,
 };
-use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
+use pake_crypto::{
+    Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySealer, KeySet, OsSecrets,
+};
 use pake_domain::search::SourceId;
 use pake_http::{AppState, HttpOptions};
 use pake_ports::{
     Clock, ConcurrencyLimiter, IdentityEvents, LocalEvents, Probe, RateLimiter, SearchSource,
-    SystemClock,
+    SigningKeyStore, SystemClock,
 };
 use pake_sources::{Arxiv, Firecrawl, HeaderHook, Pubmed, SourceConfig};
 use pake_store_postgres::{PgOptions, PgStore};
@@ -142,6 +144,11 @@ async fn prepare_schema(store: &Store) -> Result<(), StartupError> {
                     pending.join(", ")
                 )));
             }
+            match s.check_login_role().await {
+                Ok(Some(warning)) => tracing::warn!("{warning}"),
+                Ok(None) => {}
+                Err(e) => return Err(StartupError::Store(e.to_string())),
+            }
         }
     }
     Ok(())
@@ -161,22 +168,165 @@ fn policy(config: &Config) -> AuthPolicy {
     }
 }
 
-/// The access-token service over the configured (or generated) signing keys.
-fn build_tokens(config: &Config, policy: &AuthPolicy) -> Result<Arc<JwtTokens>, StartupError> {
+fn jwt_options(config: &Config, policy: &AuthPolicy) -> JwtOptions {
     let a = &config.auth;
-    let keys_dir = a
-        .keys_dir
-        .clone()
-        .unwrap_or_else(|| config.store.data_dir.join("keys"));
-    let keys = KeySet::load_or_generate(&keys_dir, a.signing_kid.as_deref())
-        .map_err(|e| StartupError::Other(e.to_string()))?;
-    let options = JwtOptions {
+    JwtOptions {
         issuer: a.issuer.clone(),
         audience: a.audience.clone(),
         leeway_secs: u64::try_from(policy.leeway.whole_seconds()).unwrap_or(30),
         ..JwtOptions::default()
+    }
+}
+
+/// The directory of the embedded store's key files.
+fn keys_dir(config: &Config) -> std::path::PathBuf {
+    config
+        .auth
+        .keys_dir
+        .clone()
+        .unwrap_or_else(|| config.store.data_dir.join("keys"))
+}
+
+/// The key-encryption key that seals the signing keys in a shared store.
+///
+/// # Errors
+/// [`StartupError::Other`] saying what to set when it is missing or malformed.
+fn key_sealer(config: &Config) -> Result<KeySealer, StartupError> {
+    let kek = config.auth.key_encryption_key.as_ref().ok_or_else(|| {
+        StartupError::Other(
+            "with store.database_url (DATABASE_URL) set, the signing keys live in the database, \
+             sealed with a key-encryption key: set auth.key_encryption_key \
+             (PAKE_AUTH__KEY_ENCRYPTION_KEY) to 32 random bytes in base64 \
+             (openssl rand -base64 32), the same on every replica"
+                .into(),
+        )
+    })?;
+    KeySealer::from_base64(kek.expose_secret()).map_err(|e| StartupError::Other(e.to_string()))
+}
+
+/// The signing keys in a shared store, with a first key added (once, whichever replica gets
+/// there first) when it holds none.
+async fn store_keys(
+    keys: &dyn SigningKeyStore,
+    sealer: &KeySealer,
+    now: time::OffsetDateTime,
+) -> Result<KeySet, StartupError> {
+    let store_err = |e: pake_ports::RepoError| StartupError::Store(format!("signing keys: {e}"));
+    let key_err = |e: pake_crypto::KeyError| StartupError::Other(e.to_string());
+    let mut stored = keys.list_signing_keys().await.map_err(store_err)?;
+    if stored.is_empty() {
+        let first = KeySet::generate_stored(sealer, now, now).map_err(key_err)?;
+        keys.add_first_signing_key(&first)
+            .await
+            .map_err(store_err)?;
+        stored = keys.list_signing_keys().await.map_err(store_err)?;
+    }
+    KeySet::from_stored(&stored, sealer, now).map_err(key_err)
+}
+
+/// The access-token service: over the key files of the embedded store, or over the keys every
+/// replica shares through PostgreSQL (then also kept current by [`spawn_key_reload`]).
+async fn build_tokens(
+    config: &Config,
+    policy: &AuthPolicy,
+    store: &Store,
+    clock: &dyn Clock,
+) -> Result<Arc<JwtTokens>, StartupError> {
+    let keys = match store {
+        Store::Embedded(_) => {
+            KeySet::load_or_generate(&keys_dir(config), config.auth.signing_kid.as_deref())
+                .map_err(|e| StartupError::Other(e.to_string()))?
+        }
+        Store::Postgres(pg) => store_keys(pg, &key_sealer(config)?, clock.now()).await?,
     };
-    Ok(Arc::new(JwtTokens::new(keys, options)))
+    Ok(Arc::new(JwtTokens::new(keys, jwt_options(config, policy))))
+}
+
+/// With a shared store, re-reads the signing keys every `every`: a key another replica or
+/// `pake keys rotate` added verifies here from then on, and signs once its activation time comes.
+fn spawn_key_reload(
+    config: &Config,
+    store: &Store,
+    tokens: &Arc<JwtTokens>,
+    clock: Arc<dyn Clock>,
+) -> Result<(), StartupError> {
+    let Store::Postgres(pg) = store else {
+        return Ok(());
+    };
+    let (pg, tokens, sealer) = (pg.clone(), Arc::clone(tokens), key_sealer(config)?);
+    let every = Duration::from_secs(config.auth.sync_interval_secs);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let stored = match pg.list_signing_keys().await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    tracing::warn!(error = %e, "signing keys not re-read; keeping the loaded ones");
+                    continue;
+                }
+            };
+            match KeySet::from_stored(&stored, &sealer, clock.now()) {
+                Ok(keys) => {
+                    let current = tokens.keys();
+                    if keys.signing_kid() != current.signing_kid()
+                        || keys.kids().count() != current.kids().count()
+                    {
+                        tracing::info!(
+                            signing_kid = keys.signing_kid(),
+                            keys = keys.kids().count(),
+                            "signing keys reloaded"
+                        );
+                        tokens.replace_keys(keys);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "stored signing keys do not open; keeping the loaded ones")
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// `pake keys rotate`: adds a new signing key. With PostgreSQL it is stored sealed and signs after
+/// `auth.key_activation_secs` (every replica verifies with it as soon as it has re-read the keys);
+/// the embedded store gets a new key file, which signs from the next start. Returns its kid and
+/// when it signs.
+///
+/// # Errors
+/// [`StartupError`] naming what failed.
+pub async fn rotate_keys(config: &Config) -> Result<(String, String), StartupError> {
+    match open_store(config)? {
+        Store::Embedded(_) => {
+            let path = KeySet::generate_into(&keys_dir(config))
+                .map_err(|e| StartupError::Other(e.to_string()))?;
+            Ok((path.display().to_string(), "at the next start".into()))
+        }
+        Store::Postgres(pg) => {
+            let sealer = key_sealer(config)?;
+            let now = time::OffsetDateTime::now_utc();
+            let a = &config.auth;
+            let wait = a.key_activation_secs.max(2 * a.sync_interval_secs);
+            let delay = time::Duration::seconds(i64::try_from(wait).unwrap_or(i64::MAX / 4));
+            let key = KeySet::generate_stored(&sealer, now, now + delay)
+                .map_err(|e| StartupError::Other(e.to_string()))?;
+            // Every stored key must open with this replica's key-encryption key.
+            let stored = pg
+                .list_signing_keys()
+                .await
+                .map_err(|e| StartupError::Store(e.to_string()))?;
+            if !stored.is_empty() {
+                KeySet::from_stored(&stored, &sealer, now)
+                    .map_err(|e| StartupError::Other(e.to_string()))?;
+            }
+            pg.add_signing_key(&key)
+                .await
+                .map_err(|e| StartupError::Store(e.to_string()))?;
+            Ok((key.kid, (now + delay).to_string()))
+        }
+    }
 }
 
 /// Re-reads the tenant directory and the revocations every `every`, so changes made by other
@@ -408,6 +558,90 @@ fn serve(
     Ok((server, port, metrics_server, metrics_port))
 }
 
+/// What [`build_core`] makes: the services and what the server around them still needs.
+struct Core {
+    services: Services,
+    plans: Arc<pake_domain::PlanCatalog>,
+    bus: Option<RedisEvents>,
+    limiter: Arc<FallbackLimits>,
+}
+
+/// Opens the store (checking its schema), builds every adapter and the services over them;
+/// starts nothing.
+async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> Result<Core, StartupError> {
+    let store = open_store(config)?;
+    prepare_schema(&store).await?;
+
+    let hasher = build_hasher(config)?;
+    let hash_gate = FairGate::new(hasher.max_concurrent());
+
+    let policy = policy(config);
+    let tokens = build_tokens(config, &policy, &store, clock.as_ref()).await?;
+    spawn_key_reload(config, &store, &tokens, Arc::clone(&clock))?;
+    let plans = Arc::new(config.plan_catalog()?);
+    let (tiered, bus, limiter) = build_cache(config)?;
+    let limiter = Arc::new(limiter);
+    let optional_probes: Vec<(&'static str, Arc<dyn Probe>)> = if tiered.has_redis() {
+        vec![
+            ("cache", Arc::new(tiered.clone())),
+            ("limits", limiter.clone()),
+        ]
+    } else {
+        Vec::new()
+    };
+    let events: Arc<dyn IdentityEvents> = match &bus {
+        Some(b) => Arc::new(b.clone()),
+        None => Arc::new(LocalEvents),
+    };
+    let deps = Deps {
+        repos: store.repositories(),
+        hasher: Arc::new(hasher),
+        hash_gate,
+        issuer: tokens.clone(),
+        verifier: tokens,
+        clock,
+        secrets: Arc::new(OsSecrets),
+        plans: Arc::clone(&plans),
+        policy,
+        directory: Arc::new(TenantDirectory::default()),
+        revocations: Arc::new(RevocationList::new(policy.access_ttl + policy.leeway)),
+        users_cache: Deps::user_cache(100_000),
+        events,
+        optional_probes,
+        cache: Arc::new(tiered),
+        limiter: limiter.clone(),
+        quotas: limiter.clone(),
+        slots: limiter.clone(),
+        limit_policy: LimitPolicy {
+            user_fraction: config.limits.user_fraction,
+            address_per_minute: config.limits.address_per_minute,
+            search_lease: Duration::from_secs(config.limits.search_lease_secs),
+        },
+        search: Arc::new(build_search(config, &limiter)),
+    };
+    Ok(Core {
+        services: Services::new(&deps),
+        plans,
+        bus,
+        limiter,
+    })
+}
+
+/// `pake admin unlock`: clears the lockout of `login` in the tenant `tenant` (the way back in for
+/// the only super admin after strangers' guesses locked it).
+///
+/// # Errors
+/// [`StartupError`]; [`StartupError::Bootstrap`] with `NotFound` when no such account exists.
+pub async fn unlock_account(
+    config: &Config,
+    tenant: &str,
+    login: &str,
+) -> Result<(), StartupError> {
+    let core = Box::pin(build_core(config, Arc::new(SystemClock))).await?;
+    core.services.users.operator_unlock(tenant, login).await?;
+    Ok(())
+}
+
 /// A built application, ready to serve.
 pub struct Application {
     /// Boxed: the services are large, and the server future carries them.
@@ -442,54 +676,12 @@ impl Application {
     }
 
     async fn build_inner(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        let store = open_store(config)?;
-        prepare_schema(&store).await?;
-
-        let hasher = build_hasher(config)?;
-
-        let policy = policy(config);
-        let tokens = build_tokens(config, &policy)?;
-        let plans = Arc::new(config.plan_catalog()?);
-        let (tiered, bus, limiter) = build_cache(config)?;
-        let limiter = Arc::new(limiter);
-        let optional_probes: Vec<(&'static str, Arc<dyn Probe>)> = if tiered.has_redis() {
-            vec![
-                ("cache", Arc::new(tiered.clone())),
-                ("limits", limiter.clone()),
-            ]
-        } else {
-            Vec::new()
-        };
-        let events: Arc<dyn IdentityEvents> = match &bus {
-            Some(b) => Arc::new(b.clone()),
-            None => Arc::new(LocalEvents),
-        };
-        let deps = Deps {
-            repos: store.repositories(),
-            hasher: Arc::new(hasher),
-            issuer: tokens.clone(),
-            verifier: tokens,
-            clock,
-            secrets: Arc::new(OsSecrets),
-            plans: Arc::clone(&plans),
-            policy,
-            directory: Arc::new(TenantDirectory::default()),
-            revocations: Arc::new(RevocationList::new(policy.access_ttl + policy.leeway)),
-            users_cache: Deps::user_cache(100_000),
-            events,
-            optional_probes,
-            cache: Arc::new(tiered),
-            limiter: limiter.clone(),
-            quotas: limiter.clone(),
-            slots: limiter.clone(),
-            limit_policy: LimitPolicy {
-                user_fraction: config.limits.user_fraction,
-                address_per_minute: config.limits.address_per_minute,
-                search_lease: Duration::from_secs(config.limits.search_lease_secs),
-            },
-            search: Arc::new(build_search(config, &limiter)),
-        };
-        let services = Services::new(&deps);
+        let Core {
+            services,
+            plans,
+            bus,
+            limiter,
+        } = build_core(config, clock).await?;
         let b = &config.bootstrap;
         let bootstrap = services
             .bootstrap

@@ -428,8 +428,17 @@ async fn role_change_disable_password_change_and_reset_end_sessions(app: TestApp
         app.call("GET", "/api/v1/auth/me", Some(&keep), None)
             .await
             .0,
+        401,
+        "the old access token of this session ends too"
+    );
+    let keep = changed["access_token"].as_str().unwrap().to_owned();
+    assert!(changed["refresh_token"].is_string(), "{changed}");
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&keep), None)
+            .await
+            .0,
         200,
-        "this one continues"
+        "the new session's token works"
     );
     let wrong =
         json!({"current_password": "Not-The-Password-1!", "new_password": "Amber-Lighthouse-4!"});

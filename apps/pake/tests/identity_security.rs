@@ -40,7 +40,7 @@ async fn tampered_forged_expired_and_foreign_tokens_are_401(app: TestApp) {
         password_change_required: false,
     };
     // the server's own key, minting tokens it must still refuse
-    let keys = || KeySet::load_or_generate(&app.data_dir().join("keys"), None).unwrap();
+    let keys = app.signing_keys().await;
     let server_key = JwtTokens::new(keys(), JwtOptions::default());
     let expired = server_key
         .issue(claims(now - Duration::hours(2)))
@@ -779,6 +779,336 @@ async fn an_interrupted_provisioning_resumes_at_the_next_start() {
     assert_eq!(t["tenant"]["provisioning"]["attempts"], 2);
 }
 
+
+/// Audit events of `kind` in the tenant, newest first (up to 100).
+async fn audit_of(app: &TestApp, admin: &str, kind: &str) -> Vec<Value> {
+    let (status, audit) = app
+        .call(
+            "GET",
+            &format!("/api/v1/audit/?type={kind}&limit=100"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{audit}");
+    audit["audit_events"].as_array().unwrap().clone()
+}
+
+/// Finding 1: a deleted admin's access token stays dead after a restart (and, in production, on
+/// a replica started later), and cannot create users.
+async fn a_deleted_admins_token_stays_dead_after_a_restart_and_on_a_new_replica(app: TestApp) {
+    let root = app.root().await;
+    let (_, admin) = app.tenant(&root, "acme", "enterprise").await;
+    let x = app.user(&admin, "xavier", "admin").await;
+    let x_token = app.token("acme", "xavier", USER_PASSWORD).await;
+    let (status, _) = app
+        .call("DELETE", &format!("/api/v1/users/{x}"), Some(&admin), None)
+        .await;
+    assert_eq!(status, 204);
+    let create = json!({"username": "mallory", "email": "m@example.org", "role": "admin",
+        "password": USER_PASSWORD});
+    let assert_dead = |app: &TestApp, label: &'static str| {
+        let (app, x_token, create) = (app, x_token.clone(), create.clone());
+        async move {
+            assert_eq!(
+                app.call("GET", "/api/v1/auth/me", Some(&x_token), None).await.0,
+                401,
+                "{label}"
+            );
+            assert_eq!(
+                app.call("POST", "/api/v1/users/", Some(&x_token), Some(create))
+                    .await
+                    .0,
+                401,
+                "{label}: no admin created"
+            );
+        }
+    };
+    assert_dead(&app, "at once").await;
+    if app.is_production() {
+        let fresh = app.replica().await;
+        assert_dead(&fresh, "on a replica started later").await;
+        // the replicas share their signing keys through the store: tokens cross both ways
+        let from_fresh = fresh.token("acme", "admin", TENANT_ADMIN_PASSWORD).await;
+        assert_eq!(
+            app.call("GET", "/api/v1/auth/me", Some(&from_fresh), None).await.0,
+            200
+        );
+        assert_eq!(
+            fresh.call("GET", "/api/v1/auth/me", Some(&admin), None).await.0,
+            200
+        );
+    }
+    let app = app.restart(|_| {}).await;
+    assert_dead(&app, "after a restart").await;
+    let (_, users) = app.call("GET", "/api/v1/users/", Some(&admin), None).await;
+    assert!(
+        !users.to_string().contains("mallory"),
+        "nobody was created: {users}"
+    );
+}
+
+/// Finding 2: 30 concurrent guesses at one account evaluate at most the lockout threshold, and
+/// the account ends locked unless the right password was among the evaluated ones.
+async fn thirty_concurrent_guesses_evaluate_at_most_five(app: TestApp) {
+    let root = app.root().await;
+    let (_, admin) = app.tenant(&root, "acme", "enterprise").await;
+    let ada = app.user(&admin, "ada", "user").await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
+        let password = if i == 17 {
+            USER_PASSWORD.to_owned()
+        } else {
+            format!("Wrong-Guess-{i}!")
+        };
+        guesses.spawn(async move {
+            let body = json!({"tenant": "acme", "username": "ada", "password": password});
+            client.post(url).json(&body).send().await.unwrap().status().as_u16()
+        });
+    }
+    let statuses = guesses.join_all().await;
+    let successes = statuses.iter().filter(|s| **s == 200).count();
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 401), "{statuses:?}");
+    let evaluated = audit_of(&app, &admin, "login_failed")
+        .await
+        .iter()
+        .filter(|e| e["details"]["reason"] == "wrong_password")
+        .count()
+        + successes;
+    assert!(evaluated <= 5, "{evaluated} passwords evaluated");
+    let (_, user) = app
+        .call("GET", &format!("/api/v1/users/{ada}"), Some(&admin), None)
+        .await;
+    if successes == 0 {
+        assert_eq!(user["user"]["is_locked"], true, "{user}");
+    }
+
+    // all wrong: exactly five evaluated, then locked
+    let bob = app.user(&admin, "bob", "user").await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
+        guesses.spawn(async move {
+            let body = json!({"tenant": "acme", "username": "bob", "password": format!("Wrong-{i}-Xx!")});
+            client.post(url).json(&body).send().await.unwrap().status().as_u16()
+        });
+    }
+    assert!(guesses.join_all().await.iter().all(|s| *s == 401));
+    let wrong = audit_of(&app, &admin, "login_failed")
+        .await
+        .iter()
+        .filter(|e| e["target"] == bob.as_str() && e["details"]["reason"] == "wrong_password")
+        .count();
+    assert_eq!(wrong, 5);
+    let (_, user) = app
+        .call("GET", &format!("/api/v1/users/{bob}"), Some(&admin), None)
+        .await;
+    assert_eq!(user["user"]["is_locked"], true);
+    assert_eq!(app.login("acme", "bob", USER_PASSWORD).await.0, 401);
+}
+
+/// Findings 3 and 4 (first half), 8 (password change): an own password changes only with the
+/// current one, wrong current passwords lock the account, and a change gives a new token pair
+/// while every old token dies.
+async fn own_passwords_change_only_with_the_current_one(app: TestApp) {
+    let root = app.root().await;
+    let (_, admin) = app.tenant(&root, "acme", "enterprise").await;
+    let (_, me) = app.call("GET", "/api/v1/auth/me", Some(&admin), None).await;
+    let admin_id = me["user"]["id"].as_str().unwrap().to_owned();
+    let reset = format!("/api/v1/users/{admin_id}/reset-password");
+    let (status, body) = app
+        .call("POST", &reset, Some(&admin), Some(json!({"password": "Taken-Over-99!"})))
+        .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{body}");
+    let (_, rme) = app.call("GET", "/api/v1/auth/me", Some(&root), None).await;
+    let root_id = rme["user"]["id"].as_str().unwrap();
+    assert_eq!(
+        app.call("POST", &format!("/api/v1/users/{root_id}/reset-password"), Some(&root), None)
+            .await
+            .0,
+        403,
+        "the super admin neither"
+    );
+
+    // a body that is present but invalid is refused, and nothing happens to the user
+    let ada = app.user(&admin, "ada", "user").await;
+    let ada_token = app.token("acme", "ada", USER_PASSWORD).await;
+    let ada_reset = app.url(&format!("/api/v1/users/{ada}/reset-password"));
+    for (ctype, bytes, want) in [
+        ("application/json", r#"{"pasword": "Typo-Typo-12!"}"#, 400),
+        ("application/json", r#"{"password": "Trunc"#, 400),
+        ("application/json", r#"{"password": 12}"#, 400),
+        ("text/plain", r#"{"password": "Plain-Text-12!"}"#, 415),
+    ] {
+        let res = app
+            .client
+            .post(&ada_reset)
+            .bearer_auth(&admin)
+            .header("content-type", ctype)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), want, "{ctype} {bytes}");
+        assert_eq!(
+            res.headers()["content-type"].to_str().unwrap(),
+            "application/problem+json"
+        );
+    }
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&ada_token), None).await.0,
+        200,
+        "no reset happened: ada's session lives"
+    );
+
+    // wrong current passwords count towards the lockout
+    for i in 0..5 {
+        let wrong = json!({"current_password": format!("Not-It-{i}-Aa!"), "new_password": "Amber-Lighthouse-3!"});
+        assert_eq!(
+            app.call("POST", "/api/v1/auth/password", Some(&ada_token), Some(wrong))
+                .await
+                .0,
+            400
+        );
+    }
+    let right = json!({"current_password": USER_PASSWORD, "new_password": "Amber-Lighthouse-3!"});
+    assert_eq!(
+        app.call("POST", "/api/v1/auth/password", Some(&ada_token), Some(right.clone()))
+            .await
+            .0,
+        400,
+        "locked: the current password is no longer evaluated"
+    );
+    assert_eq!(app.login("acme", "ada", USER_PASSWORD).await.0, 401, "locked");
+    app.call("POST", &format!("/api/v1/users/{ada}/unlock"), Some(&admin), None)
+        .await;
+
+    // a change answers with a new pair; the old access and refresh tokens die
+    let (_, login) = app.login("acme", "ada", USER_PASSWORD).await;
+    let old_access = login["access_token"].as_str().unwrap().to_owned();
+    let old_refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    let (status, changed) = app
+        .call("POST", "/api/v1/auth/password", Some(&old_access), Some(right))
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&old_access), None).await.0,
+        401
+    );
+    let refresh = json!({"refresh_token": old_refresh});
+    assert_eq!(
+        app.call("POST", "/api/v1/auth/refresh", None, Some(refresh)).await.0,
+        401
+    );
+    let new_access = changed["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(new_access), None).await.0,
+        200
+    );
+    let refresh = json!({"refresh_token": changed["refresh_token"]});
+    assert_eq!(
+        app.call("POST", "/api/v1/auth/refresh", None, Some(refresh)).await.0,
+        200
+    );
+}
+
+/// Finding 6: NUL and other control characters are refused with 400 naming the field, on every
+/// store, unauthenticated or not.
+async fn control_characters_are_refused_naming_the_field(app: TestApp) {
+    let root = app.root().await;
+    let (tenant, admin) = app.tenant(&root, "acme", "enterprise").await;
+    let cases = [
+        ("POST", "/api/v1/auth/login".to_owned(), None,
+            json!({"tenant": "acme", "username": "ad\u{0}min", "password": "x"}), "username"),
+        ("POST", "/api/v1/auth/login".to_owned(), None,
+            json!({"tenant": "acme", "email": "a\u{0}@acme.org", "password": "x"}), "email"),
+        ("POST", "/api/v1/search/saved".to_owned(), Some(admin.clone()),
+            json!({"name": "n\u{0}", "query": "graphs"}), "name"),
+        ("POST", "/api/v1/search/saved".to_owned(), Some(admin.clone()),
+            json!({"name": "n", "query": "graphs", "description": "esc \u{1b}[31m"}), "description"),
+        ("PATCH", format!("/api/v1/tenants/{tenant}"), Some(admin.clone()),
+            json!({"settings": {"k\u{0}": "v"}}), "settings.k?"),
+        ("PATCH", format!("/api/v1/tenants/{tenant}"), Some(admin.clone()),
+            json!({"settings": {"theme": ["ok", "b\u{0}d"]}}), "settings.theme[1]"),
+        ("POST", "/api/v1/users/".to_owned(), Some(admin.clone()),
+            json!({"username": "eve", "email": "eve@acme.org", "full_name": "E\u{7f}ve"}), "full_name"),
+    ];
+    for (method, path, token, body, field) in cases {
+        let (status, problem) = app.call(method, &path, token.as_deref(), Some(body)).await;
+        assert_eq!(status, 400, "{method} {path}: {problem}");
+        assert_eq!(problem["code"], "validation_failed", "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    // newlines are fine where a field allows them
+    let (status, body) = app
+        .call("POST", "/api/v1/search/saved", Some(&admin),
+            Some(json!({"name": "n", "query": "graphs", "description": "two\nlines"})))
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// Finding 8: a suspended tenant's sessions end, and reactivation does not revive them.
+async fn suspension_ends_sessions_for_good(app: TestApp) {
+    let root = app.root().await;
+    let (tenant, _) = app.tenant(&root, "acme", "enterprise").await;
+    let (_, login) = app.login("acme", "admin", TENANT_ADMIN_PASSWORD).await;
+    let access = login["access_token"].as_str().unwrap().to_owned();
+    let refresh = json!({"refresh_token": login["refresh_token"]});
+    let (status, _) = app
+        .call("DELETE", &format!("/api/v1/tenants/{tenant}"), Some(&root), None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .call("PATCH", &format!("/api/v1/tenants/{tenant}"), Some(&root),
+            Some(json!({"status": "active"})))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&access), None).await.0,
+        401,
+        "the old access token stays dead"
+    );
+    assert_eq!(
+        app.call("POST", "/api/v1/auth/refresh", None, Some(refresh)).await.0,
+        401,
+        "and so does its refresh token"
+    );
+    let app = app.restart(|_| {}).await;
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&access), None).await.0,
+        401,
+        "also after a restart"
+    );
+    assert_eq!(app.login("acme", "admin", TENANT_ADMIN_PASSWORD).await.0, 200);
+}
+
+/// Finding 8: strangers' guesses lock the only super admin; the operator's command unlocks it.
+#[tokio::test]
+async fn the_operator_unlocks_a_locked_super_admin() {
+    let app = common::spawn_app().await;
+    for _ in 0..5 {
+        assert_eq!(app.login("platform", "admin", "Guess-Guess-1!").await.0, 401);
+    }
+    assert_eq!(app.login("platform", "admin", common::ADMIN_PASSWORD).await.0, 401);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pake"))
+        .args(["admin", "unlock", "--tenant", "platform", "--user", "admin"])
+        .env("PAKE_STORE__DATA_DIR", app.data_dir())
+        .env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .env("PAKE_LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(app.login("platform", "admin", common::ADMIN_PASSWORD).await.0, 200);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pake"))
+        .args(["admin", "unlock", "--tenant", "platform", "--user", "nobody"])
+        .env("PAKE_STORE__DATA_DIR", app.data_dir())
+        .env("PAKE_LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an unknown account is an error");
+}
+
 on_both_stores!(
     tampered_forged_expired_and_foreign_tokens_are_401,
     five_failures_lock_the_account_until_an_admin_unlocks_it,
@@ -787,4 +1117,9 @@ on_both_stores!(
     the_plan_caps_users_and_gates_the_audit_log,
     suspended_and_deleted_tenants_are_locked_out_and_purged,
     super_admins_act_on_a_tenant_by_naming_it_and_that_is_audited,
+    a_deleted_admins_token_stays_dead_after_a_restart_and_on_a_new_replica,
+    thirty_concurrent_guesses_evaluate_at_most_five,
+    own_passwords_change_only_with_the_current_one,
+    control_characters_are_refused_naming_the_field,
+    suspension_ends_sessions_for_good,
 );

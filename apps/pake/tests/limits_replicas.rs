@@ -48,6 +48,7 @@ fn serve_with(
         .env("PAKE_PASSWORDS__ARGON2_ITERATIONS", "1")
         .env("PAKE_STORE__DATA_DIR", dir.path().join("data"))
         .env("PAKE_AUTH__KEYS_DIR", keys)
+        .env("PAKE_AUTH__KEY_ENCRYPTION_KEY", common::TEST_KEK)
         .env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
         .env("PAKE_LIMITS__ADDRESS_PER_MINUTE", "1000000")
         .env("PAKE_LIMITS__USER_FRACTION", "1.0")

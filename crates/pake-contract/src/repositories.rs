@@ -5,11 +5,12 @@ use pake_domain::search::{HistoryFilter, SavedSearchFilter, SourceId};
 use pake_domain::session::{RefreshOutcome, RefreshTokenHash};
 use pake_domain::usage::UsageMetric;
 use pake_domain::{
-    AuditEventId, DisplayName, LimitsOverride, PageRequest, PlanId, Role, SavedSearchId, SessionId,
-    TenantId, TenantSlug, TenantStatus, UserId, UserStatus, Username,
+    AuditEventId, DisplayName, LimitsOverride, LockoutRule, LoginAdmission, LoginSettlement,
+    PageRequest, PlanId, Role, SavedSearchId, SessionId, TenantId, TenantSlug, TenantStatus,
+    UserId, UserStatus, Username,
 };
 use pake_ports::{Conflict, RepoError, Repositories, TenantFilter};
-use time::{Date, Duration, Month};
+use time::{Date, Duration, Month, OffsetDateTime};
 
 use crate::fixtures::{self, now};
 
@@ -331,9 +332,16 @@ pub async fn users(r: &Repositories) {
     let before = now() - Duration::minutes(1);
     assert_eq!(r.users.count_active_since(t.id, before).await.unwrap(), 0);
     r.users
-        .record_login_success(t.id, alice.id, now())
+        .begin_login_attempt(t.id, alice.id, now(), RULE)
         .await
         .unwrap();
+    assert_eq!(
+        r.users
+            .finish_login_attempt(t.id, alice.id, now(), RULE, true)
+            .await
+            .unwrap(),
+        LoginSettlement::Succeeded
+    );
     assert_eq!(r.users.count_active_since(t.id, before).await.unwrap(), 1);
 
     r.users.delete(t.id, bob.id).await.unwrap();
@@ -345,53 +353,87 @@ pub async fn users(r: &Repositories) {
     assert_eq!(r.users.count(t.id).await.unwrap(), 1);
 }
 
-/// Consecutive failures lock at the threshold, persist, reset on success, restart after expiry.
+const RULE: LockoutRule = LockoutRule {
+    threshold: 5,
+    lock_for: Duration::minutes(15),
+    hold: Duration::minutes(1),
+};
+
+/// One wrong guess: admitted, then settled as a failure.
+async fn wrong_guess(
+    r: &Repositories,
+    t: TenantId,
+    u: UserId,
+    at: OffsetDateTime,
+) -> LoginSettlement {
+    assert_eq!(
+        r.users.begin_login_attempt(t, u, at, RULE).await.unwrap(),
+        LoginAdmission::Admitted
+    );
+    r.users
+        .finish_login_attempt(t, u, at, RULE, false)
+        .await
+        .unwrap()
+}
+
+/// Consecutive failures lock at the threshold, persist, reset on success, restart after expiry;
+/// checks in flight count, so concurrent guesses never pass the threshold.
 pub async fn login_failures(r: &Repositories) {
     let t = fixtures::tenant("locks", PlanId::Basic);
     r.tenants.create(&t).await.unwrap();
     let u = fixtures::user(t.id, "alice", Role::User);
     r.users.create(&u, None).await.unwrap();
     let start = now();
-    let lock = Duration::minutes(15);
+    let lock = RULE.lock_for;
     for n in 1..=4 {
-        let f = r
-            .users
-            .record_login_failure(t.id, u.id, start, 5, lock)
-            .await
-            .unwrap();
-        assert_eq!((f.attempts, f.locked_until), (n, None));
+        let f = wrong_guess(r, t.id, u.id, start).await;
+        assert!(
+            matches!(f, LoginSettlement::Failed { attempts, locked_until: None, .. } if attempts == n),
+            "{f:?}"
+        );
     }
-    let fifth = r
-        .users
-        .record_login_failure(t.id, u.id, start, 5, lock)
-        .await
-        .unwrap();
+    let fifth = wrong_guess(r, t.id, u.id, start).await;
     assert_eq!(
-        (fifth.attempts, fifth.locked_until),
-        (5, Some(start + lock))
+        fifth,
+        LoginSettlement::Failed {
+            attempts: 5,
+            locked_until: Some(start + lock),
+            locked_now: true
+        }
     );
     let stored = r.users.find(t.id, u.id).await.unwrap().unwrap();
     assert!(stored.is_locked(start + Duration::minutes(1)));
     assert!(!stored.is_locked(start + lock + Duration::seconds(1)));
-    // failures while locked keep the original lock
-    let sixth = r
-        .users
-        .record_login_failure(t.id, u.id, start + Duration::minutes(1), 5, lock)
-        .await
-        .unwrap();
-    assert_eq!(sixth.locked_until, Some(start + lock));
+    // while locked, no check is admitted
+    assert_eq!(
+        r.users
+            .begin_login_attempt(t.id, u.id, start + Duration::minutes(1), RULE)
+            .await
+            .unwrap(),
+        LoginAdmission::Refused
+    );
     // after the lock ran out, counting starts afresh
     let later = start + lock + Duration::seconds(1);
-    let fresh = r
-        .users
-        .record_login_failure(t.id, u.id, later, 5, lock)
-        .await
-        .unwrap();
-    assert_eq!((fresh.attempts, fresh.locked_until), (1, None));
+    let fresh = wrong_guess(r, t.id, u.id, later).await;
+    assert!(matches!(
+        fresh,
+        LoginSettlement::Failed {
+            attempts: 1,
+            locked_until: None,
+            ..
+        }
+    ));
     r.users
-        .record_login_success(t.id, u.id, later)
+        .begin_login_attempt(t.id, u.id, later, RULE)
         .await
         .unwrap();
+    assert_eq!(
+        r.users
+            .finish_login_attempt(t.id, u.id, later, RULE, true)
+            .await
+            .unwrap(),
+        LoginSettlement::Succeeded
+    );
     let reset = r.users.find(t.id, u.id).await.unwrap().unwrap();
     assert_eq!(
         (
@@ -401,11 +443,57 @@ pub async fn login_failures(r: &Repositories) {
         ),
         (0, None, Some(later))
     );
+
+    // 30 checks at once: exactly the threshold is admitted, whatever the interleaving
+    let t2 = later + Duration::seconds(1);
+    let mut checks = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let users = std::sync::Arc::clone(&r.users);
+        let (tid, uid) = (t.id, u.id);
+        checks.spawn(async move { users.begin_login_attempt(tid, uid, t2, RULE).await });
+    }
+    let admissions = checks.join_all().await;
+    let admitted = admissions
+        .iter()
+        .filter(|a| matches!(a, Ok(LoginAdmission::Admitted)))
+        .count();
+    assert_eq!(admitted, 5, "{admissions:?}");
+    // a right password among them cannot clear the lock the wrong ones set meanwhile
+    for _ in 0..4 {
+        r.users
+            .finish_login_attempt(t.id, u.id, t2, RULE, false)
+            .await
+            .unwrap();
+    }
+    let locked = r.users.find(t.id, u.id).await.unwrap().unwrap();
+    assert!(
+        !locked.is_locked(t2),
+        "four failures and one check in flight"
+    );
+    // a fifth failure elsewhere (another replica) sets the lock...
+    let mut other = r.users.find(t.id, u.id).await.unwrap().unwrap();
+    other.locked_until = Some(t2 + lock);
+    r.users.update(&other).await.unwrap();
+    // ...and the success that was in flight does not clear it
+    assert_eq!(
+        r.users
+            .finish_login_attempt(t.id, u.id, t2, RULE, true)
+            .await
+            .unwrap(),
+        LoginSettlement::LockedMeanwhile
+    );
+    assert!(
+        r.users
+            .find(t.id, u.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_locked(t2)
+    );
+
     let other = TenantId::new();
     assert!(matches!(
-        r.users
-            .record_login_failure(other, u.id, later, 5, lock)
-            .await,
+        r.users.begin_login_attempt(other, u.id, later, RULE).await,
         Err(RepoError::NotFound)
     ));
 }
@@ -499,6 +587,64 @@ pub async fn sessions(r: &Repositories) {
             .unwrap()
             .iter()
             .any(|s| s.id == old.id)
+    );
+
+    // a deleted user's sessions stay, revoked: their revocation outlives the user (a restarted
+    // or new replica still refuses the user's access tokens)
+    let gone = fixtures::user(t.id, "gone", Role::Admin);
+    r.users.create(&gone, None).await.unwrap();
+    let gs = fixtures::session(&gone);
+    r.sessions.create(&gs, token(7)).await.unwrap();
+    let del_at = now();
+    r.sessions
+        .revoke_all_for_user(t.id, gone.id, None, del_at)
+        .await
+        .unwrap();
+    r.users.delete(t.id, gone.id).await.unwrap();
+    assert!(
+        r.sessions
+            .list_revoked_since(del_at - Duration::seconds(1))
+            .await
+            .unwrap()
+            .contains(&(t.id, gs.id))
+    );
+    assert_eq!(
+        r.sessions
+            .find(t.id, gs.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(del_at)
+    );
+    assert!(matches!(
+        r.sessions.create(&fixtures::session(&gone), token(8)).await,
+        Err(RepoError::NotFound)
+    ));
+
+    // suspension: every active session of the tenant ends, other tenants' stay
+    let other = fixtures::tenant("sess-other", PlanId::Basic);
+    r.tenants.create(&other).await.unwrap();
+    let ou = fixtures::user(other.id, "olga", Role::User);
+    r.users.create(&ou, None).await.unwrap();
+    let os = fixtures::session(&ou);
+    r.sessions.create(&os, token(9)).await.unwrap();
+    let ended = r.sessions.revoke_all_for_tenant(t.id, now()).await.unwrap();
+    assert_eq!(ended, vec![s3.id]);
+    assert!(
+        r.sessions
+            .list_active(t.id, u.id, now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        r.sessions
+            .list_active(other.id, ou.id, now())
+            .await
+            .unwrap()
+            .len(),
+        1
     );
 }
 

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use pake_domain::audit::AuditKind;
 use pake_domain::session::{RefreshOutcome as Rotation, RefreshToken, RefreshTokenHash, Session};
-use pake_domain::{Password, Role, SessionId, TenantId, User, UserId, UserStatus};
+use pake_domain::{
+    LoginAdmission, LoginSettlement, Password, Role, SessionId, TenantId, User, UserId, UserStatus,
+};
 use pake_ports::{AccessClaims, IdentityEvent, PasswordCheck};
 use time::OffsetDateTime;
 
@@ -169,17 +171,16 @@ impl AuthService {
             }
             None => None,
         };
-        let check = self
-            .deps
-            .hasher
-            .verify(&input.password, user.as_ref().map(|u| &u.password_hash))
-            .await?;
         let (Some(tenant), Some(user)) = (tenant, user) else {
-            if let Some(t) = input
+            // Unknown tenant or user: the same password-check cost, against a dummy hash.
+            let known = input
                 .tenant
                 .as_deref()
-                .and_then(|t| self.deps.directory.resolve(t))
-            {
+                .and_then(|t| self.deps.directory.resolve(t));
+            self.deps
+                .verify_password(known.as_ref().map(|t| t.id), &input.password, None)
+                .await?;
+            if let Some(t) = known {
                 let entry = Entry::new(t.id, AuditKind::LoginFailed, meta)
                     .on(&input.login)
                     .with(serde_json::json!({"reason": "unknown_user"}));
@@ -196,33 +197,51 @@ impl AuthService {
             Some("tenant_not_active")
         } else if user.status == UserStatus::Disabled {
             Some("user_disabled")
-        } else if user.is_locked(now) {
-            Some("account_locked")
         } else {
             None
         };
-        if let Some(reason) = refused {
-            self.audit.record(fail(reason)).await;
+        let rule = self.deps.policy.lockout();
+        let admitted = refused.is_none()
+            && self
+                .deps
+                .repos
+                .users
+                .begin_login_attempt(tenant.id, user.id, now, rule)
+                .await?
+                == LoginAdmission::Admitted;
+        if !admitted {
+            // Locked (or enough guesses in flight to lock it): the password is not evaluated,
+            // but the answer costs the same.
+            self.deps
+                .verify_password(Some(tenant.id), &input.password, None)
+                .await?;
+            self.audit
+                .record(fail(refused.unwrap_or("account_locked")))
+                .await;
             return Err(CoreError::InvalidCredentials);
         }
-        let PasswordCheck::Match { needs_rehash } = check else {
-            self.record_wrong_password(tenant.id, &user, meta).await?;
+        let check = self
+            .deps
+            .verify_password(Some(tenant.id), &input.password, Some(&user.password_hash))
+            .await;
+        let matched = matches!(check, Ok(PasswordCheck::Match { .. }));
+        let settled = self.settle_attempt(tenant.id, &user, matched, meta).await?;
+        let PasswordCheck::Match { needs_rehash } = check? else {
             return Err(CoreError::InvalidCredentials);
         };
-        let mut user = user;
-        if needs_rehash && let Ok(password) = Password::parse(&input.password, None) {
-            user.password_hash = self.deps.hasher.hash(&password).await?;
-            user.updated_at = now;
-            self.deps.repos.users.update(&user).await?;
+        if settled != LoginSettlement::Succeeded {
+            self.audit.record(fail("account_locked")).await;
+            return Err(CoreError::InvalidCredentials);
         }
-        self.deps
-            .repos
-            .users
-            .record_login_success(tenant.id, user.id, now)
-            .await?;
+        let mut user = user;
         user.failed_login_attempts = 0;
         user.locked_until = None;
         user.last_login_at = Some(now);
+        if needs_rehash && let Ok(password) = Password::parse(&input.password, None) {
+            user.password_hash = self.deps.hash_password(tenant.id, &password).await?;
+            user.updated_at = now;
+            self.deps.repos.users.update(&user).await?;
+        }
         self.invalidate_user(tenant.id, user.id);
 
         let (session, refresh) = self
@@ -236,38 +255,46 @@ impl AuthService {
         Ok(LoginOutcome { tokens, user })
     }
 
-    /// Counts a wrong password (locking at the threshold) and audits it.
-    async fn record_wrong_password(
+    /// Settles an admitted password check (a failure counts towards the lockout, locking at the
+    /// threshold) and audits a wrong password and a lock it set.
+    async fn settle_attempt(
         &self,
         tenant: TenantId,
         user: &User,
+        matched: bool,
         meta: &RequestMeta,
-    ) -> Result<(), CoreError> {
-        let p = &self.deps.policy;
-        let failure = self
+    ) -> Result<LoginSettlement, CoreError> {
+        let settled = self
             .deps
             .repos
             .users
-            .record_login_failure(
+            .finish_login_attempt(
                 tenant,
                 user.id,
                 self.deps.clock.now(),
-                p.lockout_threshold,
-                p.lockout_duration,
+                self.deps.policy.lockout(),
+                matched,
             )
             .await?;
         self.invalidate_user(tenant, user.id);
-        let entry = Entry::new(tenant, AuditKind::LoginFailed, meta)
-            .on(user.id)
-            .with(serde_json::json!({"reason": "wrong_password", "attempts": failure.attempts}));
-        self.audit.record(entry).await;
-        if failure.attempts == p.lockout_threshold && failure.locked_until.is_some() {
-            let locked = Entry::new(tenant, AuditKind::AccountLocked, meta)
+        if let LoginSettlement::Failed {
+            attempts,
+            locked_until,
+            locked_now,
+        } = settled
+        {
+            let entry = Entry::new(tenant, AuditKind::LoginFailed, meta)
                 .on(user.id)
-                .with(serde_json::json!({"locked_until": failure.locked_until.map(|t| t.to_string())}));
-            self.audit.record(locked).await;
+                .with(serde_json::json!({"reason": "wrong_password", "attempts": attempts}));
+            self.audit.record(entry).await;
+            if locked_now {
+                let locked = Entry::new(tenant, AuditKind::AccountLocked, meta)
+                    .on(user.id)
+                    .with(serde_json::json!({"locked_until": locked_until.map(|t| t.to_string())}));
+                self.audit.record(locked).await;
+            }
         }
-        Ok(())
+        Ok(settled)
     }
 
     /// Opens a session with its first refresh token.
@@ -427,12 +454,14 @@ impl AuthService {
         self.deps.users_cache.invalidate(&(tenant, id));
     }
 
-    /// Changes the caller's own password; ends the caller's other sessions and returns a fresh
-    /// access token for this one.
+    /// Changes the caller's own password. A wrong current password counts towards the account's
+    /// lockout like a failed login (and once locked, the current password is not evaluated).
+    /// Every session of the user ends, this one included, and a new session starts: the answer
+    /// is its token pair, and the caller's old access token stops working at once.
     ///
     /// # Errors
-    /// [`CoreError::Validation`] when the current password is wrong or the new one breaks the
-    /// policy.
+    /// [`CoreError::Validation`] when the current password is wrong (or the account is locked)
+    /// or the new one breaks the policy.
     #[tracing::instrument(skip_all)]
     pub async fn change_password(
         &self,
@@ -440,7 +469,7 @@ impl AuthService {
         current: &str,
         new: &str,
         meta: &RequestMeta,
-    ) -> Result<(String, i64), CoreError> {
+    ) -> Result<TokenPair, CoreError> {
         let now = self.deps.clock.now();
         let tenant = caller.home_tenant;
         let mut user = self
@@ -450,18 +479,6 @@ impl AuthService {
             .find(tenant, caller.user_id)
             .await?
             .ok_or(CoreError::Unauthorized)?;
-        let check = self
-            .deps
-            .hasher
-            .verify(current, Some(&user.password_hash))
-            .await?;
-        if check == PasswordCheck::Mismatch {
-            return Err(pake_domain::ValidationError::new(
-                "current_password",
-                pake_domain::Reason::InvalidFormat,
-            )
-            .into());
-        }
         let password =
             Password::parse(new, Some(&user.username)).map_err(|e| e.for_field("new_password"))?;
         if new == current {
@@ -471,22 +488,61 @@ impl AuthService {
             )
             .into());
         }
-        user.password_hash = self.deps.hasher.hash(&password).await?;
+        let wrong_current = || -> CoreError {
+            pake_domain::ValidationError::new(
+                "current_password",
+                pake_domain::Reason::InvalidFormat,
+            )
+            .into()
+        };
+        let admission = self
+            .deps
+            .repos
+            .users
+            .begin_login_attempt(tenant, user.id, now, self.deps.policy.lockout())
+            .await?;
+        if admission == LoginAdmission::Refused {
+            self.deps
+                .verify_password(Some(tenant), current, None)
+                .await?;
+            return Err(wrong_current());
+        }
+        let check = self
+            .deps
+            .verify_password(Some(tenant), current, Some(&user.password_hash))
+            .await;
+        let matched = matches!(check, Ok(PasswordCheck::Match { .. }));
+        let settled = self.settle_attempt(tenant, &user, matched, meta).await?;
+        check?;
+        if settled != LoginSettlement::Succeeded {
+            return Err(wrong_current());
+        }
+        user.password_hash = self.deps.hash_password(tenant, &password).await?;
         user.must_change_password = false;
+        user.failed_login_attempts = 0;
+        user.locked_until = None;
         user.updated_at = now;
         self.deps.repos.users.update(&user).await?;
         self.invalidate_user(tenant, user.id);
-        self.end_sessions(tenant, user.id, Some(caller.session_id))
+        let current_session = self
+            .deps
+            .repos
+            .sessions
+            .find(tenant, caller.session_id)
+            .await?;
+        self.end_sessions(tenant, user.id, None).await?;
+        // The same session policy continues: a remembered session stays remembered.
+        let remember_me = current_session
+            .is_some_and(|s| s.expires_at - s.created_at > self.deps.policy.short_session_ttl);
+        let (session, refresh) = self
+            .open_session(tenant, user.id, remember_me, meta, now)
             .await?;
         let entry = Entry::new(tenant, AuditKind::PasswordChanged, meta)
             .by(caller)
-            .on(user.id);
+            .on(user.id)
+            .with(serde_json::json!({"session_id": session.id.to_string()}));
         self.audit.record(entry).await;
-        let issued = self
-            .deps
-            .issuer
-            .issue(self.claims(&user, caller.session_id, now))?;
-        Ok((issued.token, self.deps.policy.access_ttl.whole_seconds()))
+        self.tokens(&user, session.id, &refresh, now)
     }
 
     /// The caller's active sessions.
@@ -620,6 +676,22 @@ impl AuthService {
             refresh_token: refresh.encode(),
         })
     }
+}
+
+/// Ends every session of a tenant (suspension), here and on the other replicas.
+pub(crate) async fn end_tenant_sessions(deps: &Deps, tenant: TenantId) -> Result<usize, CoreError> {
+    let now = deps.clock.now();
+    let ended = deps
+        .repos
+        .sessions
+        .revoke_all_for_tenant(tenant, now)
+        .await?;
+    let count = ended.len();
+    if count > 0 {
+        deps.revocations.revoke(ended.iter().copied(), now);
+        publish(deps, IdentityEvent::SessionsRevoked(ended)).await;
+    }
+    Ok(count)
 }
 
 /// Broadcasts `event` to the other replicas, best effort: if the bus is down they catch up at

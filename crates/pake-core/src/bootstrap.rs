@@ -114,7 +114,7 @@ impl BootstrapService {
 
         let generated = chosen.is_none();
         let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
-        let hash = self.deps.hasher.hash(&password).await?;
+        let hash = self.deps.hash_password(tenant.id, &password).await?;
         let admin = User {
             full_name: Some(DisplayName::parse("Platform administrator")?),
             must_change_password: generated,

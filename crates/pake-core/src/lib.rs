@@ -10,6 +10,7 @@ mod bootstrap;
 pub mod caller;
 pub mod directory;
 mod error;
+pub mod fair;
 mod health;
 pub mod limits;
 mod provisioning;
@@ -21,10 +22,10 @@ mod util;
 
 use std::sync::Arc;
 
-use pake_domain::{PlanCatalog, TenantId, User, UserId};
+use pake_domain::{Password, PasswordHash, PlanCatalog, TenantId, User, UserId};
 use pake_ports::{
-    Cache, Clock, ConcurrencyLimiter, IdentityEvents, PasswordHasher, Probe, QuotaCounter,
-    RateLimiter, Repositories, SecretGenerator, TokenIssuer, TokenVerifier,
+    Cache, Clock, ConcurrencyLimiter, HashError, IdentityEvents, PasswordCheck, PasswordHasher,
+    Probe, QuotaCounter, RateLimiter, Repositories, SecretGenerator, TokenIssuer, TokenVerifier,
 };
 use time::Duration;
 
@@ -34,6 +35,7 @@ pub use bootstrap::{BootstrapOptions, BootstrapOutcome, BootstrapService};
 pub use caller::{Caller, RequestMeta};
 pub use directory::TenantDirectory;
 pub use error::CoreError;
+pub use fair::FairGate;
 pub use health::{ComponentHealth, HealthService, Readiness, SystemStatus};
 pub use limits::{DailyUsage, LimitKind, LimitPolicy, LimitService, Refusals, SearchSlot};
 pub use provisioning::ProvisioningService;
@@ -59,6 +61,17 @@ pub struct AuthPolicy {
     pub leeway: Duration,
 }
 
+impl AuthPolicy {
+    /// The lockout rule: a password check counts as in flight for at most a minute.
+    pub fn lockout(&self) -> pake_domain::LockoutRule {
+        pake_domain::LockoutRule {
+            threshold: self.lockout_threshold,
+            lock_for: self.lockout_duration,
+            hold: Duration::minutes(1),
+        }
+    }
+}
+
 impl Default for AuthPolicy {
     fn default() -> Self {
         Self {
@@ -79,6 +92,8 @@ pub struct Deps {
     pub repos: Repositories,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
+    /// The hashing permits, shared fairly between tenants (as many as the hasher runs at once).
+    pub hash_gate: Arc<FairGate>,
     /// Signs access tokens.
     pub issuer: Arc<dyn TokenIssuer>,
     /// Verifies access tokens.
@@ -117,6 +132,28 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// Hashes a password of `tenant` once that tenant's turn at the hashing permits comes.
+    pub(crate) async fn hash_password(
+        &self,
+        tenant: TenantId,
+        password: &Password,
+    ) -> Result<PasswordHash, HashError> {
+        let _permit = self.hash_gate.acquire(Some(tenant)).await;
+        self.hasher.hash(password).await
+    }
+
+    /// Checks a password (against a dummy hash of the same cost when `hash` is `None`) once the
+    /// tenant's turn at the hashing permits comes.
+    pub(crate) async fn verify_password(
+        &self,
+        tenant: Option<TenantId>,
+        candidate: &str,
+        hash: Option<&PasswordHash>,
+    ) -> Result<PasswordCheck, HashError> {
+        let _permit = self.hash_gate.acquire(tenant).await;
+        self.hasher.verify(candidate, hash).await
+    }
+
     /// A user cache sized for `capacity` users, entries living 30 s (an upper bound on how stale a
     /// profile another replica changed can be; security-relevant changes revoke sessions instead).
     pub fn user_cache(capacity: u64) -> moka::sync::Cache<(TenantId, UserId), Arc<User>> {

@@ -260,7 +260,7 @@ impl TenantService {
             created_at: now,
             updated_at: now,
         };
-        let hash = self.deps.hasher.hash(&password).await?;
+        let hash = self.deps.hash_password(tenant.id, &password).await?;
         let admin = User {
             full_name,
             must_change_password: generated,
@@ -396,6 +396,9 @@ impl TenantService {
         self.deps.repos.tenants.update(&tenant).await?;
         self.deps.directory.upsert(&tenant);
         crate::auth::publish(&self.deps, IdentityEvent::TenantChanged(id)).await;
+        if tenant.status == TenantStatus::Suspended && old_status != TenantStatus::Suspended {
+            crate::auth::end_tenant_sessions(&self.deps, id).await?;
+        }
         let kind = if tenant.status == old_status {
             AuditKind::TenantUpdated
         } else {
@@ -461,6 +464,8 @@ impl TenantService {
             self.deps.repos.tenants.update(&tenant).await?;
             self.deps.directory.upsert(&tenant);
             crate::auth::publish(&self.deps, IdentityEvent::TenantChanged(id)).await;
+            // Its sessions end for good: reactivating the tenant does not revive them.
+            crate::auth::end_tenant_sessions(&self.deps, id).await?;
             let entry = Entry::new(id, AuditKind::TenantStatusChanged, meta)
                 .by(caller)
                 .on(tenant.slug.as_str())

@@ -133,7 +133,7 @@ impl UserService {
         let generated = chosen.is_none();
         let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
         let now = self.deps.clock.now();
-        let hash = self.deps.hasher.hash(&password).await?;
+        let hash = self.deps.hash_password(caller.tenant_id, &password).await?;
         let user = User {
             full_name,
             must_change_password: generated,
@@ -345,8 +345,9 @@ impl UserService {
         Ok(user)
     }
 
-    /// Sets a new password: the given one, or a generated one-time password (returned once). Ends
-    /// the user's sessions.
+    /// Sets a new password on another user's account: the given one, or a generated one-time
+    /// password (returned once). Ends the user's sessions. One's own password changes only with
+    /// the current one ([`AuthService::change_password`]).
     ///
     /// # Errors
     /// [`CoreError::Forbidden`], [`CoreError::NotFound`], [`CoreError::Validation`].
@@ -358,6 +359,11 @@ impl UserService {
         meta: &RequestMeta,
     ) -> Result<(User, Option<Password>), CoreError> {
         self.require(caller, Permission::ManageUsers)?;
+        if id == caller.user_id {
+            return Err(CoreError::Forbidden(
+                "change your own password with /auth/password, which proves the current one",
+            ));
+        }
         let mut user = self.load(caller, id).await?;
         self.require_manage(caller, &user)?;
         let chosen = chosen
@@ -365,7 +371,7 @@ impl UserService {
             .transpose()?;
         let generated = chosen.is_none();
         let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
-        user.password_hash = self.deps.hasher.hash(&password).await?;
+        user.password_hash = self.deps.hash_password(user.tenant_id, &password).await?;
         user.must_change_password = generated;
         user.failed_login_attempts = 0;
         user.locked_until = None;
@@ -383,5 +389,39 @@ impl UserService {
             )
             .await;
         Ok((user, generated.then_some(password)))
+    }
+
+    /// Clears a lockout on the operator's command (`pake admin unlock`), with no caller: the way
+    /// back in for an account nobody else can unlock, such as the only super admin. Audited.
+    ///
+    /// # Errors
+    /// [`CoreError::NotFound`] when the tenant or the user does not exist.
+    pub async fn operator_unlock(&self, tenant: &str, login: &str) -> Result<User, CoreError> {
+        let slug = pake_domain::TenantSlug::parse_any(tenant).map_err(|_| CoreError::NotFound)?;
+        let tenant = self
+            .deps
+            .repos
+            .tenants
+            .find_by_slug(&slug)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        let mut user = self
+            .deps
+            .repos
+            .users
+            .find_by_login(tenant.id, login)
+            .await?
+            .ok_or(CoreError::NotFound)?;
+        user.failed_login_attempts = 0;
+        user.locked_until = None;
+        user.updated_at = self.deps.clock.now();
+        self.deps.repos.users.update(&user).await?;
+        self.forget(&user);
+        let meta = RequestMeta::default();
+        let entry = Entry::new(tenant.id, AuditKind::AccountUnlocked, &meta)
+            .on(user.id)
+            .with(serde_json::json!({"by": "operator command"}));
+        self.audit.record(entry).await;
+        Ok(user)
     }
 }

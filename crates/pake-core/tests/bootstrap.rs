@@ -32,6 +32,7 @@ fn deps(dir: &tempfile::TempDir) -> Deps {
     Deps {
         repos: store.repositories(),
         hasher: Arc::new(Argon2Hasher::new(cheap).unwrap()),
+        hash_gate: pake_core::FairGate::new(2),
         issuer: tokens.clone(),
         verifier: tokens,
         clock: Arc::new(SystemClock),

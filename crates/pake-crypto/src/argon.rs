@@ -46,6 +46,7 @@ pub struct Argon2Hasher {
 struct Inner {
     params: Params,
     permits: Semaphore,
+    max_concurrent: usize,
     /// Memory blocks of finished hashes, reused by the next: each hash needs `memory_kib` of
     /// working memory, and allocating (and the kernel zeroing) 19 MiB per login costs time and
     /// leaves freed blocks resident in every thread's allocator arena. At most one block per permit
@@ -81,10 +82,16 @@ impl Argon2Hasher {
             inner: Arc::new(Inner {
                 params,
                 permits: Semaphore::new(options.max_concurrent.max(1)),
+                max_concurrent: options.max_concurrent.max(1),
                 memory: Mutex::new(Vec::new()),
                 dummy,
             }),
         })
+    }
+
+    /// How many hashes run at once at most (the permits a fair gate in front should hand out).
+    pub fn max_concurrent(&self) -> usize {
+        self.inner.max_concurrent
     }
 
     /// Runs `work` on the blocking pool once a hashing permit is free.

@@ -2,7 +2,7 @@
 //! claim checked, behind a cache of already-verified tokens so the hot path pays for a signature
 //! check once per token, not once per request.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
@@ -62,7 +62,7 @@ struct Claims {
 
 /// Signs and verifies access tokens.
 pub struct JwtTokens {
-    keys: KeySet,
+    keys: RwLock<Arc<KeySet>>,
     options: JwtOptions,
     validation: Validation,
     verified: moka::sync::Cache<String, Arc<AccessClaims>>,
@@ -84,16 +84,22 @@ impl JwtTokens {
             .time_to_live(Duration::from_secs(3600))
             .build();
         Self {
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
             options,
             validation,
             verified,
         }
     }
 
-    /// The key set.
-    pub fn keys(&self) -> &KeySet {
-        &self.keys
+    /// The key set in force.
+    pub fn keys(&self) -> Arc<KeySet> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Puts a reloaded key set in force (keys added by another replica or `pake keys rotate`).
+    /// Tokens already verified stay verified; new ones are checked against `keys`.
+    pub fn replace_keys(&self, keys: KeySet) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
     }
 
     fn verify_uncached(&self, token: &str) -> Result<AccessClaims, TokenError> {
@@ -105,7 +111,8 @@ impl JwtTokens {
             return Err(TokenError::Claims);
         }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
-        let key = self.keys.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
+        let keys = self.keys();
+        let key = keys.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
         let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation).map_err(
             |e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -141,13 +148,13 @@ impl JwtTokens {
 
 impl TokenIssuer for JwtTokens {
     fn issue(&self, claims: AccessClaims) -> Result<IssuedToken, TokenError> {
+        let keys = self.keys();
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.keys.signing_kid.clone());
+        header.kid = Some(keys.signing_kid.clone());
         header.typ = Some(HEADER_TYP.into());
-        let key = self
+        let key = keys
             .keys
-            .keys
-            .get(&self.keys.signing_kid)
+            .get(&keys.signing_kid)
             .ok_or(TokenError::Signing)?;
         let body = Claims {
             iss: self.options.issuer.clone(),
@@ -169,7 +176,7 @@ impl TokenIssuer for JwtTokens {
     }
 
     fn jwks(&self) -> serde_json::Value {
-        self.keys.jwks()
+        self.keys().jwks()
     }
 }
 
@@ -305,7 +312,8 @@ mod tests {
         );
 
         // a JWT with typ "JWT" instead of "at+jwt", correctly signed
-        let key = t.keys().keys.get(t.keys().signing_kid()).unwrap();
+        let keys = t.keys();
+        let key = keys.keys.get(keys.signing_kid()).unwrap();
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(t.keys().signing_kid().to_owned());
         let body = payload_of(&t.issue(c.clone()).unwrap().token);

@@ -5,6 +5,10 @@
 //! are named `ed25519-<unix time>-<kid>.pem`). Rotation: add a key, publish it (it appears in the
 //! JWK set at once), switch signing to it, and delete the old file once the longest access-token
 //! lifetime has passed.
+//!
+//! Replicas that share a PostgreSQL store share their keys through it instead
+//! ([`KeySet::from_stored`]): the private halves are sealed with AES-256-GCM under a key-encryption
+//! key from the configuration ([`KeySealer`]), so the database alone never holds a usable key.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,12 +16,15 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::digest;
-use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, EncodingKey};
+use pake_ports::StoredSigningKey;
+use time::OffsetDateTime;
 
 /// A key could not be loaded or made.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +46,83 @@ pub enum KeyError {
     /// `signing_kid` names no loaded key.
     #[error("no key with kid {0}")]
     UnknownKid(String),
+    /// The key-encryption key is not 32 bytes in base64.
+    #[error("the key-encryption key must be 32 random bytes in base64 (openssl rand -base64 32)")]
+    BadKeyEncryptionKey,
+    /// A stored key does not open with the configured key-encryption key.
+    #[error(
+        "stored signing key {0} does not open with the configured key-encryption key \
+         (every replica needs the same auth.key_encryption_key)"
+    )]
+    Sealed(String),
+    /// The store holds no key.
+    #[error("the store holds no signing key")]
+    Empty,
+}
+
+/// Seals and opens private keys with AES-256-GCM under the key-encryption key; the kid is bound
+/// as associated data, so a sealed key cannot be swapped under another kid.
+pub struct KeySealer {
+    key: LessSafeKey,
+}
+
+impl std::fmt::Debug for KeySealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeySealer(..)")
+    }
+}
+
+impl KeySealer {
+    /// A sealer from the base64 text of 32 random bytes.
+    ///
+    /// # Errors
+    /// [`KeyError::BadKeyEncryptionKey`].
+    pub fn from_base64(text: &str) -> Result<Self, KeyError> {
+        let raw = STANDARD
+            .decode(text.trim())
+            .map_err(|_| KeyError::BadKeyEncryptionKey)?;
+        if raw.len() != 32 {
+            return Err(KeyError::BadKeyEncryptionKey);
+        }
+        let key = UnboundKey::new(&AES_256_GCM, &raw).map_err(|_| KeyError::BadKeyEncryptionKey)?;
+        Ok(Self {
+            key: LessSafeKey::new(key),
+        })
+    }
+
+    /// `nonce ‖ ciphertext ‖ tag`.
+    fn seal(&self, kid: &str, secret: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| KeyError::Generate)?;
+        let mut body = secret.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(kid.as_bytes()),
+                &mut body,
+            )
+            .map_err(|_| KeyError::Generate)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    fn open(&self, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let fail = || KeyError::Sealed(kid.to_owned());
+        if sealed.len() < NONCE_LEN {
+            return Err(fail());
+        }
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| fail())?;
+        let mut body = body.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut body)
+            .map_err(|_| fail())?;
+        Ok(plain.to_vec())
+    }
 }
 
 /// One key pair.
@@ -180,6 +264,62 @@ impl KeySet {
         Ok(path)
     }
 
+    /// A new key to store: active from `activates_at` (every replica verifies with it as soon as
+    /// it has loaded it, so a key stored ahead of its activation never splits the fleet).
+    ///
+    /// # Errors
+    /// [`KeyError::Generate`].
+    pub fn generate_stored(
+        sealer: &KeySealer,
+        now: OffsetDateTime,
+        activates_at: OffsetDateTime,
+    ) -> Result<StoredSigningKey, KeyError> {
+        let doc =
+            Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| KeyError::Generate)?;
+        let pair = Ed25519KeyPair::from_pkcs8(doc.as_ref()).map_err(|_| KeyError::Generate)?;
+        let public = pair.public_key().as_ref().to_vec();
+        let kid = kid_of(&public);
+        Ok(StoredSigningKey {
+            sealed_key: sealer.seal(&kid, doc.as_ref())?,
+            kid,
+            public_key: public,
+            created_at: now,
+            activates_at,
+        })
+    }
+
+    /// The set of stored keys: every one verifies; the newest active at `now` signs (before any
+    /// is active, the first to become active).
+    ///
+    /// # Errors
+    /// [`KeyError::Empty`]; [`KeyError::Sealed`] when a key does not open with `sealer`.
+    pub fn from_stored(
+        stored: &[StoredSigningKey],
+        sealer: &KeySealer,
+        now: OffsetDateTime,
+    ) -> Result<Self, KeyError> {
+        let mut keys = BTreeMap::new();
+        for k in stored {
+            let der = sealer.open(&k.kid, &k.sealed_key)?;
+            let (kid, key) = load_der(&der).ok_or_else(|| KeyError::Sealed(k.kid.clone()))?;
+            if kid != k.kid {
+                return Err(KeyError::Sealed(k.kid.clone()));
+            }
+            keys.insert(kid, key);
+        }
+        let by_activation = |k: &&StoredSigningKey| (k.activates_at, k.created_at);
+        let signer = stored
+            .iter()
+            .filter(|k| k.activates_at <= now)
+            .max_by_key(by_activation)
+            .or_else(|| stored.iter().min_by_key(by_activation))
+            .ok_or(KeyError::Empty)?;
+        Ok(Self {
+            signing_kid: signer.kid.clone(),
+            keys,
+        })
+    }
+
     /// The kid of the signing key.
     pub fn signing_kid(&self) -> &str {
         &self.signing_kid
@@ -248,6 +388,41 @@ mod tests {
         assert_eq!(pinned.signing_kid(), old_kid);
         assert_eq!(both.jwks()["keys"].as_array().unwrap().len(), 2);
         assert!(KeySet::load_or_generate(dir.path(), Some("nope")).is_err());
+    }
+
+    #[test]
+    fn stored_keys_open_only_with_their_key_encryption_key_and_activate_on_time() {
+        let kek = STANDARD.encode([7u8; 32]);
+        let sealer = KeySealer::from_base64(&kek).unwrap();
+        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let first = KeySet::generate_stored(&sealer, t0, t0).unwrap();
+        let later = t0 + time::Duration::minutes(1);
+        let second = KeySet::generate_stored(&sealer, t0, later).unwrap();
+        assert!(
+            !first
+                .sealed_key
+                .windows(16)
+                .any(|w| w == &first.public_key[..16])
+        );
+        let both = [first.clone(), second.clone()];
+        let now = KeySet::from_stored(&both, &sealer, t0).unwrap();
+        assert_eq!(now.signing_kid(), first.kid, "the second is not active yet");
+        assert_eq!(now.kids().count(), 2, "but it verifies already");
+        let after = KeySet::from_stored(&both, &sealer, later).unwrap();
+        assert_eq!(after.signing_kid(), second.kid);
+        let other = KeySealer::from_base64(&STANDARD.encode([8u8; 32])).unwrap();
+        assert!(matches!(
+            KeySet::from_stored(&both, &other, t0),
+            Err(KeyError::Sealed(_))
+        ));
+        let mut swapped = first.clone();
+        swapped.kid.clone_from(&second.kid);
+        assert!(KeySet::from_stored(&[swapped], &sealer, t0).is_err());
+        assert!(KeySealer::from_base64("short").is_err());
+        assert!(matches!(
+            KeySet::from_stored(&[], &sealer, t0),
+            Err(KeyError::Empty)
+        ));
     }
 
     #[test]

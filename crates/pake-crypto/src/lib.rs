@@ -15,4 +15,4 @@ mod keys;
 pub use argon::{Argon2Hasher, HashingOptions};
 pub use generate::{OsSecrets, generate_password, random_bytes};
 pub use jwt::{CLAIM_TYP, HEADER_TYP, JwtOptions, JwtTokens};
-pub use keys::{KeyError, KeySet};
+pub use keys::{KeyError, KeySealer, KeySet};

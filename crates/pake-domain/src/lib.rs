@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod error;
 pub mod ids;
+pub mod lockout;
 pub mod page;
 pub mod password;
 pub mod plan;
@@ -15,11 +16,13 @@ pub mod role;
 pub mod search;
 pub mod session;
 pub mod tenant;
+pub mod text;
 pub mod usage;
 pub mod user;
 
 pub use error::{Reason, ValidationError};
 pub use ids::{AuditEventId, SavedSearchId, SearchId, SessionId, TenantId, UserId};
+pub use lockout::{LockoutRule, LoginAdmission, LoginCounters, LoginSettlement};
 pub use page::{Page, PageRequest};
 pub use password::{Password, PasswordHash};
 pub use plan::{Feature, LimitsOverride, Plan, PlanCatalog, PlanId, PlanLimits, PlanOverride};

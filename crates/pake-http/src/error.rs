@@ -55,8 +55,10 @@ pub enum ErrorCode {
     ConcurrentSearchLimit,
     /// The resource does not exist (or belongs to another tenant).
     NotFound,
-    /// The method is not allowed on this path.
+    /// The method is not allowed on this path (`Allow` lists the methods it has).
     MethodNotAllowed,
+    /// The request body did not arrive within `server.client_body_timeout_ms`.
+    RequestTimeout,
     /// A unique value is taken.
     Conflict,
     /// A dependency (the database) is unavailable; retry later.
@@ -79,6 +81,7 @@ impl ErrorCode {
             | Self::FeatureNotInPlan => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict | Self::InvalidState => StatusCode::CONFLICT,
             Self::TenantRateLimited
             | Self::UserRateLimited
@@ -111,6 +114,7 @@ impl ErrorCode {
             Self::ConcurrentSearchLimit => "concurrent_search_limit",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::RequestTimeout => "request_timeout",
             Self::Conflict => "conflict",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
@@ -138,6 +142,7 @@ impl ErrorCode {
             Self::ConcurrentSearchLimit => "Too many concurrent searches",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
+            Self::RequestTimeout => "Request timeout",
             Self::Conflict => "Conflict",
             Self::ServiceUnavailable => "Service unavailable",
             Self::InternalError => "Internal server error",

@@ -5,9 +5,11 @@
 //! a listener the caller bound (port 0 in tests), so the binary and the tests start the very same
 //! server.
 
+pub mod body_deadline;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod json;
 pub mod metrics;
 pub mod openapi;
 pub mod policy;
@@ -23,6 +25,7 @@ use actix_web::{App, HttpServer, web};
 use pake_core::Services;
 use pake_domain::PlanCatalog;
 
+use crate::body_deadline::BodyDeadline;
 use crate::error::{json_error, path_error, query_error};
 use crate::policy::ResponsePolicy;
 use crate::request_id::RequestIdentity;
@@ -93,6 +96,9 @@ pub struct HttpOptions {
     pub workers: usize,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How long a request body may take to arrive after the head (then 408 and the connection
+    /// closes).
+    pub client_body_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
     /// Whether `/health` probes are written to the access log.
@@ -114,6 +120,7 @@ impl Default for HttpOptions {
         Self {
             workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             body_limit: 256 * 1024,
+            client_body_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(30),
             log_probes: false,
             hsts: false,
@@ -210,6 +217,9 @@ pub fn run(
     let state = web::Data::new(state);
     let routes = configure(&state, options);
     let log_probes = options.log_probes;
+    let deadline = BodyDeadline {
+        timeout: options.client_body_timeout,
+    };
     let policy = ResponsePolicy {
         hsts: options.hsts,
         compress_min_bytes: options.compress_min_bytes,
@@ -217,6 +227,7 @@ pub fn run(
     };
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(deadline)
             .wrap(policy.clone())
             .wrap(RequestIdentity {
                 log_probes,

@@ -1,7 +1,8 @@
 //! What every response carries: security headers (a strict Content-Security-Policy for the API, a
 //! looser one that lets `/docs` and `/redoc` run), `Strict-Transport-Security` when configured,
 //! CORS headers for the configured origins (preflights answered here), and compression (brotli or
-//! gzip, as the client accepts) of compressible bodies above a threshold.
+//! gzip, as the client accepts) of compressible bodies above a threshold. A 405 gets its
+//! problem+json body here, beside the `Allow` header actix computed.
 //!
 //! CORS never refuses a request: a request from an origin not on the list simply gets no
 //! `Access-Control-Allow-Origin`, and the browser keeps the answer from the page. Credentials are
@@ -167,7 +168,7 @@ where
         }
         let (service, policy) = (Rc::clone(&self.service), self.policy.clone());
         Box::pin(async move {
-            let mut res = service.call(req).await?;
+            let mut res = crate::routes::method_not_allowed(service.call(req).await?);
             if !policy.cors.is_empty() {
                 if let Some(origin) = allowed {
                     let h = res.headers_mut();

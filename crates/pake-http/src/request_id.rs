@@ -1,7 +1,7 @@
 //! Request ids and the access log.
 //!
-//! Every request gets an id: the incoming `X-Request-ID` when it is sane (1–128 visible ASCII
-//! characters), else a fresh UUID. The id is set on the response, stored in the request's
+//! Every request gets an id: the incoming `X-Request-ID` when it is safe to echo, log and store
+//! (1–64 characters of `A-Z a-z 0-9 . _ : -`), else a fresh one. The id is set on the response, stored in the request's
 //! extensions, made current for the request's task (so error bodies carry it), and written on the
 //! request's log lines. The same middleware writes the one access-log line per request.
 
@@ -46,10 +46,17 @@ fn generate() -> Arc<str> {
     Arc::from(format!("{:016x}{n:016x}", *PREFIX))
 }
 
+/// The longest client-chosen id kept.
+pub const MAX_CLIENT_ID_LEN: usize = 64;
+
+/// The client's id when it is short and made of characters that are harmless in a log line, a
+/// header, a problem body and the audit trail; anything else (control bytes, spaces, quotes,
+/// non-ASCII, over [`MAX_CLIENT_ID_LEN`]) is replaced by a generated id.
 fn accept(value: &HeaderValue) -> Option<Arc<str>> {
-    let text = value.to_str().ok()?;
-    let sane = (1..=128).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic());
-    sane.then(|| Arc::from(text))
+    let bytes = value.as_bytes();
+    let safe = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+    let sane = (1..=MAX_CLIENT_ID_LEN).contains(&bytes.len()) && bytes.iter().all(safe);
+    sane.then(|| Arc::from(String::from_utf8_lossy(bytes)))
 }
 
 /// The middleware. `log_probes` decides whether `/health` probes get an access-log line.
@@ -237,8 +244,18 @@ mod tests {
         );
         assert_eq!(accept(&HeaderValue::from_static("")), None);
         assert_eq!(accept(&HeaderValue::from_static("has space")), None);
-        let long = "x".repeat(129);
+        let longest = "x".repeat(MAX_CLIENT_ID_LEN);
+        assert!(accept(&HeaderValue::from_str(&longest).unwrap()).is_some());
+        let long = "x".repeat(MAX_CLIENT_ID_LEN + 1);
         assert_eq!(accept(&HeaderValue::from_str(&long).unwrap()), None);
+        // (CR, LF, NUL, ESC and DEL never get this far: the HTTP parser refuses them)
+        for bad in [&b"a\tb"[..], b"<script>", b"a;b", b"a/b", "\u{e9}t\u{e9}".as_bytes()] {
+            assert_eq!(accept(&HeaderValue::from_bytes(bad).unwrap()), None, "{bad:?}");
+        }
+        assert_eq!(
+            accept(&HeaderValue::from_static("Root:1-5e8.c_d-e")).as_deref(),
+            Some("Root:1-5e8.c_d-e")
+        );
     }
 
     #[test]

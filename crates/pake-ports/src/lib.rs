@@ -9,6 +9,7 @@ pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod events;
+pub mod keys;
 pub mod password;
 pub mod rate_limit;
 pub mod repository;
@@ -20,12 +21,13 @@ pub use cache::{Cache, CacheError, CacheKey, CacheScope, CacheStats};
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Conflict, RepoError};
 pub use events::{IdentityEvent, IdentityEvents, LocalEvents, Probe};
+pub use keys::{SigningKeyStore, StoredSigningKey};
 pub use password::{HashError, PasswordCheck, PasswordHasher};
 pub use rate_limit::{
     ConcurrencyLimiter, LimitError, Quota, QuotaCounter, QuotaTake, RateDecision, RateLimiter,
 };
 pub use repository::{
-    AuditRepository, LoginFailure, Repositories, SavedSearchRepository, SearchHistoryRepository,
+    AuditRepository, Repositories, SavedSearchRepository, SearchHistoryRepository,
     SessionRepository, StoreHealth, TenantFilter, TenantRepository, UsageRepository,
     UserRepository,
 };

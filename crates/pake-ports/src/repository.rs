@@ -16,8 +16,8 @@ use pake_domain::search::{
 use pake_domain::session::{RefreshOutcome, RefreshTokenHash, Session};
 use pake_domain::usage::UsageMetric;
 use pake_domain::{
-    Page, PageRequest, PlanId, SavedSearchId, SessionId, Tenant, TenantId, TenantSlug,
-    TenantStatus, User, UserId,
+    LockoutRule, LoginAdmission, LoginSettlement, Page, PageRequest, PlanId, SavedSearchId,
+    SessionId, Tenant, TenantId, TenantSlug, TenantStatus, User, UserId,
 };
 use time::{Date, OffsetDateTime};
 
@@ -76,15 +76,6 @@ pub trait TenantRepository: Send + Sync {
     async fn purge(&self, id: TenantId) -> Result<(), RepoError>;
 }
 
-/// What recording a failed login led to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginFailure {
-    /// Consecutive failures, this one included.
-    pub attempts: u32,
-    /// Set when this failure locked the account (or it was locked already).
-    pub locked_until: Option<OffsetDateTime>,
-}
-
 /// Users of a tenant.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -122,36 +113,40 @@ pub trait UserRepository: Send + Sync {
     /// [`RepoError::NotFound`]; [`RepoError::Conflict`] when the new username or e-mail is taken.
     async fn update(&self, user: &User) -> Result<(), RepoError>;
 
-    /// Deletes the user, its sessions and refresh tokens.
+    /// Deletes the user. Its sessions stay (revoked by the caller beforehand) until they expire:
+    /// they carry the revocation that keeps the user's access tokens dead after a restart.
     ///
     /// # Errors
     /// [`RepoError::NotFound`].
     async fn delete(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError>;
 
-    /// Atomically counts a failed login; when the count reaches `threshold` the account is locked
-    /// until `now + lock_for`.
+    /// Admits one password check of the user at `now`, atomically with every other check of the
+    /// same account on any replica ([`LoginCounters::admit`]): refused while the account is locked
+    /// or enough checks are in flight to lock it.
     ///
     /// # Errors
     /// [`RepoError::NotFound`].
-    async fn record_login_failure(
+    async fn begin_login_attempt(
         &self,
         tenant: TenantId,
         id: UserId,
         now: OffsetDateTime,
-        threshold: u32,
-        lock_for: time::Duration,
-    ) -> Result<LoginFailure, RepoError>;
+        rule: LockoutRule,
+    ) -> Result<LoginAdmission, RepoError>;
 
-    /// Resets the failure count and lock and sets `last_login_at = now`.
+    /// Settles an admitted check ([`LoginCounters::settle`]); a success also sets
+    /// `last_login_at = now`.
     ///
     /// # Errors
     /// [`RepoError::NotFound`].
-    async fn record_login_success(
+    async fn finish_login_attempt(
         &self,
         tenant: TenantId,
         id: UserId,
         now: OffsetDateTime,
-    ) -> Result<(), RepoError>;
+        rule: LockoutRule,
+        password_matched: bool,
+    ) -> Result<LoginSettlement, RepoError>;
 }
 
 /// Login sessions and their refresh-token families.
@@ -210,6 +205,13 @@ pub trait SessionRepository: Send + Sync {
         tenant: TenantId,
         user: UserId,
         keep: Option<SessionId>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionId>, RepoError>;
+
+    /// Ends every active session of every user of the tenant (suspension); returns the ended ids.
+    async fn revoke_all_for_tenant(
+        &self,
+        tenant: TenantId,
         now: OffsetDateTime,
     ) -> Result<Vec<SessionId>, RepoError>;
 

@@ -14,6 +14,7 @@
 mod audit;
 mod convert;
 mod history;
+mod keys;
 mod saved;
 mod schema;
 mod sessions;
@@ -168,6 +169,53 @@ impl PgStore {
             .collect())
     }
 
+    /// Checks that the login role can take on the application and platform roles, which every
+    /// unit of work does (so row-level security holds even for a superuser login). Returns a
+    /// warning to log when the login role could bypass row-level security on its own.
+    ///
+    /// # Errors
+    /// [`RepoError::Internal`] naming the role and the fix when it cannot switch roles; store
+    /// errors.
+    pub async fn check_login_role(&self) -> Result<Option<String>, RepoError> {
+        #[derive(diesel::QueryableByName)]
+        struct RoleFacts {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            privileged: bool,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            app: bool,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            platform: bool,
+        }
+        let mut conn = self.conn().await?;
+        let facts: RoleFacts = diesel::sql_query(
+            "SELECT r.rolname::text AS name, (r.rolsuper OR r.rolbypassrls OR EXISTS ( \
+                 SELECT 1 FROM pg_tables t WHERE t.schemaname = 'public' AND t.tableowner = r.rolname)) AS privileged, \
+                 (r.rolsuper OR pg_has_role(r.oid, 'pake_app', 'MEMBER')) AS app, \
+                 (r.rolsuper OR pg_has_role(r.oid, 'pake_platform', 'MEMBER')) AS platform \
+             FROM pg_roles r WHERE r.rolname = current_user",
+        )
+        .get_result(&mut *conn)
+        .await
+        .map_err(RepoError::unavailable)?;
+        if !facts.app || !facts.platform {
+            return Err(RepoError::internal(format!(
+                "the database login role {:?} cannot take on the application role; \
+                 run `GRANT pake_app TO {};` as the schema owner (see docs/production.md)",
+                facts.name, facts.name
+            )));
+        }
+        Ok(facts.privileged.then(|| {
+            format!(
+                "the database login role {:?} is a superuser, bypasses row-level security or owns \
+                 the tables; every unit of work switches to pake_app / pake_platform so isolation \
+                 holds, but a role granted only pake_app is the safer login (docs/production.md)",
+                facts.name
+            )
+        }))
+    }
+
     /// A pooled connection; an unreachable database is [`RepoError::Unavailable`].
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, RepoError> {
         self.pool.get().await.map_err(RepoError::unavailable)
@@ -176,6 +224,29 @@ impl PgStore {
 
 #[cfg(feature = "test-support")]
 impl PgStore {
+    /// How many rows of `table` a unit of work scoped to `tenant` sees when it asks for all of
+    /// them (no `WHERE`): only row-level security stands between it and other tenants' rows.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn rows_visible_to(
+        &self,
+        tenant: pake_domain::TenantId,
+        table: &'static str,
+    ) -> Result<i64, RepoError> {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        tenant_tx!(self, tenant.as_uuid(), |c| {
+            let row: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+                .get_result(c)
+                .await?;
+            Ok(row.n)
+        })
+    }
+
     /// The `app.tenant_id` each pooled connection carries outside any transaction (holds every
     /// connection of the pool at once). Anything but empty would be a tenant leaking through the
     /// pool.
@@ -205,16 +276,20 @@ impl PgStore {
     }
 }
 
-/// Scopes the current transaction to `tenant`: `set_config(…, true)` lasts until the transaction
-/// ends, so the setting can never outlive it on a pooled connection.
+/// Scopes the current transaction to `tenant` as the application role: `set_config(…, true)`
+/// lasts until the transaction ends, so neither setting can outlive it on a pooled connection.
+/// Switching to `pake_app` (like `SET LOCAL ROLE`) makes row-level security apply whatever the
+/// login role is — a superuser, a BYPASSRLS role or the tables' owner included.
 pub(crate) async fn set_tenant(
     c: &mut AsyncPgConnection,
     tenant: uuid::Uuid,
 ) -> Result<(), TxError> {
-    diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
-        .bind::<diesel::sql_types::Text, _>(tenant.to_string())
-        .execute(c)
-        .await?;
+    diesel::sql_query(
+        "SELECT set_config('role', 'pake_app', true), set_config('app.tenant_id', $1, true)",
+    )
+    .bind::<diesel::sql_types::Text, _>(tenant.to_string())
+    .execute(c)
+    .await?;
     Ok(())
 }
 

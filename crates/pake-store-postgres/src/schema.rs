@@ -35,6 +35,8 @@ diesel::table! {
         last_login_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        login_attempts_pending -> Int4,
+        login_pending_until -> Nullable<Timestamptz>,
     }
 }
 
@@ -118,6 +120,16 @@ diesel::table! {
         day -> Date,
         metric -> Text,
         value -> Int8,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        public_key -> Bytea,
+        sealed_key -> Bytea,
+        created_at -> Timestamptz,
+        activates_at -> Timestamptz,
     }
 }
 

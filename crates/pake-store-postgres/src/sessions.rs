@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::convert::TxError;
-use crate::schema::{refresh_tokens, sessions};
+use crate::schema::{refresh_tokens, sessions, users};
 use crate::{PgStore, platform_tx, tenant_tx};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -80,6 +80,16 @@ impl SessionRepository for PgStore {
     ) -> Result<(), RepoError> {
         let row = SessionRow::from_domain(session);
         tenant_tx!(self, row.tenant_id, |c| {
+            // Sessions outlive their user (they carry its revocation), so no foreign key checks
+            // that the user exists: this does, holding the user row until the insert commits.
+            users::table
+                .find((row.tenant_id, row.user_id))
+                .select(users::id)
+                .for_share()
+                .first::<Uuid>(c)
+                .await
+                .optional()?
+                .ok_or(RepoError::NotFound)?;
             diesel::insert_into(sessions::table)
                 .values(&row)
                 .execute(c)
@@ -219,6 +229,27 @@ impl SessionRepository for PgStore {
                     .filter(sessions::revoked_at.is_null())
                     .filter(sessions::expires_at.gt(now))
                     .filter(sessions::id.ne(keep)),
+            )
+            .set(sessions::revoked_at.eq(Some(now)))
+            .returning(sessions::id)
+            .get_results(c)
+            .await?;
+            Ok(ids.into_iter().map(SessionId::from_uuid).collect())
+        })
+    }
+
+    async fn revoke_all_for_tenant(
+        &self,
+        tenant: TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionId>, RepoError> {
+        let t = tenant.as_uuid();
+        tenant_tx!(self, t, |c| {
+            let ids: Vec<Uuid> = diesel::update(
+                sessions::table
+                    .filter(sessions::tenant_id.eq(t))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now)),
             )
             .set(sessions::revoked_at.eq(Some(now)))
             .returning(sessions::id)

@@ -7,7 +7,8 @@ use pake_domain::{
     DisplayName, Email, Page, PageRequest, PasswordHash, Role, TenantId, User, UserId, UserStatus,
     Username,
 };
-use pake_ports::{LoginFailure, RepoError, UserRepository};
+use pake_domain::{LockoutRule, LoginAdmission, LoginCounters, LoginSettlement};
+use pake_ports::{RepoError, UserRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -221,67 +222,92 @@ impl UserRepository for PgStore {
         })
     }
 
-    async fn record_login_failure(
+    async fn begin_login_attempt(
         &self,
         tenant: TenantId,
         id: UserId,
         now: OffsetDateTime,
-        threshold: u32,
-        lock_for: time::Duration,
-    ) -> Result<LoginFailure, RepoError> {
+        rule: LockoutRule,
+    ) -> Result<LoginAdmission, RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            let (attempts, locked): (i32, Option<OffsetDateTime>) = users::table
-                .find((t, id))
-                .select((users::failed_login_attempts, users::locked_until))
-                .for_update()
-                .first(c)
-                .await?;
-            // A lock that has run out starts a fresh count.
-            let prior = if locked.is_some_and(|until| until <= now) {
-                0
-            } else {
-                attempts
-            };
-            let attempts = u32::try_from(prior).unwrap_or(0).saturating_add(1);
-            let locked_until = match locked.filter(|until| *until > now) {
-                Some(until) => Some(until),
-                None if attempts >= threshold => Some(now + lock_for),
-                None => None,
-            };
-            diesel::update(users::table.find((t, id)))
-                .set((
-                    users::failed_login_attempts.eq(i32::try_from(attempts).unwrap_or(i32::MAX)),
-                    users::locked_until.eq(locked_until),
-                    users::updated_at.eq(now),
-                ))
-                .execute(c)
-                .await?;
-            Ok(LoginFailure {
-                attempts,
-                locked_until,
-            })
+            let (next, admission) = read_counters(c, (t, id)).await?.admit(now, rule);
+            write_counters(c, (t, id), next, None).await?;
+            Ok(admission)
         })
     }
 
-    async fn record_login_success(
+    async fn finish_login_attempt(
         &self,
         tenant: TenantId,
         id: UserId,
         now: OffsetDateTime,
-    ) -> Result<(), RepoError> {
+        rule: LockoutRule,
+        password_matched: bool,
+    ) -> Result<LoginSettlement, RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         tenant_tx!(self, t, |c| {
-            found(
-                diesel::update(users::table.find((t, id)))
-                    .set((
-                        users::failed_login_attempts.eq(0),
-                        users::locked_until.eq(None::<OffsetDateTime>),
-                        users::last_login_at.eq(Some(now)),
-                    ))
-                    .execute(c)
-                    .await?,
-            )
+            let (next, settled) =
+                read_counters(c, (t, id))
+                    .await?
+                    .settle(now, rule, password_matched);
+            let login_at = (settled == LoginSettlement::Succeeded).then_some(now);
+            write_counters(c, (t, id), next, login_at).await?;
+            Ok(settled)
         })
     }
+}
+
+/// The lockout counters of a user, locked for the rest of the caller's transaction.
+async fn read_counters(
+    c: &mut diesel_async::AsyncPgConnection,
+    key: (Uuid, Uuid),
+) -> Result<LoginCounters, crate::convert::TxError> {
+    let (failed, locked_until, pending, pending_until): (
+        i32,
+        Option<OffsetDateTime>,
+        i32,
+        Option<OffsetDateTime>,
+    ) = users::table
+        .find(key)
+        .select((
+            users::failed_login_attempts,
+            users::locked_until,
+            users::login_attempts_pending,
+            users::login_pending_until,
+        ))
+        .for_update()
+        .first(c)
+        .await?;
+    Ok(LoginCounters {
+        failed: u32::try_from(failed).unwrap_or(0),
+        locked_until,
+        pending: u32::try_from(pending).unwrap_or(0),
+        pending_until,
+    })
+}
+
+async fn write_counters(
+    c: &mut diesel_async::AsyncPgConnection,
+    key: (Uuid, Uuid),
+    s: LoginCounters,
+    login_at: Option<OffsetDateTime>,
+) -> Result<(), crate::convert::TxError> {
+    let counters = (
+        users::failed_login_attempts.eq(i32::try_from(s.failed).unwrap_or(i32::MAX)),
+        users::locked_until.eq(s.locked_until),
+        users::login_attempts_pending.eq(i32::try_from(s.pending).unwrap_or(i32::MAX)),
+        users::login_pending_until.eq(s.pending_until),
+    );
+    let target = users::table.find(key);
+    match login_at {
+        Some(at) => {
+            diesel::update(target)
+                .set((counters, users::last_login_at.eq(Some(at))))
+                .execute(c)
+                .await?
+        }
+        None => diesel::update(target).set(counters).execute(c).await?,
+    };
+    Ok(())
 }

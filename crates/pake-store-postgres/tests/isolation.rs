@@ -202,3 +202,39 @@ async fn two_connections_two_hundred_requests_never_leak_a_tenant() {
         "{leftovers:?}"
     );
 }
+
+/// A newcomer's `DATABASE_URL` names a superuser (which bypasses row-level security by itself):
+/// every unit of work still runs as `pake_app`, so a tenant sees only its own rows.
+#[tokio::test]
+async fn with_a_superuser_login_a_tenant_still_sees_no_foreign_row() {
+    let db = TestDb::new();
+    let store = pake_store_postgres::PgStore::connect(
+        &db.owner_url,
+        &pake_store_postgres::PgOptions::default(),
+    )
+    .unwrap();
+    let warning = store.check_login_role().await.unwrap();
+    assert!(warning.is_some(), "a superuser login is worth a warning");
+    let r = store.repositories();
+    let (a, b) = populate(&r).await;
+    for table in TABLES.into_iter().filter(|t| *t != "tenants") {
+        assert_eq!(
+            store.rows_visible_to(a, table).await.unwrap(),
+            1,
+            "{table} as A"
+        );
+        assert_eq!(
+            store.rows_visible_to(b, table).await.unwrap(),
+            1,
+            "{table} as B"
+        );
+    }
+    assert_eq!(store.rows_visible_to(a, "tenants").await.unwrap(), 1);
+    assert!(
+        store.rows_visible_to(a, "signing_keys").await.is_err(),
+        "tenant work has no right to the signing keys at all"
+    );
+    // the application role itself logs in without a warning
+    let app = db.store(2);
+    assert_eq!(app.check_login_role().await.unwrap(), None);
+}

@@ -34,6 +34,8 @@ diesel::table! {
         last_login_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        login_attempts_pending -> Integer,
+        login_pending_until -> Nullable<BigInt>,
     }
 }
 

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::SqliteStore;
 use crate::convert::{TxError, from_micros, from_micros_opt, to_micros};
-use crate::schema::{refresh_tokens, sessions};
+use crate::schema::{refresh_tokens, sessions, users};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite))]
@@ -76,6 +76,15 @@ impl SessionRepository for SqliteStore {
     ) -> Result<(), RepoError> {
         let row = SessionRow::from_domain(session);
         self.write(move |c| {
+            // Sessions outlive their user (they carry its revocation), so no foreign key checks
+            // that the user exists: this does, inside the same write transaction.
+            let user: i64 = users::table
+                .find((row.tenant_id.clone(), row.user_id.clone()))
+                .count()
+                .get_result(c)?;
+            if user == 0 {
+                return Err(RepoError::NotFound.into());
+            }
             diesel::insert_into(sessions::table)
                 .values(&row)
                 .execute(c)?;
@@ -225,6 +234,29 @@ impl SessionRepository for SqliteStore {
             )
             .set(sessions::revoked_at.eq(Some(now)))
             .execute(c)?;
+            Ok(ids
+                .iter()
+                .map(|id| SessionId::parse(id).map_err(RepoError::corrupt))
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_all_for_tenant(
+        &self,
+        tenant: TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionId>, RepoError> {
+        let (tenant, now) = (tenant.to_string(), to_micros(now));
+        self.write(move |c| {
+            let active = sessions::table
+                .filter(sessions::tenant_id.eq(&tenant))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now));
+            let ids: Vec<String> = active.select(sessions::id).load(c)?;
+            diesel::update(active)
+                .set(sessions::revoked_at.eq(Some(now)))
+                .execute(c)?;
             Ok(ids
                 .iter()
                 .map(|id| SessionId::parse(id).map_err(RepoError::corrupt))

@@ -6,7 +6,8 @@ use pake_domain::{
     DisplayName, Email, Page, PageRequest, PasswordHash, Role, TenantId, User, UserId, UserStatus,
     Username,
 };
-use pake_ports::{LoginFailure, RepoError, UserRepository};
+use pake_domain::{LockoutRule, LoginAdmission, LoginCounters, LoginSettlement};
+use pake_ports::{RepoError, UserRepository};
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
@@ -207,68 +208,82 @@ impl UserRepository for SqliteStore {
             .await
     }
 
-    async fn record_login_failure(
+    async fn begin_login_attempt(
         &self,
         tenant: TenantId,
         id: UserId,
         now: OffsetDateTime,
-        threshold: u32,
-        lock_for: time::Duration,
-    ) -> Result<LoginFailure, RepoError> {
+        rule: LockoutRule,
+    ) -> Result<LoginAdmission, RepoError> {
         let key = key(tenant, id);
         self.write(move |c| {
-            let (attempts, locked): (i32, Option<i64>) = users::table
-                .find(key.clone())
-                .select((users::failed_login_attempts, users::locked_until))
-                .first(c)?;
-            let now_us = to_micros(now);
-            // A lock that has run out starts a fresh count.
-            let prior = if locked.is_some_and(|until| until <= now_us) {
-                0
-            } else {
-                attempts
-            };
-            let attempts = u32::try_from(prior).unwrap_or(0).saturating_add(1);
-            let still_locked = locked.filter(|until| *until > now_us);
-            let locked_until = match still_locked {
-                Some(until) => Some(until),
-                None if attempts >= threshold => Some(to_micros(now + lock_for)),
-                None => None,
-            };
-            diesel::update(users::table.find(key))
-                .set((
-                    users::failed_login_attempts.eq(i32::try_from(attempts).unwrap_or(i32::MAX)),
-                    users::locked_until.eq(locked_until),
-                    users::updated_at.eq(now_us),
-                ))
-                .execute(c)?;
-            Ok(LoginFailure {
-                attempts,
-                locked_until: from_micros_opt(locked_until)?,
-            })
+            let (next, admission) = read_counters(c, &key)?.admit(now, rule);
+            write_counters(c, &key, next, None)?;
+            Ok(admission)
         })
         .await
     }
 
-    async fn record_login_success(
+    async fn finish_login_attempt(
         &self,
         tenant: TenantId,
         id: UserId,
         now: OffsetDateTime,
-    ) -> Result<(), RepoError> {
+        rule: LockoutRule,
+        password_matched: bool,
+    ) -> Result<LoginSettlement, RepoError> {
         let key = key(tenant, id);
         self.write(move |c| {
-            let now = to_micros(now);
-            found(
-                diesel::update(users::table.find(key))
-                    .set((
-                        users::failed_login_attempts.eq(0),
-                        users::locked_until.eq(None::<i64>),
-                        users::last_login_at.eq(Some(now)),
-                    ))
-                    .execute(c)?,
-            )
+            let (next, settled) = read_counters(c, &key)?.settle(now, rule, password_matched);
+            let login_at = (settled == LoginSettlement::Succeeded).then_some(now);
+            write_counters(c, &key, next, login_at)?;
+            Ok(settled)
         })
         .await
     }
+}
+
+/// The lockout counters of a user, inside the caller's write transaction.
+fn read_counters(
+    c: &mut SqliteConnection,
+    key: &(String, String),
+) -> Result<LoginCounters, crate::convert::TxError> {
+    let (failed, locked, pending, pending_until): (i32, Option<i64>, i32, Option<i64>) =
+        users::table
+            .find(key.clone())
+            .select((
+                users::failed_login_attempts,
+                users::locked_until,
+                users::login_attempts_pending,
+                users::login_pending_until,
+            ))
+            .first(c)?;
+    Ok(LoginCounters {
+        failed: u32::try_from(failed).unwrap_or(0),
+        locked_until: from_micros_opt(locked)?,
+        pending: u32::try_from(pending).unwrap_or(0),
+        pending_until: from_micros_opt(pending_until)?,
+    })
+}
+
+fn write_counters(
+    c: &mut SqliteConnection,
+    key: &(String, String),
+    s: LoginCounters,
+    login_at: Option<OffsetDateTime>,
+) -> Result<(), crate::convert::TxError> {
+    let counters = (
+        users::failed_login_attempts.eq(i32::try_from(s.failed).unwrap_or(i32::MAX)),
+        users::locked_until.eq(s.locked_until.map(to_micros)),
+        users::login_attempts_pending.eq(i32::try_from(s.pending).unwrap_or(i32::MAX)),
+        users::login_pending_until.eq(s.pending_until.map(to_micros)),
+    );
+    let target = users::table.find(key.clone());
+    match login_at {
+        Some(at) => diesel::update(target)
+            .set((counters, users::last_login_at.eq(Some(to_micros(at)))))
+            .execute(c)?,
+        None => diesel::update(target).set(counters).execute(c)?,
+    };
+    Ok(())
 }

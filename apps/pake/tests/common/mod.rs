@@ -49,14 +49,62 @@ impl TestApp {
     }
 
     /// Stops the server gracefully, waits until it has finished (its last usage flush
-    /// included), and starts a new one on the same data directory.
+    /// included), and starts a new one on the same data directory (and the same PostgreSQL
+    /// database and Redis, in the production configuration).
     pub async fn restart(mut self, tweak: impl FnOnce(&mut Config)) -> TestApp {
         self.handle.stop(true).await;
         if let Some(served) = self.served.take() {
             served.await.expect("server task").expect("server");
         }
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
-        spawn_in(dir, tweak).await
+        let db = self.db.take();
+        let shared = db.as_ref().map(|d| d.app_url.clone());
+        let mut app = spawn_in(dir, |c| {
+            if let Some(url) = shared {
+                production(c, url);
+            }
+            tweak(c);
+        })
+        .await;
+        app.db = db;
+        app
+    }
+
+    /// Starts another replica on the same PostgreSQL database and Redis, with a data directory of
+    /// its own (production configuration only).
+    pub async fn replica(&self) -> TestApp {
+        let url = self
+            .db
+            .as_ref()
+            .expect("a replica shares PostgreSQL")
+            .app_url
+            .clone();
+        spawn_with(|c| production(c, url)).await
+    }
+
+    /// The server's signing keys (each call builds the key set anew): the key files of the
+    /// embedded store, or the sealed keys in PostgreSQL opened with [`TEST_KEK`].
+    pub async fn signing_keys(&self) -> Box<dyn Fn() -> pake_crypto::KeySet> {
+        use pake_ports::SigningKeyStore;
+        match &self.db {
+            Some(db) => {
+                let pg = pake_store_postgres::PgStore::connect(
+                    &db.owner_url,
+                    &pake_store_postgres::PgOptions::default(),
+                )
+                .expect("pool");
+                let stored = pg.list_signing_keys().await.expect("stored keys");
+                Box::new(move || {
+                    let sealer = pake_crypto::KeySealer::from_base64(TEST_KEK).expect("kek");
+                    pake_crypto::KeySet::from_stored(&stored, &sealer, time::OffsetDateTime::now_utc())
+                        .expect("keys open")
+                })
+            }
+            None => {
+                let dir = self.dir.path().join("keys");
+                Box::new(move || pake_crypto::KeySet::load_or_generate(&dir, None).expect("keys"))
+            }
+        }
     }
 
     /// The server's data directory.
@@ -179,9 +227,14 @@ impl Drop for TestApp {
     }
 }
 
+/// The key-encryption key of the test servers (32 bytes, base64): with PostgreSQL the signing keys
+/// are sealed with it in the database.
+pub const TEST_KEK: &str = "cGFrZS10ZXN0LWtleS1lbmNyeXB0aW9uLWtleS0zMmI=";
+
 /// The test configuration: port 0, a temporary data directory, cheap hashing.
 pub fn test_config(dir: &tempfile::TempDir) -> Config {
     let mut config = Config::default();
+    config.auth.key_encryption_key = Some(SecretString::from(TEST_KEK));
     config.server.bind = "127.0.0.1:0".parse().expect("address");
     config.server.workers = 1;
     config.store.data_dir = dir.path().to_path_buf();
@@ -275,16 +328,29 @@ pub async fn spawn_pg_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("test database");
     let url = db.app_url.clone();
-    let redis =
-        std::env::var("PAKE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let mut app = spawn_with(|c| {
-        c.store.database_url = Some(SecretString::from(url));
-        c.cache.redis_url = Some(SecretString::from(redis));
+        production(c, url);
         tweak(c);
     })
     .await;
     app.db = Some(db);
     app
+}
+
+/// Points `config` at PostgreSQL (`url`, as the application role) and Redis
+/// (`PAKE_TEST_REDIS_URL`, default the local one).
+fn production(config: &mut Config, url: String) {
+    let redis =
+        std::env::var("PAKE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    config.store.database_url = Some(SecretString::from(url));
+    config.cache.redis_url = Some(SecretString::from(redis));
+}
+
+impl TestApp {
+    /// Whether the server runs in the production configuration.
+    pub fn is_production(&self) -> bool {
+        self.db.is_some()
+    }
 }
 
 /// Runs each named scenario (`async fn name(app: TestApp)`) twice: in the embedded configuration

@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::dto::{SessionDto, UserDto, permission_names};
 use crate::error::ApiError;
 use crate::extract::{Auth, AuthAllowingPasswordChange, Meta};
+use crate::json::Json;
 use crate::routes::resource;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -83,11 +84,13 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
-/// A fresh access token after a password change.
+/// The tokens of the new session after a password change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PasswordChanged {
-    /// New access token for this session.
+    /// Access token of the new session.
     pub access_token: String,
+    /// Refresh token of the new session.
+    pub refresh_token: String,
     /// Always `Bearer`.
     pub token_type: &'static str,
     /// Lifetime in seconds.
@@ -132,7 +135,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 pub async fn login(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
     crate::extract::admit_address(&state, &req).await?;
@@ -168,7 +171,7 @@ pub async fn login(
 pub async fn refresh(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
     crate::extract::admit_address(&state, &req).await?;
@@ -234,7 +237,9 @@ pub async fn me(
     }))
 }
 
-/// Changes the caller's password; ends their other sessions; returns a fresh access token.
+/// Changes the caller's password. Every session of the user ends, this one included; the answer
+/// is the token pair of a new session (the old access and refresh tokens stop working at once).
+/// A wrong `current_password` counts towards the account's lockout.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses((status = 200, body = PasswordChanged), (status = 400, body = crate::error::Problem),
@@ -242,10 +247,10 @@ pub async fn me(
 pub async fn change_password(
     state: web::Data<AppState>,
     auth: AuthAllowingPasswordChange,
-    body: web::Json<ChangePasswordRequest>,
+    body: Json<ChangePasswordRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
-    let (access_token, expires_in) = state
+    let tokens = state
         .services
         .auth
         .change_password(&auth.0, &body.current_password, &body.new_password, &meta.0)
@@ -253,9 +258,10 @@ pub async fn change_password(
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(PasswordChanged {
-            access_token,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
             token_type: "Bearer",
-            expires_in,
+            expires_in: tokens.expires_in,
         }))
 }
 

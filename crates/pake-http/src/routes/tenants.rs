@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::dto::{Pagination, TenantDto, UserDto, double_option};
 use crate::error::ApiError;
 use crate::extract::{Auth, Meta};
+use crate::json::Json;
 use crate::routes::resource;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -273,7 +274,7 @@ pub struct TenantsResponse {
 pub async fn create(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateTenantRequest>,
+    body: Json<CreateTenantRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
@@ -369,7 +370,7 @@ pub async fn update(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateTenantRequest>,
+    body: Json<UpdateTenantRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();

@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::dto::{PageQuery, Pagination, UserDto, double_option};
 use crate::error::ApiError;
 use crate::extract::{Auth, Meta};
+use crate::json::{Json, OptionalJson};
 use crate::routes::resource;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -110,7 +111,7 @@ fn user_response(
 pub async fn create(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateUserRequest>,
+    body: Json<CreateUserRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
@@ -173,7 +174,7 @@ pub async fn update(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUserRequest>,
+    body: Json<UpdateUserRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
@@ -225,7 +226,9 @@ pub async fn unlock(
     Ok(HttpResponse::Ok().json(user_response(&user, None)))
 }
 
-/// Resets a password (generated one-time password unless one is given); ends the user's sessions.
+/// Resets another user's password (generated one-time password unless one is given); ends the
+/// user's sessions. Not for one's own account (`/auth/password` proves the current password): 403.
+/// No body, or an empty one, generates a password; a body that is present must be valid.
 #[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body(content = Option<ResetPasswordRequest>),
     responses((status = 200, body = UserResponse), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
@@ -233,10 +236,10 @@ pub async fn reset_password(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: Option<web::Json<ResetPasswordRequest>>,
+    body: OptionalJson<ResetPasswordRequest>,
     meta: Meta,
 ) -> Result<HttpResponse, ApiError> {
-    let chosen = body.and_then(|b| b.into_inner().password);
+    let chosen = body.0.and_then(|b| b.password);
     let (user, generated) = state
         .services
         .users
