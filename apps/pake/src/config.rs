@@ -58,6 +58,9 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Seconds shutdown waits for in-flight requests.
     pub shutdown_timeout_secs: u64,
+    /// Milliseconds a request body may take to arrive after the request head; a client still
+    /// sending (or stalled) then gets 408 `request_timeout` and its connection is closed.
+    pub client_body_timeout_ms: u64,
     /// Send `Strict-Transport-Security` (set it when clients reach PAKE over TLS, directly or
     /// through a TLS-terminating proxy).
     pub hsts: bool,
@@ -401,6 +404,8 @@ impl Default for ServerConfig {
             shutdown_timeout_secs: http.shutdown_timeout.as_secs(),
             hsts: http.hsts,
             compress_min_bytes: http.compress_min_bytes,
+            client_body_timeout_ms: u64::try_from(http.client_body_timeout.as_millis())
+                .unwrap_or(u64::MAX),
             cors_allowed_origins: http.cors_origins,
             trusted_proxies: Vec::new(),
             tls_cert_path: None,
@@ -521,6 +526,11 @@ impl Config {
         if self.server.workers == 0 {
             return Err(ConfigError::Invalid(
                 "server.workers must be at least 1".into(),
+            ));
+        }
+        if self.server.client_body_timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "server.client_body_timeout_ms must be at least 1".into(),
             ));
         }
         if self.server.body_limit_bytes < 1024 {

@@ -282,7 +282,7 @@ fn spawn_key_reload(
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "stored signing keys do not open; keeping the loaded ones")
+                    tracing::error!(error = %e, "stored signing keys do not open; keeping the loaded ones");
                 }
             }
         }
@@ -530,6 +530,7 @@ fn serve(
         log_probes: config.log.access_log_probes,
         hsts: config.server.hsts || tls.is_some(),
         compress_min_bytes: config.server.compress_min_bytes,
+        client_body_timeout: Duration::from_millis(config.server.client_body_timeout_ms),
         cors_origins: config.server.cors_allowed_origins.clone(),
         metrics: config.metrics.bind.is_some() || config.metrics.token.is_some(),
         tls,

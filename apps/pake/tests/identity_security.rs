@@ -779,7 +779,6 @@ async fn an_interrupted_provisioning_resumes_at_the_next_start() {
     assert_eq!(t["tenant"]["provisioning"]["attempts"], 2);
 }
 
-
 /// Audit events of `kind` in the tenant, newest first (up to 100).
 async fn audit_of(app: &TestApp, admin: &str, kind: &str) -> Vec<Value> {
     let (status, audit) = app
@@ -792,6 +791,29 @@ async fn audit_of(app: &TestApp, admin: &str, kind: &str) -> Vec<Value> {
         .await;
     assert_eq!(status, 200, "{audit}");
     audit["audit_events"].as_array().unwrap().clone()
+}
+
+/// The deleted admin's token answers 401, also when it tries to create an admin.
+async fn assert_dead(app: &TestApp, x_token: &str, create: &Value, label: &str) {
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(x_token), None)
+            .await
+            .0,
+        401,
+        "{label}"
+    );
+    assert_eq!(
+        app.call(
+            "POST",
+            "/api/v1/users/",
+            Some(x_token),
+            Some(create.clone())
+        )
+        .await
+        .0,
+        401,
+        "{label}: no admin created"
+    );
 }
 
 /// Finding 1: a deleted admin's access token stays dead after a restart (and, in production, on
@@ -807,40 +829,28 @@ async fn a_deleted_admins_token_stays_dead_after_a_restart_and_on_a_new_replica(
     assert_eq!(status, 204);
     let create = json!({"username": "mallory", "email": "m@example.org", "role": "admin",
         "password": USER_PASSWORD});
-    let assert_dead = |app: &TestApp, label: &'static str| {
-        let (app, x_token, create) = (app, x_token.clone(), create.clone());
-        async move {
-            assert_eq!(
-                app.call("GET", "/api/v1/auth/me", Some(&x_token), None).await.0,
-                401,
-                "{label}"
-            );
-            assert_eq!(
-                app.call("POST", "/api/v1/users/", Some(&x_token), Some(create))
-                    .await
-                    .0,
-                401,
-                "{label}: no admin created"
-            );
-        }
-    };
-    assert_dead(&app, "at once").await;
+    assert_dead(&app, &x_token, &create, "at once").await;
     if app.is_production() {
         let fresh = app.replica().await;
-        assert_dead(&fresh, "on a replica started later").await;
+        assert_dead(&fresh, &x_token, &create, "on a replica started later").await;
         // the replicas share their signing keys through the store: tokens cross both ways
         let from_fresh = fresh.token("acme", "admin", TENANT_ADMIN_PASSWORD).await;
         assert_eq!(
-            app.call("GET", "/api/v1/auth/me", Some(&from_fresh), None).await.0,
+            app.call("GET", "/api/v1/auth/me", Some(&from_fresh), None)
+                .await
+                .0,
             200
         );
         assert_eq!(
-            fresh.call("GET", "/api/v1/auth/me", Some(&admin), None).await.0,
+            fresh
+                .call("GET", "/api/v1/auth/me", Some(&admin), None)
+                .await
+                .0,
             200
         );
     }
     let app = app.restart(|_| {}).await;
-    assert_dead(&app, "after a restart").await;
+    assert_dead(&app, &x_token, &create, "after a restart").await;
     let (_, users) = app.call("GET", "/api/v1/users/", Some(&admin), None).await;
     assert!(
         !users.to_string().contains("mallory"),
@@ -864,12 +874,22 @@ async fn thirty_concurrent_guesses_evaluate_at_most_five(app: TestApp) {
         };
         guesses.spawn(async move {
             let body = json!({"tenant": "acme", "username": "ada", "password": password});
-            client.post(url).json(&body).send().await.unwrap().status().as_u16()
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         });
     }
     let statuses = guesses.join_all().await;
     let successes = statuses.iter().filter(|s| **s == 200).count();
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 401), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 401),
+        "{statuses:?}"
+    );
     let evaluated = audit_of(&app, &admin, "login_failed")
         .await
         .iter()
@@ -890,8 +910,16 @@ async fn thirty_concurrent_guesses_evaluate_at_most_five(app: TestApp) {
     for i in 0..30 {
         let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
         guesses.spawn(async move {
-            let body = json!({"tenant": "acme", "username": "bob", "password": format!("Wrong-{i}-Xx!")});
-            client.post(url).json(&body).send().await.unwrap().status().as_u16()
+            let body =
+                json!({"tenant": "acme", "username": "bob", "password": format!("Wrong-{i}-Xx!")});
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         });
     }
     assert!(guesses.join_all().await.iter().all(|s| *s == 401));
@@ -918,15 +946,29 @@ async fn own_passwords_change_only_with_the_current_one(app: TestApp) {
     let admin_id = me["user"]["id"].as_str().unwrap().to_owned();
     let reset = format!("/api/v1/users/{admin_id}/reset-password");
     let (status, body) = app
-        .call("POST", &reset, Some(&admin), Some(json!({"password": "Taken-Over-99!"})))
+        .call(
+            "POST",
+            &reset,
+            Some(&admin),
+            Some(json!({"password": "Taken-Over-99!"})),
+        )
         .await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
     let (_, rme) = app.call("GET", "/api/v1/auth/me", Some(&root), None).await;
     let root_id = rme["user"]["id"].as_str().unwrap();
     assert_eq!(
-        app.call("POST", &format!("/api/v1/users/{root_id}/reset-password"), Some(&root), None)
-            .await
-            .0,
+        app.call(
+            "POST",
+            &format!("/api/v1/users/{root_id}/reset-password"),
+            Some(&root),
+            None
+        )
+        .await
+        .0,
         403,
         "the super admin neither"
     );
@@ -957,7 +999,9 @@ async fn own_passwords_change_only_with_the_current_one(app: TestApp) {
         );
     }
     assert_eq!(
-        app.call("GET", "/api/v1/auth/me", Some(&ada_token), None).await.0,
+        app.call("GET", "/api/v1/auth/me", Some(&ada_token), None)
+            .await
+            .0,
         200,
         "no reset happened: ada's session lives"
     );
@@ -966,49 +1010,81 @@ async fn own_passwords_change_only_with_the_current_one(app: TestApp) {
     for i in 0..5 {
         let wrong = json!({"current_password": format!("Not-It-{i}-Aa!"), "new_password": "Amber-Lighthouse-3!"});
         assert_eq!(
-            app.call("POST", "/api/v1/auth/password", Some(&ada_token), Some(wrong))
-                .await
-                .0,
+            app.call(
+                "POST",
+                "/api/v1/auth/password",
+                Some(&ada_token),
+                Some(wrong)
+            )
+            .await
+            .0,
             400
         );
     }
     let right = json!({"current_password": USER_PASSWORD, "new_password": "Amber-Lighthouse-3!"});
     assert_eq!(
-        app.call("POST", "/api/v1/auth/password", Some(&ada_token), Some(right.clone()))
-            .await
-            .0,
+        app.call(
+            "POST",
+            "/api/v1/auth/password",
+            Some(&ada_token),
+            Some(right.clone())
+        )
+        .await
+        .0,
         400,
         "locked: the current password is no longer evaluated"
     );
-    assert_eq!(app.login("acme", "ada", USER_PASSWORD).await.0, 401, "locked");
-    app.call("POST", &format!("/api/v1/users/{ada}/unlock"), Some(&admin), None)
-        .await;
+    assert_eq!(
+        app.login("acme", "ada", USER_PASSWORD).await.0,
+        401,
+        "locked"
+    );
+    app.call(
+        "POST",
+        &format!("/api/v1/users/{ada}/unlock"),
+        Some(&admin),
+        None,
+    )
+    .await;
 
     // a change answers with a new pair; the old access and refresh tokens die
     let (_, login) = app.login("acme", "ada", USER_PASSWORD).await;
     let old_access = login["access_token"].as_str().unwrap().to_owned();
     let old_refresh = login["refresh_token"].as_str().unwrap().to_owned();
     let (status, changed) = app
-        .call("POST", "/api/v1/auth/password", Some(&old_access), Some(right))
+        .call(
+            "POST",
+            "/api/v1/auth/password",
+            Some(&old_access),
+            Some(right),
+        )
         .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(
-        app.call("GET", "/api/v1/auth/me", Some(&old_access), None).await.0,
+        app.call("GET", "/api/v1/auth/me", Some(&old_access), None)
+            .await
+            .0,
         401
     );
     let refresh = json!({"refresh_token": old_refresh});
     assert_eq!(
-        app.call("POST", "/api/v1/auth/refresh", None, Some(refresh)).await.0,
+        app.call("POST", "/api/v1/auth/refresh", None, Some(refresh))
+            .await
+            .0,
         401
     );
     let new_access = changed["access_token"].as_str().unwrap();
     assert_eq!(
-        app.call("GET", "/api/v1/auth/me", Some(new_access), None).await.0,
+        app.call("GET", "/api/v1/auth/me", Some(new_access), None)
+            .await
+            .0,
         200
     );
     let refresh = json!({"refresh_token": changed["refresh_token"]});
     assert_eq!(
-        app.call("POST", "/api/v1/auth/refresh", None, Some(refresh)).await.0,
+        app.call("POST", "/api/v1/auth/refresh", None, Some(refresh))
+            .await
+            .0,
         200
     );
 }
@@ -1019,20 +1095,55 @@ async fn control_characters_are_refused_naming_the_field(app: TestApp) {
     let root = app.root().await;
     let (tenant, admin) = app.tenant(&root, "acme", "enterprise").await;
     let cases = [
-        ("POST", "/api/v1/auth/login".to_owned(), None,
-            json!({"tenant": "acme", "username": "ad\u{0}min", "password": "x"}), "username"),
-        ("POST", "/api/v1/auth/login".to_owned(), None,
-            json!({"tenant": "acme", "email": "a\u{0}@acme.org", "password": "x"}), "email"),
-        ("POST", "/api/v1/search/saved".to_owned(), Some(admin.clone()),
-            json!({"name": "n\u{0}", "query": "graphs"}), "name"),
-        ("POST", "/api/v1/search/saved".to_owned(), Some(admin.clone()),
-            json!({"name": "n", "query": "graphs", "description": "esc \u{1b}[31m"}), "description"),
-        ("PATCH", format!("/api/v1/tenants/{tenant}"), Some(admin.clone()),
-            json!({"settings": {"k\u{0}": "v"}}), "settings.k?"),
-        ("PATCH", format!("/api/v1/tenants/{tenant}"), Some(admin.clone()),
-            json!({"settings": {"theme": ["ok", "b\u{0}d"]}}), "settings.theme[1]"),
-        ("POST", "/api/v1/users/".to_owned(), Some(admin.clone()),
-            json!({"username": "eve", "email": "eve@acme.org", "full_name": "E\u{7f}ve"}), "full_name"),
+        (
+            "POST",
+            "/api/v1/auth/login".to_owned(),
+            None,
+            json!({"tenant": "acme", "username": "ad\u{0}min", "password": "x"}),
+            "username",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/login".to_owned(),
+            None,
+            json!({"tenant": "acme", "email": "a\u{0}@acme.org", "password": "x"}),
+            "email",
+        ),
+        (
+            "POST",
+            "/api/v1/search/saved".to_owned(),
+            Some(admin.clone()),
+            json!({"name": "n\u{0}", "query": "graphs"}),
+            "name",
+        ),
+        (
+            "POST",
+            "/api/v1/search/saved".to_owned(),
+            Some(admin.clone()),
+            json!({"name": "n", "query": "graphs", "description": "esc \u{1b}[31m"}),
+            "description",
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/tenants/{tenant}"),
+            Some(admin.clone()),
+            json!({"settings": {"k\u{0}": "v"}}),
+            "settings.k?",
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/tenants/{tenant}"),
+            Some(admin.clone()),
+            json!({"settings": {"theme": ["ok", "b\u{0}d"]}}),
+            "settings.theme[1]",
+        ),
+        (
+            "POST",
+            "/api/v1/users/".to_owned(),
+            Some(admin.clone()),
+            json!({"username": "eve", "email": "eve@acme.org", "full_name": "E\u{7f}ve"}),
+            "full_name",
+        ),
     ];
     for (method, path, token, body, field) in cases {
         let (status, problem) = app.call(method, &path, token.as_deref(), Some(body)).await;
@@ -1042,8 +1153,12 @@ async fn control_characters_are_refused_naming_the_field(app: TestApp) {
     }
     // newlines are fine where a field allows them
     let (status, body) = app
-        .call("POST", "/api/v1/search/saved", Some(&admin),
-            Some(json!({"name": "n", "query": "graphs", "description": "two\nlines"})))
+        .call(
+            "POST",
+            "/api/v1/search/saved",
+            Some(&admin),
+            Some(json!({"name": "n", "query": "graphs", "description": "two\nlines"})),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
 }
@@ -1056,31 +1171,49 @@ async fn suspension_ends_sessions_for_good(app: TestApp) {
     let access = login["access_token"].as_str().unwrap().to_owned();
     let refresh = json!({"refresh_token": login["refresh_token"]});
     let (status, _) = app
-        .call("DELETE", &format!("/api/v1/tenants/{tenant}"), Some(&root), None)
+        .call(
+            "DELETE",
+            &format!("/api/v1/tenants/{tenant}"),
+            Some(&root),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     let (status, _) = app
-        .call("PATCH", &format!("/api/v1/tenants/{tenant}"), Some(&root),
-            Some(json!({"status": "active"})))
+        .call(
+            "PATCH",
+            &format!("/api/v1/tenants/{tenant}"),
+            Some(&root),
+            Some(json!({"status": "active"})),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(
-        app.call("GET", "/api/v1/auth/me", Some(&access), None).await.0,
+        app.call("GET", "/api/v1/auth/me", Some(&access), None)
+            .await
+            .0,
         401,
         "the old access token stays dead"
     );
     assert_eq!(
-        app.call("POST", "/api/v1/auth/refresh", None, Some(refresh)).await.0,
+        app.call("POST", "/api/v1/auth/refresh", None, Some(refresh))
+            .await
+            .0,
         401,
         "and so does its refresh token"
     );
     let app = app.restart(|_| {}).await;
     assert_eq!(
-        app.call("GET", "/api/v1/auth/me", Some(&access), None).await.0,
+        app.call("GET", "/api/v1/auth/me", Some(&access), None)
+            .await
+            .0,
         401,
         "also after a restart"
     );
-    assert_eq!(app.login("acme", "admin", TENANT_ADMIN_PASSWORD).await.0, 200);
+    assert_eq!(
+        app.login("acme", "admin", TENANT_ADMIN_PASSWORD).await.0,
+        200
+    );
 }
 
 /// Finding 8: strangers' guesses lock the only super admin; the operator's command unlocks it.
@@ -1088,9 +1221,17 @@ async fn suspension_ends_sessions_for_good(app: TestApp) {
 async fn the_operator_unlocks_a_locked_super_admin() {
     let app = common::spawn_app().await;
     for _ in 0..5 {
-        assert_eq!(app.login("platform", "admin", "Guess-Guess-1!").await.0, 401);
+        assert_eq!(
+            app.login("platform", "admin", "Guess-Guess-1!").await.0,
+            401
+        );
     }
-    assert_eq!(app.login("platform", "admin", common::ADMIN_PASSWORD).await.0, 401);
+    assert_eq!(
+        app.login("platform", "admin", common::ADMIN_PASSWORD)
+            .await
+            .0,
+        401
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pake"))
         .args(["admin", "unlock", "--tenant", "platform", "--user", "admin"])
         .env("PAKE_STORE__DATA_DIR", app.data_dir())
@@ -1098,10 +1239,21 @@ async fn the_operator_unlocks_a_locked_super_admin() {
         .env("PAKE_LOG__LEVEL", "warn")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(app.login("platform", "admin", common::ADMIN_PASSWORD).await.0, 200);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.login("platform", "admin", common::ADMIN_PASSWORD)
+            .await
+            .0,
+        200
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pake"))
-        .args(["admin", "unlock", "--tenant", "platform", "--user", "nobody"])
+        .args([
+            "admin", "unlock", "--tenant", "platform", "--user", "nobody",
+        ])
         .env("PAKE_STORE__DATA_DIR", app.data_dir())
         .env("PAKE_LOG__LEVEL", "warn")
         .output()

@@ -3,6 +3,7 @@
 //! rule over every string and object key ([`pake_domain::text`]) — a NUL or another control
 //! character anywhere is 400 `validation_failed` naming the field — then the typed body.
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -39,7 +40,7 @@ fn forbidden_path(value: &Value, path: &mut String) -> bool {
         Value::String(s) => pake_domain::text::has_forbidden(s),
         Value::Array(items) => items.iter().enumerate().any(|(i, v)| {
             let len = path.len();
-            path.push_str(&format!("[{i}]"));
+            let _ = write!(path, "[{i}]");
             let found = forbidden_path(v, path);
             if !found {
                 path.truncate(len);

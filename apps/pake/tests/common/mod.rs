@@ -86,8 +86,8 @@ impl TestApp {
     /// embedded store, or the sealed keys in PostgreSQL opened with [`TEST_KEK`].
     pub async fn signing_keys(&self) -> Box<dyn Fn() -> pake_crypto::KeySet> {
         use pake_ports::SigningKeyStore;
-        match &self.db {
-            Some(db) => {
+        if let Some(db) = &self.db {
+            {
                 let pg = pake_store_postgres::PgStore::connect(
                     &db.owner_url,
                     &pake_store_postgres::PgOptions::default(),
@@ -96,14 +96,17 @@ impl TestApp {
                 let stored = pg.list_signing_keys().await.expect("stored keys");
                 Box::new(move || {
                     let sealer = pake_crypto::KeySealer::from_base64(TEST_KEK).expect("kek");
-                    pake_crypto::KeySet::from_stored(&stored, &sealer, time::OffsetDateTime::now_utc())
-                        .expect("keys open")
+                    pake_crypto::KeySet::from_stored(
+                        &stored,
+                        &sealer,
+                        time::OffsetDateTime::now_utc(),
+                    )
+                    .expect("keys open")
                 })
             }
-            None => {
-                let dir = self.dir.path().join("keys");
-                Box::new(move || pake_crypto::KeySet::load_or_generate(&dir, None).expect("keys"))
-            }
+        } else {
+            let dir = self.dir.path().join("keys");
+            Box::new(move || pake_crypto::KeySet::load_or_generate(&dir, None).expect("keys"))
         }
     }
 

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::dto::{Pagination, double_option};
+use crate::json::Json;
 use crate::error::ApiError;
 use crate::extract::Auth;
 use crate::routes::resource;
@@ -287,7 +288,7 @@ impl From<SearchOutcome> for SearchResponse {
 pub async fn search(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<SearchRequest>,
+    body: Json<SearchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_input()?;
     let outcome = state.services.search.search(&auth.0, &input).await?;
@@ -303,7 +304,7 @@ pub async fn search(
 pub async fn quick(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<QuickRequest>,
+    body: Json<QuickRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let outcome = state.services.search.quick(&auth.0, &body.query).await?;
     state.metrics.observe_search(&outcome);
@@ -683,7 +684,7 @@ pub struct PageQuery {
 pub async fn create_saved(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<SavedSearchRequest>,
+    body: Json<SavedSearchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_input()?;
     let saved = state.services.search.save(&auth.0, input).await?;
@@ -741,7 +742,7 @@ pub async fn update_saved(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<SavedSearchRequest>,
+    body: Json<SavedSearchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_input()?;
     let saved = state
