@@ -33,9 +33,11 @@ pub fn method_not_allowed(res: ServiceResponse) -> ServiceResponse {
     }
     let allow = res.headers().get(ALLOW).cloned();
     let (req, _) = res.into_parts();
-    let mut problem =
-        ApiError::new(ErrorCode::MethodNotAllowed, "this method is not allowed here")
-            .error_response();
+    let mut problem = ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this method is not allowed here",
+    )
+    .error_response();
     if let Some(allow) = allow {
         problem.headers_mut().insert(ALLOW, allow);
     }
