@@ -896,7 +896,12 @@ async fn thirty_concurrent_guesses_evaluate_at_most_five(app: TestApp) {
         .filter(|e| e["details"]["reason"] == "wrong_password")
         .count()
         + successes;
-    assert!(evaluated <= 5, "{evaluated} passwords evaluated");
+    // A success resets the consecutive failures (as sequentially): each run of failures is
+    // bounded by the threshold.
+    assert!(
+        evaluated <= 5 * (successes + 1),
+        "{evaluated} passwords evaluated, {successes} successes"
+    );
     let (_, user) = app
         .call("GET", &format!("/api/v1/users/{ada}"), Some(&admin), None)
         .await;

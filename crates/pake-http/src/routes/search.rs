@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::dto::{Pagination, double_option};
-use crate::json::Json;
 use crate::error::ApiError;
 use crate::extract::Auth;
+use crate::json::Json;
 use crate::routes::resource;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
