@@ -86,8 +86,7 @@ pub fn open_store(config: &Config) -> Result<Store, StartupError> {
             .map_err(|e| StartupError::Store(e.to_string()));
     }
     let dir = &config.store.data_dir;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| StartupError::Store(format!("cannot create {}: {e}", dir.display())))?;
+    private_dir(dir).map_err(StartupError::Store)?;
     let options = SqliteOptions {
         pool_size: config.store.sqlite_pool_size,
         ..SqliteOptions::default()
@@ -95,6 +94,60 @@ pub fn open_store(config: &Config) -> Result<Store, StartupError> {
     SqliteStore::open(&dir.join("pake.db"), &options)
         .map(Store::Embedded)
         .map_err(|e| StartupError::Store(e.to_string()))
+}
+
+/// Creates `dir` (and missing parents) accessible to this user only (0700), whatever the umask,
+/// and tightens it when it exists with a looser mode: the data directory holds password hashes,
+/// refresh-token digests, the audit trail and the signing keys. A directory that cannot be
+/// tightened (a mount owned by someone else) is a warning, not a refusal to start.
+///
+/// # Errors
+/// A message naming the directory when it cannot be created.
+fn private_dir(dir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mode = std::fs::metadata(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        restrict(dir, 0o700);
+    }
+    Ok(())
+}
+
+/// Sets `path`'s mode, warning when it cannot.
+fn restrict(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), error = %e,
+            "cannot restrict to the owner; other local users may read it");
+    }
+}
+
+/// The embedded store's key directory, private (0700) like the data directory, with every key
+/// file in it readable by this user only (0600): new key files are created so, older or copied
+/// ones are tightened.
+///
+/// # Errors
+/// [`StartupError::Other`] naming the directory when it cannot be created or read.
+fn private_keys_dir(dir: &std::path::Path) -> Result<(), StartupError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    private_dir(dir).map_err(StartupError::Other)?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| StartupError::Other(format!("cannot read {}: {e}", dir.display())))?;
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        let loose = std::fs::metadata(&path)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o077 != 0);
+        if loose {
+            restrict(&path, 0o600);
+        }
+    }
+    Ok(())
 }
 
 /// Applies pending migrations (blocking); returns the versions applied. PostgreSQL migrations
@@ -234,7 +287,9 @@ async fn build_tokens(
 ) -> Result<Arc<JwtTokens>, StartupError> {
     let keys = match store {
         Store::Embedded(_) => {
-            KeySet::load_or_generate(&keys_dir(config), config.auth.signing_kid.as_deref())
+            let dir = keys_dir(config);
+            private_keys_dir(&dir)?;
+            KeySet::load_or_generate(&dir, config.auth.signing_kid.as_deref())
                 .map_err(|e| StartupError::Other(e.to_string()))?
         }
         Store::Postgres(pg) => store_keys(pg, &key_sealer(config)?, clock.now()).await?,
@@ -300,8 +355,10 @@ fn spawn_key_reload(
 pub async fn rotate_keys(config: &Config) -> Result<(String, String), StartupError> {
     match open_store(config)? {
         Store::Embedded(_) => {
-            let path = KeySet::generate_into(&keys_dir(config))
-                .map_err(|e| StartupError::Other(e.to_string()))?;
+            let dir = keys_dir(config);
+            private_keys_dir(&dir)?;
+            let path =
+                KeySet::generate_into(&dir).map_err(|e| StartupError::Other(e.to_string()))?;
             Ok((path.display().to_string(), "at the next start".into()))
         }
         Store::Postgres(pg) => {

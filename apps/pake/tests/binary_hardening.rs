@@ -1,9 +1,11 @@
-//! The `pake` binary against what a stranger can do to its logs: requests the HTTP parser refuses
-//! never reach the error log and cannot flood it.
+//! The `pake` binary against what a stranger can do to its logs and what other local users could
+//! read: requests the HTTP parser refuses never reach the error log and cannot flood it, and the
+//! data directory, database and key files are private whatever the umask.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -118,4 +120,51 @@ fn parser_rejections_stay_out_of_the_error_log_and_cannot_flood_it() {
         .map(|l| l["connections"].as_u64().unwrap())
         .sum();
     assert_eq!(counted, 20, "every refusal is counted: {summaries:?}");
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Asserts the data directory, the database with its WAL/SHM files and the key files are private.
+fn assert_private(data: &Path) {
+    assert_eq!(mode(data), 0o700, "data directory");
+    let keys = data.join("keys");
+    assert_eq!(mode(&keys), 0o700, "key directory");
+    for name in ["pake.db", "pake.db-wal", "pake.db-shm"] {
+        assert_eq!(mode(&data.join(name)), 0o600, "{name}");
+    }
+    let mut key_files = 0;
+    for entry in std::fs::read_dir(&keys).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        key_files += 1;
+    }
+    assert!(key_files > 0, "a key file");
+}
+
+#[test]
+fn files_at_rest_are_private_whatever_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // first start under a permissive umask: everything is created private
+    serve(&data, "022", |_| assert_private(&data));
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("pake.db")), 0o600);
+
+    // files an older version (or an operator) left readable are tightened at the next start
+    let loosen = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    loosen(&data, 0o755);
+    loosen(&data.join("keys"), 0o755);
+    loosen(&data.join("pake.db"), 0o644);
+    for entry in std::fs::read_dir(data.join("keys")).unwrap() {
+        loosen(&entry.unwrap().path(), 0o644);
+    }
+    serve(&data, "000", |_| assert_private(&data));
 }

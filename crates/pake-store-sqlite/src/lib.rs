@@ -80,6 +80,42 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
     }
 }
 
+/// Creates the database file at `path` readable and writable by this user only (0600) before
+/// SQLite would create it with the umask's mode (0644 under the usual umask), and tightens the
+/// database and its `-wal`/`-shm` files when they exist with a looser mode: they hold password
+/// hashes, refresh-token digests, the audit trail and client addresses. A file that cannot be
+/// tightened (owned by someone else) is logged as a warning, not refused.
+///
+/// # Errors
+/// [`OpenError::Migration`] when the database file cannot be created.
+fn private_files(path: &Path) -> Result<(), OpenError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| OpenError::Migration(format!("cannot create {}: {e}", path.display())))?;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    for file in [path.as_os_str(), &wal, &shm].map(Path::new) {
+        let Ok(meta) = std::fs::metadata(file) else {
+            continue;
+        };
+        let loose = meta.permissions().mode() & 0o077 != 0;
+        if !loose {
+            continue;
+        }
+        if let Err(e) = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(file = %file.display(), error = %e, "cannot make the database file private (0600)");
+        }
+    }
+    Ok(())
+}
+
 /// The embedded store. One value implements every repository port; [`SqliteStore::repositories`]
 /// hands them out as trait objects.
 #[derive(Clone)]
@@ -88,11 +124,14 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`. The database and its `-wal` and
+    /// `-shm` files are readable by this user only (0600), whatever the umask; looser existing
+    /// files are tightened.
     ///
     /// # Errors
     /// [`OpenError::Pool`] when the file cannot be opened.
     pub fn open(path: &Path, options: &SqliteOptions) -> Result<Self, OpenError> {
+        private_files(path)?;
         // WAL is a property of the database file: switch it once, from one connection, before the
         // pool opens several at once.
         let mut first = SqliteConnection::establish(&path.to_string_lossy())
@@ -100,6 +139,8 @@ impl SqliteStore {
         first
             .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
             .map_err(|e| OpenError::Migration(e.to_string()))?;
+        // SQLite gives the WAL and SHM files the database file's mode; make sure of it
+        private_files(path)?;
         drop(first);
         let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
         let pool = Pool::builder()
