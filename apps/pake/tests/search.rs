@@ -18,7 +18,7 @@ use common::{TestApp, USER_PASSWORD, spawn_with};
 use pake::config::Config;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, query_param_contains};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Answers with `template` and notes when each request arrived.
@@ -895,14 +895,24 @@ async fn identical_concurrent_calls_of_a_tenant_are_coalesced() {
     );
 }
 
+/// arXiv's answer to a query it cannot parse: 400 with an error entry.
+fn arxiv_bad_query() -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_raw(
+        r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>https://arxiv.org/api/errors#bad</id><title>Error</title><summary>bad query</summary></entry></feed>"#,
+        "application/atom+xml",
+    )
+}
+
 #[tokio::test]
 async fn the_web_source_without_a_key_is_unavailable_and_a_broken_source_trips_its_circuit() {
     let up = Upstreams::start().await;
     Mock::given(path("/api/query"))
-        .respond_with(ResponseTemplate::new(400).set_body_raw(
-            r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>https://arxiv.org/api/errors#bad</id><title>Error</title><summary>bad query</summary></entry></feed>"#,
-            "application/atom+xml",
-        ))
+        .respond_with(
+            ResponseTemplate::new(500).set_body_raw(
+                r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>https://arxiv.org/api/errors#internal</id><title>Error</title><summary>internal error</summary></entry></feed>"#,
+                "application/atom+xml",
+            ),
+        )
         .mount(&up.arxiv)
         .await;
     let app = spawn_with(|c| {
@@ -926,7 +936,8 @@ async fn the_web_source_without_a_key_is_unavailable_and_a_broken_source_trips_i
             body["source_status"]["arxiv"]["detail"]
                 .as_str()
                 .unwrap()
-                .contains("bad query")
+                .contains("internal error"),
+            "{body}"
         );
     }
     let before = up.arxiv.received_requests().await.unwrap().len();
@@ -942,6 +953,68 @@ async fn the_web_source_without_a_key_is_unavailable_and_a_broken_source_trips_i
         "not called"
     );
     assert!(up.web.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn queries_an_upstream_refuses_never_close_it_for_another_tenant() {
+    let up = Upstreams::start().await;
+    Mock::given(path("/api/query"))
+        .and(query_param_contains("search_query", "bogus"))
+        .respond_with(arxiv_bad_query())
+        .with_priority(1)
+        .mount(&up.arxiv)
+        .await;
+    Mock::given(path("/api/query"))
+        .respond_with(atom_response(atom(&[(
+            "2401.00017",
+            "A paper",
+            None,
+            "Text.",
+        )])))
+        .with_priority(2)
+        .mount(&up.arxiv)
+        .await;
+    let app = spawn_with(|c| {
+        up.configure(c);
+        c.search.breaker_failures = 2;
+    })
+    .await;
+    let root = app.root().await;
+    let (_, careless) = tenant_user(&app, &root, "careless", "professional").await;
+    let (_, careful) = tenant_user(&app, &root, "careful", "basic").await;
+    // three times the breaker's threshold of answers refusing the careless tenant's queries
+    for i in 0..6 {
+        let (status, body) = search(
+            &app,
+            &careless,
+            json!({"query": format!("bogus{i}"), "sources": ["arxiv"]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let arxiv = &body["source_status"]["arxiv"];
+        assert_eq!(
+            arxiv["status"], "error",
+            "still asked, not cut off: {arxiv}"
+        );
+        assert!(arxiv["detail"].as_str().unwrap().contains("bad query"));
+    }
+    assert_eq!(
+        up.arxiv.received_requests().await.unwrap().len(),
+        6,
+        "each refused query reached arXiv once (a 400 is not retried)"
+    );
+    let (status, body) = search(
+        &app,
+        &careful,
+        json!({"query": "a fine question", "sources": ["arxiv"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["source_status"]["arxiv"]["status"], "ok",
+        "the circuit stayed closed: {body}"
+    );
+    assert_eq!(body["total_results"], 1);
 }
 
 #[tokio::test]

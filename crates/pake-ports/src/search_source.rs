@@ -105,6 +105,19 @@ impl SourceError {
             Self::Timeout | Self::Unavailable | Self::InvalidResponse(_) => false,
         }
     }
+
+    /// Whether this says the upstream itself is failing — what a circuit breaker counts: its
+    /// throttling, a timeout, a failed connection (status 0), a 408, 429 or 5xx answer. Never an
+    /// answer to the query itself (another 4xx, an error document served with 200), an
+    /// unparsable or oversized answer, or a source that is not configured: those say nothing
+    /// about the upstream's health, and one tenant's queries must not close it for every tenant.
+    pub fn is_upstream_failure(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } | Self::Timeout => true,
+            Self::Upstream { status, .. } => matches!(status, 0 | 408 | 429 | 500..=599),
+            Self::Unavailable | Self::InvalidResponse(_) => false,
+        }
+    }
 }
 
 /// A turn at an upstream: held while the request is in flight (an upstream that takes one

@@ -216,17 +216,29 @@ async fn arxiv_errors_map_whatever_the_status() {
         SourceError::RateLimited { retry_after: None }
     ));
     assert!(throttled.is_retryable());
+    assert!(
+        throttled.is_upstream_failure(),
+        "throttling counts on the breaker"
+    );
     let overloaded = err("overloaded").await;
     assert!(matches!(
         overloaded,
         SourceError::Upstream { status: 503, .. }
     ));
     assert!(overloaded.is_retryable());
+    assert!(overloaded.is_upstream_failure());
     let garbled = err("garbled").await;
     assert!(matches!(garbled, SourceError::InvalidResponse(_)));
     assert!(!garbled.is_retryable());
+    assert!(!garbled.is_upstream_failure());
     assert!(matches!(err("huge").await, SourceError::InvalidResponse(m) if m.contains("larger")));
-    assert!(matches!(err("slow").await, SourceError::Timeout));
+    let slow = err("slow").await;
+    assert!(matches!(slow, SourceError::Timeout));
+    assert!(slow.is_upstream_failure());
+    // an answer to the query (400 with an error entry, or the same served with 200) says the
+    // upstream is up: it never counts on the breaker
+    assert!(!err("bad400").await.is_upstream_failure());
+    assert!(!err("bad200").await.is_upstream_failure());
 }
 
 #[tokio::test]
@@ -357,12 +369,18 @@ async fn pubmed_errors_and_empty_answers() {
         .unwrap_err();
     assert!(matches!(throttled, SourceError::RateLimited { .. }));
     assert!(throttled.is_retryable());
+    assert!(throttled.is_upstream_failure());
+    assert!(
+        !broken.is_upstream_failure(),
+        "an error document answers the query"
+    );
     let proxy = pubmed
         .search(&request("proxy", 5), &OpenGate)
         .await
         .unwrap_err();
     assert!(matches!(proxy, SourceError::Upstream { status: 502, .. }));
     assert!(proxy.is_retryable());
+    assert!(proxy.is_upstream_failure());
     // without a key, no api_key parameter is sent
     let requests = server.received_requests().await.unwrap();
     assert!(
@@ -452,6 +470,7 @@ async fn firecrawl_errors_and_missing_key() {
         .unwrap_err();
     assert!(matches!(e, SourceError::Upstream { status: 402, .. }));
     assert!(!e.is_retryable());
+    assert!(!e.is_upstream_failure(), "a refusal, not an outage");
     let e = web
         .search(&request("busy", 3), &OpenGate)
         .await
@@ -459,11 +478,13 @@ async fn firecrawl_errors_and_missing_key() {
     assert!(
         matches!(e, SourceError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(17))
     );
+    assert!(e.is_upstream_failure());
     let e = web
         .search(&request("down", 3), &OpenGate)
         .await
         .unwrap_err();
     assert!(e.is_retryable());
+    assert!(e.is_upstream_failure());
 
     let before = server.received_requests().await.unwrap().len();
     let keyless = Firecrawl::new(config(&server, None));

@@ -30,7 +30,7 @@ use crate::caller::Caller;
 use crate::limits::LimitService;
 use crate::util::{hex, lock};
 use crate::{CoreError, Deps};
-use upstream::{Breaker, PacedGate, Pacer};
+use upstream::{Breaker, Flight, PacedGate, Pacer, Verdict};
 
 /// Search settings.
 #[derive(Debug, Clone)]
@@ -587,10 +587,23 @@ impl SearchService {
                 .entry(flight_key.clone())
                 .or_default(),
         );
-        let shared = cell.get_or_init(|| self.call(upstream, request, weight, deadline));
-        let outcome = match tokio::time::timeout_at(deadline.into(), shared).await {
-            Ok(outcome) => outcome.clone(),
-            Err(_) => Err((SourceState::Timeout, "no answer within the budget".into())),
+        let flight = Arc::new(Flight::default());
+        let shared = cell.get_or_init(|| self.call(upstream, request, weight, deadline, &flight));
+        let outcome = if let Ok(outcome) = tokio::time::timeout_at(deadline.into(), shared).await {
+            outcome.clone()
+        } else {
+            // the budget ran out: the upstream's fault only when our request had been there long
+            // (half the budget) without an answer, not when the turn came late or the call
+            // waited in the pacer's queue
+            let slow = flight
+                .in_flight()
+                .is_some_and(|t| t >= self.setup().policy.budget / 2);
+            upstream.breaker.record(if slow {
+                Verdict::Failed
+            } else {
+                Verdict::NotAsked
+            });
+            Err((SourceState::Timeout, "no answer within the budget".into()))
         };
         {
             let mut inflight = lock(&self.setup().inflight);
@@ -615,23 +628,21 @@ impl SearchService {
                 }
                 (SourceState::Ok, Ok(records))
             }
-            Err((state, detail)) => {
-                if state == SourceState::Timeout {
-                    upstream.breaker.record(false);
-                }
-                (state, Err(detail))
-            }
+            Err((state, detail)) => (state, Err(detail)),
         }
     }
 
     /// The upstream call with retries (retryable failures only, backoff with jitter, never past
-    /// the deadline); records the outcome on the breaker.
+    /// the deadline); records on the breaker what the upstream itself did: its failures (5xx,
+    /// throttling, timeouts, no connection) count, its answers to the query (4xx, error
+    /// documents) and the pacer's own refusals never do.
     async fn call(
         &self,
         upstream: &Upstream,
         request: &SourceRequest,
         weight: u32,
         deadline: Instant,
+        flight: &Arc<Flight>,
     ) -> Fetched {
         let policy = &self.setup().policy;
         let gate = PacedGate {
@@ -639,16 +650,24 @@ impl SearchService {
             tenant: request.tenant_id,
             weight,
             deadline,
+            flight: Arc::clone(flight),
         };
         let mut attempt = 0;
         loop {
+            flight.reset();
             match upstream.source.search(request, &gate).await {
                 Ok(records) => {
-                    upstream.breaker.record(true);
+                    upstream.breaker.record(Verdict::Healthy);
                     return Ok(records);
                 }
                 Err(e) => {
-                    let upstream_throttle = matches!(e, SourceError::RateLimited { .. });
+                    let verdict = if flight.refused() {
+                        Verdict::NotAsked
+                    } else if e.is_upstream_failure() {
+                        Verdict::Failed
+                    } else {
+                        Verdict::Answered
+                    };
                     if e.is_retryable() && attempt < policy.retries {
                         let base = policy.backoff * 2u32.pow(attempt);
                         let jitter_ms = u64::from(self.deps.secrets.token_bytes()[0])
@@ -667,9 +686,7 @@ impl SearchService {
                             continue;
                         }
                     }
-                    if !upstream_throttle {
-                        upstream.breaker.record(false);
-                    }
+                    upstream.breaker.record(verdict);
                     return Err(map_error(&e));
                 }
             }

@@ -1,7 +1,8 @@
 //! Upstream etiquette shared by every tenant: one pacer per upstream (spacing kept across
 //! replicas through the shared limiter, one connection at a time where the upstream asks for
 //! it), turns handed out fairly between tenants (weighted round robin by plan), refusals at once
-//! when a turn would come after the caller's budget, and a circuit breaker per source.
+//! when a turn would come after the caller's budget, and a circuit breaker per source that
+//! counts only failures of the upstream itself.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -237,20 +238,77 @@ fn rand_suffix() -> u64 {
     RandomState::new().hash_one(Instant::now())
 }
 
-/// One search's gate at one upstream: its tenant, weight and deadline.
+/// What one search's gate saw of its latest turn: whether the pacer refused it or let it time
+/// out (the upstream was never asked), and since when its request has been at the upstream.
+#[derive(Default)]
+pub(crate) struct Flight(Mutex<FlightState>);
+
+#[derive(Default)]
+struct FlightState {
+    refused: bool,
+    since: Option<Instant>,
+}
+
+impl Flight {
+    /// Forgets the previous attempt.
+    pub fn reset(&self) {
+        *lock(&self.0) = FlightState::default();
+    }
+
+    /// Whether the latest turn was refused or timed out at the pacer (so the error that followed
+    /// is this replica's own, not the upstream's).
+    pub fn refused(&self) -> bool {
+        lock(&self.0).refused
+    }
+
+    /// How long the request in flight has been at the upstream, if one is.
+    pub fn in_flight(&self) -> Option<Duration> {
+        lock(&self.0).since.map(|t| t.elapsed())
+    }
+}
+
+/// Clears the flight when the adapter drops its turn (the response was read).
+struct Landed(Arc<Flight>);
+
+impl Drop for Landed {
+    fn drop(&mut self) {
+        lock(&self.0.0).since = None;
+    }
+}
+
+/// One search's gate at one upstream: its tenant, weight and deadline, and what it saw.
 pub(crate) struct PacedGate {
     pub pacer: Arc<Pacer>,
     pub tenant: TenantId,
     pub weight: u32,
     pub deadline: Instant,
+    pub flight: Arc<Flight>,
 }
 
 #[async_trait]
 impl UpstreamGate for PacedGate {
     async fn turn(&self) -> Result<Turn, SourceError> {
-        self.pacer
+        let turn = self
+            .pacer
             .wait(self.tenant, self.weight, self.deadline)
-            .await
+            .await;
+        let mut f = lock(&self.flight.0);
+        match turn {
+            Ok(turn) => {
+                *f = FlightState {
+                    refused: false,
+                    since: Some(Instant::now()),
+                };
+                Ok(Turn::holding((turn, Landed(Arc::clone(&self.flight)))))
+            }
+            Err(e) => {
+                *f = FlightState {
+                    refused: true,
+                    since: None,
+                };
+                Err(e)
+            }
+        }
     }
 }
 
@@ -263,6 +321,21 @@ pub struct BreakerPolicy {
     pub cooldown: Duration,
 }
 
+/// What one call told the breaker about its upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// It answered with records: healthy.
+    Healthy,
+    /// It answered, refusing the query (a 4xx, an error document, an unreadable answer): up,
+    /// but the answer says nothing about its health. Closes a trial; the count stays.
+    Answered,
+    /// The upstream itself failed: 5xx, throttling, a timeout, no connection.
+    Failed,
+    /// The upstream was never asked (the pacer refused the turn, or the budget ran out before
+    /// it): no opinion. Frees a trial for the next call.
+    NotAsked,
+}
+
 #[derive(Default)]
 struct BreakerState {
     failures: u32,
@@ -270,8 +343,8 @@ struct BreakerState {
     trial: bool,
 }
 
-/// A circuit breaker for one source: after `failures` consecutive failures the source is not
-/// called for `cooldown`; then one trial call decides.
+/// A circuit breaker for one source: after `failures` consecutive failures of the upstream
+/// itself the source is not called for `cooldown`; then one trial call decides.
 pub(crate) struct Breaker {
     policy: BreakerPolicy,
     state: Mutex<BreakerState>,
@@ -298,17 +371,21 @@ impl Breaker {
         }
     }
 
-    /// Records a call's outcome.
-    pub fn record(&self, ok: bool) {
+    /// Records what a call that [`Breaker::allow`] let out found.
+    pub fn record(&self, verdict: Verdict) {
         let mut s = lock(&self.state);
-        if ok {
-            *s = BreakerState::default();
-            return;
-        }
-        s.failures += 1;
-        if s.trial || s.failures >= self.policy.failures {
-            s.open_until = Some(Instant::now() + self.policy.cooldown);
-            s.trial = false;
+        match verdict {
+            Verdict::Healthy => *s = BreakerState::default(),
+            Verdict::Answered if s.trial => *s = BreakerState::default(),
+            Verdict::Answered => {}
+            Verdict::NotAsked => s.trial = false,
+            Verdict::Failed => {
+                s.failures += 1;
+                if s.trial || s.failures >= self.policy.failures {
+                    s.open_until = Some(Instant::now() + self.policy.cooldown);
+                    s.trial = false;
+                }
+            }
         }
     }
 
@@ -334,19 +411,49 @@ mod tests {
             cooldown: Duration::from_millis(30),
         });
         assert!(b.allow());
-        b.record(false);
+        b.record(Verdict::Failed);
         assert_eq!(b.state(), "closed");
-        b.record(false);
+        b.record(Verdict::Failed);
         assert_eq!(b.state(), "open");
         assert!(!b.allow());
         std::thread::sleep(Duration::from_millis(40));
         assert!(b.allow(), "one trial");
         assert!(!b.allow(), "only one");
-        b.record(false);
+        b.record(Verdict::Failed);
         assert_eq!(b.state(), "open", "a failed trial opens again");
         std::thread::sleep(Duration::from_millis(40));
         assert!(b.allow());
-        b.record(true);
+        b.record(Verdict::Healthy);
         assert_eq!(b.state(), "closed");
+    }
+
+    #[test]
+    fn answers_to_the_query_and_calls_never_made_do_not_count() {
+        let b = Breaker::new(BreakerPolicy {
+            failures: 2,
+            cooldown: Duration::from_millis(30),
+        });
+        for _ in 0..10 {
+            b.record(Verdict::Answered);
+            b.record(Verdict::NotAsked);
+        }
+        assert_eq!(b.state(), "closed");
+        b.record(Verdict::Failed);
+        b.record(Verdict::Answered);
+        b.record(Verdict::Failed);
+        assert_eq!(
+            b.state(),
+            "open",
+            "consecutive upstream failures, a 4xx between them"
+        );
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allow(), "the trial");
+        b.record(Verdict::NotAsked);
+        assert!(
+            b.allow(),
+            "a trial that never reached the upstream frees the next"
+        );
+        b.record(Verdict::Answered);
+        assert_eq!(b.state(), "closed", "the upstream answered");
     }
 }
