@@ -478,7 +478,6 @@ fn build_search(config: &Config, limits: &Arc<FallbackLimits>) -> SearchSetup {
             (SourceId::Web, Duration::from_secs(c.web.cache_ttl_secs)),
         ]
         .into(),
-        ..SearchPolicy::default()
     };
     let limiter: Arc<dyn RateLimiter> = limits.clone();
     let slots: Arc<dyn ConcurrencyLimiter> = limits.clone();

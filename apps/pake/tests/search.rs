@@ -730,6 +730,88 @@ async fn a_flooding_tenant_does_not_make_another_wait_behind_its_backlog() {
 }
 
 #[tokio::test]
+async fn an_enterprise_flood_leaves_a_basic_tenant_every_source_within_its_budget() {
+    let up = Upstreams::start().await;
+    Mock::given(path("/api/query"))
+        .respond_with(atom_response(atom(&[(
+            "2401.00017",
+            "A paper",
+            None,
+            "Text.",
+        )])))
+        .mount(&up.arxiv)
+        .await;
+    mount_pubmed(
+        &up.pubmed,
+        &[("39000011", "A study", "10.5555/study", "Its abstract.")],
+    )
+    .await;
+    // arXiv's production ratio (one request every 3 s, one at a time, a 10 s budget), scaled down:
+    // the budget holds four intervals, so the flood fills arXiv's queue up to its budget
+    let budget = Duration::from_millis(1200);
+    let app = spawn_with(|c| {
+        up.configure(c);
+        c.search.arxiv.interval_ms = 300;
+        c.search.pubmed.interval_ms = 34;
+        c.search.budget_ms = 1200;
+    })
+    .await;
+    let root = app.root().await;
+    let (_, flood) = tenant_user(&app, &root, "deluge", "enterprise").await;
+    let (_, calm) = tenant_user(&app, &root, "trickle", "basic").await;
+    for round in 0..3 {
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                spawn_search(
+                    &app,
+                    &flood,
+                    &json!({"query": format!("flood {round} topic{i}"), "sources": ["arxiv", "pubmed"]}),
+                )
+            })
+            .collect();
+        // let the flood queue up at both pacers
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let started = Instant::now();
+        let (status, body) = search(
+            &app,
+            &calm,
+            json!({"query": format!("calm question {round}"), "sources": ["arxiv", "pubmed"]}),
+        )
+        .await;
+        let took = started.elapsed();
+        assert_eq!(status, 200, "{body}");
+        let s = &body["source_status"];
+        assert_eq!(s["arxiv"]["status"], "ok", "round {round}: {s}");
+        assert_eq!(s["pubmed"]["status"], "ok", "round {round}: {s}");
+        assert!(
+            took < budget + Duration::from_millis(300),
+            "round {round}: within the budget: {took:?}"
+        );
+        // the flood itself is paced: arXiv serves what fits its budget and refuses the rest at
+        // once
+        let (mut served, mut refused) = (0, 0);
+        for t in tasks {
+            let (status, body) = t.await.unwrap();
+            assert_eq!(status, 200, "{body}");
+            let arxiv = &body["source_status"]["arxiv"];
+            match arxiv["status"].as_str().unwrap() {
+                "ok" => served += 1,
+                "rate_limited" => {
+                    refused += 1;
+                    assert!(arxiv["ms"].as_u64().unwrap() < 100, "at once: {arxiv}");
+                }
+                "timeout" => {}
+                other => panic!("{other}: {body}"),
+            }
+        }
+        assert!(
+            (2..=6).contains(&served) && refused >= 30,
+            "round {round}: the flood got {served} arXiv turns, {refused} refusals"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_turn_that_would_come_after_the_budget_is_refused_at_once() {
     let up = Upstreams::start().await;
     Mock::given(path("/api/query"))

@@ -559,6 +559,77 @@ async fn search_scenarios(binary: &Path, workers: usize, o: &Options) -> Result<
     Ok(rows)
 }
 
+/// Fairness at the shared upstreams: a basic tenant's arXiv + PubMed search alone, then during
+/// three rounds of 40 concurrent arXiv + PubMed searches of an enterprise tenant. arXiv's
+/// production pacing scaled down by ten (one request every 300 ms, one at a time, a 1.2 s
+/// budget; in production 3 s and 10 s), NCBI's likewise (34 ms). Prints each probe's source
+/// statuses and latency.
+async fn fairness_scenarios(binary: &Path, workers: usize) -> Result<Vec<Row>, String> {
+    let upstream = search::mock_upstreams().await?;
+    let base = format!("http://127.0.0.1:{upstream}");
+    let env = [
+        ("PAKE_SEARCH__ARXIV__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__PUBMED__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__WEB__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__ARXIV__INTERVAL_MS", "300"),
+        ("PAKE_SEARCH__PUBMED__INTERVAL_MS", "34"),
+        ("PAKE_SEARCH__BUDGET_MS", "1200"),
+    ];
+    let pake = start_pake(binary, workers, &env)?;
+    let port = pake.port;
+    let (flood, basic) = tokio::task::spawn_blocking(move || {
+        let root = login_token(port)?;
+        Ok::<_, String>((
+            search::tenant_admin(port, &root, "deluge", "enterprise")?,
+            search::tenant_admin(port, &root, "trickle", "basic")?,
+        ))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "\nsearch fairness: a basic tenant's arXiv + PubMed search (budget 1200 ms; arXiv 1 request / 300 ms, one at a time, {} ms per answer)",
+        search::ARXIV_DELAY.as_millis()
+    );
+    let (idle, _) = search::fairness_round(port, &flood, &basic, None).await?;
+    println!(
+        "  idle upstreams:                 {:>6.0} ms  {}",
+        ms(idle.took),
+        idle.statuses
+    );
+    let mut during = Vec::new();
+    let mut all_ok = 0;
+    for round in 0..3 {
+        let (probe, flood_got) = search::fairness_round(port, &flood, &basic, Some(round)).await?;
+        println!(
+            "  during flood {}: {:>6.0} ms  {}   (the flood's arXiv calls: {} served, {} refused at once, {} other)",
+            round + 1,
+            ms(probe.took),
+            probe.statuses,
+            flood_got.ok,
+            flood_got.refused,
+            flood_got.other
+        );
+        all_ok += usize::from(probe.all_ok);
+        during.push(probe.took);
+    }
+    during.sort();
+    let n = during.len();
+    Ok(vec![Row {
+        name: "search, basic during a 40× flood".into(),
+        throughput: 0.0,
+        p50: ms(during[n / 2]),
+        p99: ms(during[n - 1]),
+        p999: ms(during[n - 1]),
+        errors: (n - all_ok) as u64,
+        rss_mib: 0.0,
+        note: format!(
+            "{all_ok}/{n} probes with every source ok; idle {:.0} ms",
+            ms(idle.took)
+        ),
+    }])
+}
+
 /// `/health` with Prometheus metrics on, then also with OTLP trace export at the default
 /// sampling (to a local sink): the cost of observability on the hot path.
 async fn observability_scenarios(
@@ -663,6 +734,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         drop(pake);
         if wanted("search") {
             rows.extend(search_scenarios(&pake_bin, workers, &o).await?);
+        }
+        if wanted("search-fairness") {
+            rows.extend(fairness_scenarios(&pake_bin, workers).await?);
         }
         if wanted("redis") {
             rows.extend(redis_limit_scenarios(&pake_bin, workers, &o).await?);

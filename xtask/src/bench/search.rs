@@ -1,5 +1,6 @@
 //! Search latency against local mock upstreams with known delays: uncached searches (should take
-//! about the slowest source, not the sum of all) and cached ones (throughput and latency).
+//! about the slowest source, not the sum of all), cached ones (throughput and latency), and a
+//! basic tenant's search while an enterprise tenant floods the shared upstreams.
 
 #![allow(clippy::format_push_string, clippy::format_collect)] // fixture text, built once
 
@@ -164,9 +165,14 @@ pub fn call(
 
 /// Creates an enterprise tenant with an admin and returns the admin's token.
 pub fn searcher(port: u16, root: &str) -> Result<String, String> {
+    tenant_admin(port, root, "bench", "enterprise")
+}
+
+/// Creates a tenant `slug` on `plan` with an admin and returns the admin's token.
+pub fn tenant_admin(port: u16, root: &str, slug: &str, plan: &str) -> Result<String, String> {
     let password = "Bench-Searcher-Pass-2!";
     let body = format!(
-        r#"{{"name":"bench","display_name":"Bench","plan":"enterprise","admin_email":"admin@bench.example","admin_password":"{password}"}}"#
+        r#"{{"name":"{slug}","display_name":"Bench {slug}","plan":"{plan}","admin_email":"admin@{slug}.example","admin_password":"{password}"}}"#
     );
     let (status, created) = call(port, "POST", "/api/v1/tenants/", Some(root), Some(&body))?;
     if status != 201 {
@@ -189,7 +195,7 @@ pub fn searcher(port: u16, root: &str) -> Result<String, String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let login = format!(r#"{{"tenant":"bench","username":"admin","password":"{password}"}}"#);
+    let login = format!(r#"{{"tenant":"{slug}","username":"admin","password":"{password}"}}"#);
     let (_, body) = call(port, "POST", "/api/v1/auth/login", None, Some(&login))?;
     body["access_token"]
         .as_str()
@@ -220,4 +226,85 @@ pub fn uncached(port: u16, token: &str, n: usize) -> Result<Vec<Duration>, Strin
         times.push(took);
     }
     Ok(times)
+}
+
+/// Concurrent searches the flooding tenant fires per round.
+pub const FLOOD: usize = 40;
+
+/// What one basic-tenant search during (or without) a flood got.
+pub struct Probe {
+    /// Its latency.
+    pub took: Duration,
+    /// `arxiv=ok pubmed=ok`.
+    pub statuses: String,
+    /// Whether every source answered `ok`.
+    pub all_ok: bool,
+}
+
+/// What the flooding tenant's arXiv calls got in one round.
+#[derive(Default)]
+pub struct FloodOutcome {
+    /// Served.
+    pub ok: usize,
+    /// Refused at once (the turn would have come after the budget).
+    pub refused: usize,
+    /// Anything else (timeouts).
+    pub other: usize,
+}
+
+/// One arXiv + PubMed search of `token`, with its sources' statuses.
+fn probe(port: u16, token: &str, query: &str) -> Result<Probe, String> {
+    let body = format!(r#"{{"query":"{query}","sources":["arxiv","pubmed"],"max_results":10}}"#);
+    let started = Instant::now();
+    let (status, answer) = call(port, "POST", "/api/v1/search/", Some(token), Some(&body))?;
+    let took = started.elapsed();
+    if status != 200 {
+        return Err(format!("search: {status} {answer}"));
+    }
+    let s = &answer["source_status"];
+    let state = |src: &str| s[src]["status"].as_str().unwrap_or("?").to_owned();
+    let (arxiv, pubmed) = (state("arxiv"), state("pubmed"));
+    Ok(Probe {
+        took,
+        all_ok: arxiv == "ok" && pubmed == "ok",
+        statuses: format!("arxiv={arxiv} pubmed={pubmed}"),
+    })
+}
+
+/// A basic tenant's search on idle upstreams (`round` = `None`), or 150 ms into a round of
+/// [`FLOOD`] concurrent arXiv + PubMed searches of the enterprise tenant.
+pub async fn fairness_round(
+    port: u16,
+    flood_token: &str,
+    basic_token: &str,
+    round: Option<usize>,
+) -> Result<(Probe, FloodOutcome), String> {
+    let mut flood = Vec::new();
+    if let Some(round) = round {
+        for i in 0..FLOOD {
+            let token = flood_token.to_owned();
+            flood.push(tokio::task::spawn_blocking(move || {
+                probe(port, &token, &format!("flood {round} topic {i}"))
+            }));
+        }
+        // let the flood queue up at both upstreams
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let token = basic_token.to_owned();
+    let query = format!("basic question {}", round.map_or(0, |r| r + 1));
+    let basic = tokio::task::spawn_blocking(move || probe(port, &token, &query))
+        .await
+        .map_err(|e| e.to_string())??;
+    let mut outcome = FloodOutcome::default();
+    for task in flood {
+        let p = task.await.map_err(|e| e.to_string())??;
+        if p.statuses.starts_with("arxiv=ok") {
+            outcome.ok += 1;
+        } else if p.statuses.starts_with("arxiv=rate_limited") {
+            outcome.refused += 1;
+        } else {
+            outcome.other += 1;
+        }
+    }
+    Ok((basic, outcome))
 }

@@ -14,7 +14,7 @@ use pake_domain::search::{
     SearchStats, SourceId,
 };
 use pake_domain::{
-    DisplayName, Page, PageRequest, Permission, PlanId, Reason, SavedSearchId, SearchId, UserId,
+    DisplayName, Page, PageRequest, Permission, Reason, SavedSearchId, SearchId, UserId,
     ValidationError,
 };
 use pake_ports::{
@@ -46,8 +46,6 @@ pub struct SearchPolicy {
     pub breaker: BreakerPolicy,
     /// How long a source's results stay cached, per source.
     pub cache_ttl: BTreeMap<SourceId, Duration>,
-    /// Turns per round at a shared upstream, per plan (fair sharing).
-    pub weights: BTreeMap<PlanId, u32>,
 }
 
 impl Default for SearchPolicy {
@@ -64,12 +62,6 @@ impl Default for SearchPolicy {
                 (SourceId::Arxiv, Duration::from_secs(3600)),
                 (SourceId::Pubmed, Duration::from_secs(3600)),
                 (SourceId::Web, Duration::from_secs(600)),
-            ]
-            .into(),
-            weights: [
-                (PlanId::Basic, 1),
-                (PlanId::Professional, 2),
-                (PlanId::Enterprise, 4),
             ]
             .into(),
         }
@@ -422,12 +414,12 @@ impl SearchService {
         let _slot = self.limits.search_slot(caller).await?;
         let started = Instant::now();
         let deadline = started + self.setup().policy.budget;
+        // the tenant's share of the turns at a shared upstream: its plan's `upstream_weight`
         let weight = self
             .deps
             .directory
             .get(caller.tenant_id)
-            .and_then(|e| self.setup().policy.weights.get(&e.plan).copied())
-            .unwrap_or(1);
+            .map_or(1, |e| self.deps.plans.get(e.plan).upstream_weight);
         let request = SourceRequest {
             tenant_id: caller.tenant_id,
             query: plan.query.clone(),

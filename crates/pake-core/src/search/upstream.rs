@@ -1,10 +1,10 @@
 //! Upstream etiquette shared by every tenant: one pacer per upstream (spacing kept across
 //! replicas through the shared limiter, one connection at a time where the upstream asks for
-//! it), turns handed out fairly between tenants (weighted round robin by plan), refusals at once
-//! when a turn would come after the caller's budget, and a circuit breaker per source that
-//! counts only failures of the upstream itself.
+//! it), turns handed out fairly between tenants (start-time fair queueing weighted by plan),
+//! refusals at once when a caller's place in that fair order would come after its budget, and a
+//! circuit breaker per source that counts only failures of the upstream itself.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,20 +27,90 @@ pub struct Pacing {
     pub one_at_a_time: bool,
 }
 
+/// Virtual time one turn costs a tenant of weight 1; a tenant of weight `w` pays `1/w` of it
+/// (720 720 is divisible by every weight up to 16, so the plans' 1, 2 and 4 pay whole units).
+const TURN_COST: u64 = 720_720;
+
 struct Waiter {
+    tenant: TenantId,
     go: oneshot::Sender<Turn>,
 }
 
+/// The callers waiting at one upstream, in fair order.
+///
+/// Start-time fair queueing: a request of tenant `t` gets the start tag `max(now, finish[t])`
+/// and moves `finish[t]` on by `TURN_COST / weight`; turns go by the smallest start tag (ties: the
+/// earlier arrival), and `now` is the start tag of the turn handed out last. A tenant with a
+/// backlog of `n` requests therefore holds start tags spread over `n / weight` of virtual time,
+/// and every tenant with requests waiting gets turns in proportion to its weight. A tenant that
+/// was idle (its finish tag behind `now`) starts at `now`: ahead of every backlog, behind only
+/// other tenants arriving idle. One that just had a turn waits its share (`1/weight` of virtual
+/// time). When nobody waits any more, every tenant starts afresh.
 #[derive(Default)]
 struct Queues {
-    /// Waiting callers per tenant.
-    waiting: HashMap<TenantId, VecDeque<Waiter>>,
-    /// Tenants with waiters, in arrival order, with their weight and smooth-weighted-round-robin
-    /// credit.
-    active: Vec<(TenantId, i64, i64)>,
+    /// Waiting callers by (start tag, arrival).
+    waiting: BTreeMap<(u64, u64), Waiter>,
+    /// Each tenant's finish tag, kept while it is ahead of `now`.
+    finish: HashMap<TenantId, u64>,
+    /// The virtual time: the start tag of the turn handed out last.
+    now: u64,
+    /// Arrivals so far (the tie-break).
+    arrivals: u64,
     /// When the next request may go out (this replica's view).
     next_free: Option<Instant>,
     dispatching: bool,
+}
+
+impl Queues {
+    /// Called as a request arrives: when nobody is waiting any more (the queue ran dry, or only
+    /// callers that gave up are left), every tenant starts afresh — what one had before counts
+    /// only while others wait.
+    fn settle(&mut self) {
+        if self.waiting.values().all(|w| w.go.is_closed()) {
+            self.waiting.clear();
+            self.now = self.finish.values().copied().fold(self.now, u64::max);
+            self.finish.clear();
+        }
+    }
+
+    /// The start tag the next request of `tenant` would get.
+    fn start_tag(&self, tenant: TenantId) -> u64 {
+        self.finish.get(&tenant).copied().unwrap_or(0).max(self.now)
+    }
+
+    /// How many waiting callers go before a request of `tenant` arriving now: its place in the
+    /// fair order, not the length of the queue.
+    fn ahead(&self, tenant: TenantId) -> usize {
+        let start = self.start_tag(tenant);
+        self.waiting
+            .range(..=(start, u64::MAX))
+            .filter(|(_, w)| !w.go.is_closed())
+            .count()
+    }
+
+    /// Queues a request of `tenant`.
+    fn push(&mut self, tenant: TenantId, weight: u32, go: oneshot::Sender<Turn>) {
+        let start = self.start_tag(tenant);
+        let cost = (TURN_COST / u64::from(weight.max(1))).max(1);
+        self.finish.insert(tenant, start + cost);
+        self.arrivals += 1;
+        self.waiting
+            .insert((start, self.arrivals), Waiter { tenant, go });
+    }
+
+    /// The next caller in fair order (callers that gave up are dropped on the way).
+    fn pop(&mut self) -> Option<Waiter> {
+        while let Some(((start, _), waiter)) = self.waiting.pop_first() {
+            if waiter.go.is_closed() {
+                continue;
+            }
+            self.now = start;
+            // a finish tag behind `now` says no more than having none
+            self.finish.retain(|_, f| *f > start);
+            return Some(waiter);
+        }
+        None
+    }
 }
 
 /// Hands out turns at one upstream.
@@ -70,31 +140,18 @@ impl Pacer {
         })
     }
 
-    /// How long a new waiter of `tenant` would wait: the requests ahead of it under weighted
-    /// round robin (its own queue, and the others' shares of the rounds until its turn), each an
-    /// interval apart.
-    fn estimate(&self, q: &Queues, tenant: TenantId, weight: u32) -> Duration {
-        let weight = u64::from(weight.max(1));
-        let mine = q.waiting.get(&tenant).map_or(0, VecDeque::len) as u64 + 1;
-        let others: u64 = q
-            .active
-            .iter()
-            .filter(|(t, _, _)| *t != tenant)
-            .map(|(t, w, _)| {
-                let queued = q.waiting.get(t).map_or(0, VecDeque::len) as u64;
-                let share = (mine * u64::try_from(*w).unwrap_or(1)).div_ceil(weight);
-                queued.min(share)
-            })
-            .sum();
-        let ahead = u32::try_from(mine - 1 + others).unwrap_or(u32::MAX);
+    /// How long a new request of `tenant` would wait: until the upstream is free, then one
+    /// interval per caller ahead of it in the fair order.
+    fn estimate(&self, q: &Queues, tenant: TenantId) -> Duration {
+        let ahead = u32::try_from(q.ahead(tenant)).unwrap_or(u32::MAX);
         let until_free = q.next_free.map_or(Duration::ZERO, |t| {
             t.saturating_duration_since(Instant::now())
         });
-        until_free + self.pacing.interval * ahead
+        until_free + self.pacing.interval.saturating_mul(ahead)
     }
 
-    /// Waits for a turn of `tenant` (weight = turns per round), or refuses at once when it would
-    /// come after `deadline`.
+    /// Waits for a turn of `tenant` (its weight: its share of the turns), or refuses at once
+    /// when its place in the fair order would come after `deadline`.
     async fn wait(
         self: &Arc<Self>,
         tenant: TenantId,
@@ -104,17 +161,14 @@ impl Pacer {
         let (go, turn) = oneshot::channel();
         {
             let mut q = lock(&self.queues);
-            let wait = self.estimate(&q, tenant, weight);
+            q.settle();
+            let wait = self.estimate(&q, tenant);
             if Instant::now() + wait > deadline {
                 return Err(SourceError::RateLimited {
                     retry_after: Some(wait),
                 });
             }
-            let queue = q.waiting.entry(tenant).or_default();
-            queue.push_back(Waiter { go });
-            if queue.len() == 1 {
-                q.active.push((tenant, i64::from(weight.max(1)), 0));
-            }
+            q.push(tenant, weight, go);
             if !q.dispatching {
                 q.dispatching = true;
                 let me = Arc::clone(self);
@@ -124,37 +178,6 @@ impl Pacer {
         match tokio::time::timeout_at(deadline.into(), turn).await {
             Ok(Ok(turn)) => Ok(turn),
             _ => Err(SourceError::Timeout),
-        }
-    }
-
-    /// The next waiter by smooth weighted round robin: every waiting tenant gains its weight,
-    /// the richest goes (ties: the earliest to arrive) and pays the total. Equal weights
-    /// alternate; a newcomer goes within two turns whatever the others' backlog.
-    fn next_waiter(q: &mut Queues) -> Option<Waiter> {
-        loop {
-            if q.active.is_empty() {
-                return None;
-            }
-            let total: i64 = q.active.iter().map(|(_, w, _)| *w).sum();
-            for entry in &mut q.active {
-                entry.2 += entry.1;
-            }
-            let mut best = 0;
-            for (i, entry) in q.active.iter().enumerate() {
-                if entry.2 > q.active[best].2 {
-                    best = i;
-                }
-            }
-            q.active[best].2 -= total;
-            let tenant = q.active[best].0;
-            let waiter = q.waiting.get_mut(&tenant).and_then(VecDeque::pop_front);
-            if q.waiting.get(&tenant).is_none_or(VecDeque::is_empty) {
-                q.waiting.remove(&tenant);
-                q.active.remove(best);
-            }
-            if waiter.is_some() {
-                return waiter;
-            }
         }
     }
 
@@ -199,9 +222,17 @@ impl Pacer {
             let waiter = {
                 let mut q = lock(&self.queues);
                 q.next_free = Some(Instant::now() + self.pacing.interval);
-                Self::next_waiter(&mut q)
+                q.pop()
             };
-            let Some(waiter) = waiter else { continue };
+            let Some(waiter) = waiter else {
+                // everyone gave up meanwhile: hand the connection back, or it would stay taken
+                // until its lease ran out and nobody would get a turn
+                if self.pacing.one_at_a_time {
+                    let _ = self.slots.release(&conn_key, &holder).await;
+                }
+                continue;
+            };
+            tracing::trace!(source = %self.source, tenant = %waiter.tenant, "upstream turn");
             let turn = if self.pacing.one_at_a_time {
                 let (ended_tx, ended) = oneshot::channel::<()>();
                 let turn = Turn::holding(EndOnDrop(Some(ended_tx)));
@@ -403,6 +434,92 @@ impl Breaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Queues `n` requests of each `(tenant, weight)`, interleaved as they would arrive at once;
+    /// the receivers stay alive so no caller counts as gone.
+    fn flood(
+        q: &mut Queues,
+        tenants: &[(TenantId, u32)],
+        n: usize,
+    ) -> Vec<oneshot::Receiver<Turn>> {
+        let mut keep = Vec::new();
+        for _ in 0..n {
+            for (t, w) in tenants {
+                let (go, rx) = oneshot::channel();
+                q.push(*t, *w, go);
+                keep.push(rx);
+            }
+        }
+        keep
+    }
+
+    #[test]
+    fn waiting_tenants_get_turns_in_proportion_to_their_weight() {
+        let (e, p, b) = (TenantId::new(), TenantId::new(), TenantId::new());
+        let mut q = Queues::default();
+        let _keep = flood(&mut q, &[(b, 1), (p, 2), (e, 4)], 100);
+        let mut turns: HashMap<TenantId, u32> = HashMap::new();
+        for _ in 0..70 {
+            *turns.entry(q.pop().unwrap().tenant).or_default() += 1;
+        }
+        let got = |t| turns.get(&t).copied().unwrap_or(0);
+        assert!((39..=41).contains(&got(e)), "enterprise {}", got(e));
+        assert!((19..=21).contains(&got(p)), "professional {}", got(p));
+        assert!((9..=11).contains(&got(b)), "basic {}", got(b));
+    }
+
+    #[test]
+    fn a_newcomer_goes_next_whatever_the_backlog_then_gets_its_share() {
+        let (e, b) = (TenantId::new(), TenantId::new());
+        let mut q = Queues::default();
+        let _keep = flood(&mut q, &[(e, 4)], 40);
+        for _ in 0..10 {
+            assert_eq!(q.pop().unwrap().tenant, e);
+        }
+        assert_eq!(q.ahead(e), 30, "the flood waits behind its own backlog");
+        assert_eq!(q.ahead(b), 0, "the newcomer waits behind nobody");
+        let (go, _rx) = oneshot::channel();
+        q.push(b, 1, go);
+        assert_eq!(q.pop().unwrap().tenant, b);
+        // its next request (PubMed's second call) waits for its share: four of the flood's turns
+        assert!(q.ahead(b) <= 4, "ahead {}", q.ahead(b));
+        let (go, _rx2) = oneshot::channel();
+        q.push(b, 1, go);
+        let mut before = 0;
+        while q.pop().unwrap().tenant != b {
+            before += 1;
+        }
+        assert!(before <= 4, "{before} turns before it");
+    }
+
+    #[test]
+    fn once_the_queue_ran_dry_everyone_starts_afresh() {
+        let (e, b) = (TenantId::new(), TenantId::new());
+        let mut q = Queues::default();
+        let _keep = flood(&mut q, &[(b, 1), (e, 4)], 1);
+        assert_eq!(q.pop().unwrap().tenant, b);
+        assert_eq!(q.pop().unwrap().tenant, e);
+        // the next burst: the flood arrives first, the basic tenant just after
+        q.settle();
+        let _keep2 = flood(&mut q, &[(e, 4)], 8);
+        assert!(q.ahead(b) <= 1, "ahead {}", q.ahead(b));
+    }
+
+    #[test]
+    fn callers_that_gave_up_neither_count_nor_take_a_turn() {
+        let (e, b) = (TenantId::new(), TenantId::new());
+        let mut q = Queues::default();
+        for _ in 0..5 {
+            let (go, rx) = oneshot::channel();
+            q.push(e, 4, go);
+            drop(rx);
+        }
+        assert_eq!(q.ahead(b), 0);
+        let (go, _rx) = oneshot::channel();
+        q.push(b, 1, go);
+        assert_eq!(q.pop().unwrap().tenant, b);
+        assert!(q.pop().is_none());
+    }
 
     #[test]
     fn the_breaker_opens_then_tries_once() {
