@@ -604,6 +604,247 @@ async fn saved_searches_belong_to_their_owner_and_run_for_real() {
 }
 
 #[tokio::test]
+async fn saved_search_patch_merges_embedded() {
+    let up = Upstreams::start().await;
+    mount_one_paper(&up).await;
+    let app = spawn_with(|c| up.configure(c)).await;
+    // the OpenAPI document describes the body the PATCH takes
+    let (_, doc) = app.call("GET", "/openapi.json", None, None).await;
+    let body = &doc["paths"]["/api/v1/search/saved/{id}"]["patch"]["requestBody"];
+    assert_eq!(
+        body["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/SavedSearchPatch"
+    );
+    let schema = &doc["components"]["schemas"]["SavedSearchPatch"];
+    let mut fields: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "description",
+            "enable_ml_enhancement",
+            "enable_summarization",
+            "filters",
+            "is_public",
+            "max_results",
+            "name",
+            "query",
+            "sources"
+        ]
+    );
+    assert!(
+        schema["required"].is_null(),
+        "every field optional: {schema}"
+    );
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(schema["properties"]["max_results"]["minimum"], 1);
+    assert_eq!(schema["properties"]["max_results"]["maximum"], 50);
+    a_patch_changes_what_it_names_and_keeps_the_rest(app).await;
+}
+
+#[tokio::test]
+async fn saved_search_patch_merges_on_postgres_and_redis() {
+    let up = Upstreams::start().await;
+    mount_one_paper(&up).await;
+    let app = common::spawn_pg_with(|c| up.configure(c)).await;
+    a_patch_changes_what_it_names_and_keeps_the_rest(app).await;
+}
+
+async fn mount_one_paper(up: &Upstreams) {
+    Mock::given(path("/api/query"))
+        .respond_with(atom_response(atom(&[(
+            "2401.00017",
+            "Tidal lattices in rotating superfluids",
+            None,
+            PAPER_ABSTRACT,
+        )])))
+        .mount(&up.arxiv)
+        .await;
+}
+
+/// A saved search as its owner reads it.
+async fn stored(app: &TestApp, at: &str, token: &str) -> Value {
+    let (status, got) = app.call("GET", at, Some(token), None).await;
+    assert_eq!(status, 200, "{got}");
+    got["saved_search"].clone()
+}
+
+async fn a_patch_changes_what_it_names_and_keeps_the_rest(app: TestApp) {
+    let root = app.root().await;
+    let (_, admin) = tenant_user(&app, &root, "patcher", "professional").await;
+    let (status, created) = app
+        .call(
+            "POST",
+            "/api/v1/search/saved",
+            Some(&admin),
+            Some(
+                json!({"name": "Tidal watch", "description": "weekly", "query": "tidal lattice",
+                "sources": ["arxiv", "pubmed"], "max_results": 7,
+                "filters": {"date_from": "2024-01-01", "categories": ["cs.LG"], "sort": "date"},
+                "enable_ml_enhancement": false}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["saved_search"]["id"].as_str().unwrap().to_owned();
+    let at = format!("/api/v1/search/saved/{id}");
+    // the fields a test compares: everything but the timestamps and counters
+    let view = |s: &Value| {
+        json!({"name": s["name"], "description": s["description"], "query": s["query"],
+            "parameters": s["parameters"], "is_public": s["is_public"]})
+    };
+    let mut expected = view(&stored(&app, &at, &admin).await);
+    assert_eq!(
+        expected["parameters"]["sources"],
+        json!(["arxiv", "pubmed"])
+    );
+    assert_eq!(expected["parameters"]["max_results"], 7);
+
+    // each field alone: it changes, everything else survives
+    let filters = json!({"date_from": null, "date_to": null, "categories": [],
+        "publication_types": ["Review"], "sort": "relevance"});
+    for (patch, change) in [
+        (
+            json!({"query": "vortex melting"}),
+            vec![
+                ("query", json!("vortex melting")),
+                ("parameters.query", json!("vortex melting")),
+            ],
+        ),
+        (
+            json!({"sources": ["web"]}),
+            vec![("parameters.sources", json!(["web"]))],
+        ),
+        (
+            json!({"max_results": 25}),
+            vec![("parameters.max_results", json!(25))],
+        ),
+        (
+            json!({"filters": {"publication_types": ["Review"], "sort": "relevance"}}),
+            vec![("parameters.filters", filters.clone())],
+        ),
+        (
+            json!({"enable_summarization": true}),
+            vec![("parameters.enable_summarization", json!(true))],
+        ),
+        (
+            json!({"enable_ml_enhancement": null}),
+            vec![("parameters.enable_ml_enhancement", Value::Null)],
+        ),
+        (json!({"name": "Renamed"}), vec![("name", json!("Renamed"))]),
+        (
+            json!({"description": null}),
+            vec![("description", Value::Null)],
+        ),
+        (json!({"is_public": true}), vec![("is_public", json!(true))]),
+        (
+            json!({"max_results": null}),
+            vec![("parameters.max_results", Value::Null)],
+        ),
+        (
+            json!({"sources": ["arxiv"], "max_results": 3}),
+            vec![
+                ("parameters.sources", json!(["arxiv"])),
+                ("parameters.max_results", json!(3)),
+            ],
+        ),
+    ] {
+        let (status, answer) = app
+            .call("PATCH", &at, Some(&admin), Some(patch.clone()))
+            .await;
+        assert_eq!(status, 200, "{patch}: {answer}");
+        for (field, value) in change {
+            let slot = match field.split_once('.') {
+                Some((outer, inner)) => &mut expected[outer][inner],
+                None => &mut expected[field],
+            };
+            *slot = value;
+        }
+        // a default is stored as its absence
+        if let Some(p) = expected["parameters"].as_object_mut() {
+            p.retain(|k, v| !v.is_null() || k == "filters");
+        }
+        let now = stored(&app, &at, &admin).await;
+        assert_eq!(view(&now), expected, "after {patch}");
+        assert_eq!(
+            view(&answer["saved_search"]),
+            expected,
+            "the answer of {patch}"
+        );
+    }
+
+    // invalid values: 400 naming the field, and nothing changes (not even the valid fields
+    // beside them)
+    for (patch, field) in [
+        (json!({"sources": ["bogus"]}), "sources"),
+        (json!({"sources": []}), "sources"),
+        (json!({"max_results": 0}), "max_results"),
+        (json!({"max_results": 51}), "max_results"),
+        (json!({"filters": {"sort": "random"}}), "filters.sort"),
+        (
+            json!({"filters": {"date_from": "2024-02-01", "date_to": "2024-01-01"}}),
+            "filters.date_from",
+        ),
+        (
+            json!({"filters": {"categories": ["cs.LG OR 1=1"]}}),
+            "filters.categories",
+        ),
+        (json!({"query": "   "}), "query"),
+        (json!({"query": "x".repeat(501)}), "query"),
+        (
+            json!({"query": "fine words", "max_results": 99}),
+            "max_results",
+        ),
+        (
+            json!({"name": "Fine name", "sources": ["bogus"]}),
+            "sources",
+        ),
+        (json!({"description": "d".repeat(1001)}), "description"),
+    ] {
+        let (status, problem) = app
+            .call("PATCH", &at, Some(&admin), Some(patch.clone()))
+            .await;
+        assert_eq!(status, 400, "{patch}: {problem}");
+        assert_eq!(problem["code"], "validation_failed", "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{patch}: {problem}");
+        assert_eq!(
+            view(&stored(&app, &at, &admin).await),
+            expected,
+            "unchanged after {patch}"
+        );
+    }
+    for patch in [
+        json!({"max_results": "many"}),
+        json!({"filters": {"colour": "blue"}}),
+        json!({"unknown": 1}),
+    ] {
+        let (status, problem) = app
+            .call("PATCH", &at, Some(&admin), Some(patch.clone()))
+            .await;
+        assert_eq!(status, 400, "{patch}: {problem}");
+        assert_eq!(
+            view(&stored(&app, &at, &admin).await),
+            expected,
+            "unchanged after {patch}"
+        );
+    }
+
+    // the merged search is the one that runs
+    let (status, ran) = app
+        .call("POST", &format!("{at}/run"), Some(&admin), None)
+        .await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!(ran["query"], "vortex melting");
+    let asked: Vec<&String> = ran["source_status"].as_object().unwrap().keys().collect();
+    assert_eq!(asked, ["arxiv"], "{ran}");
+}
+
+#[tokio::test]
 async fn bad_input_is_a_clear_400_and_no_text_is_refused_for_its_words() {
     let up = Upstreams::start().await;
     Mock::given(path("/api/query"))

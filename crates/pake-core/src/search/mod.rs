@@ -260,7 +260,7 @@ pub struct SearchOutcome {
     pub expanded_terms: Option<Vec<String>>,
 }
 
-/// A saved search to create or change.
+/// A saved search to create.
 #[derive(Debug, Clone, Default)]
 pub struct SavedSearchInput {
     /// Name.
@@ -269,6 +269,71 @@ pub struct SavedSearchInput {
     pub description: Option<Option<String>>,
     /// The search.
     pub search: Option<SearchInput>,
+    /// Visible to the whole tenant.
+    pub is_public: Option<bool>,
+}
+
+/// Changes to the search a saved search stores: a part left `None` keeps its stored value; for
+/// the optional parts `Some(None)` returns them to their default.
+#[derive(Debug, Clone, Default)]
+pub struct SearchPatch {
+    /// The user's words.
+    pub query: Option<String>,
+    /// Sources (`Some(None)`: all).
+    pub sources: Option<Option<Vec<SourceId>>>,
+    /// Records per source (`Some(None)`: the default).
+    pub max_results: Option<Option<u32>>,
+    /// Filters, replaced as a whole.
+    pub filters: Option<SearchFilters>,
+    /// Key topics (`Some(None)`: the default).
+    pub enable_ml_enhancement: Option<Option<bool>>,
+    /// Summaries (`Some(None)`: the default).
+    pub enable_summarization: Option<Option<bool>>,
+}
+
+impl SearchPatch {
+    fn is_empty(&self) -> bool {
+        self.query.is_none()
+            && self.sources.is_none()
+            && self.max_results.is_none()
+            && self.filters.is_none()
+            && self.enable_ml_enhancement.is_none()
+            && self.enable_summarization.is_none()
+    }
+
+    /// `stored` with the given parts replaced.
+    fn apply(self, mut stored: SearchInput) -> SearchInput {
+        if let Some(query) = self.query {
+            stored.query = query;
+        }
+        if let Some(sources) = self.sources {
+            stored.sources = sources;
+        }
+        if let Some(max) = self.max_results {
+            stored.max_results = max;
+        }
+        if let Some(filters) = self.filters {
+            stored.filters = filters;
+        }
+        if let Some(enhance) = self.enable_ml_enhancement {
+            stored.enable_ml_enhancement = enhance;
+        }
+        if let Some(summarise) = self.enable_summarization {
+            stored.enable_summarization = summarise;
+        }
+        stored
+    }
+}
+
+/// Changes to a saved search: a field left `None` keeps its stored value.
+#[derive(Debug, Clone, Default)]
+pub struct SavedSearchChanges {
+    /// Name.
+    pub name: Option<String>,
+    /// Description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// Parts of the search.
+    pub search: SearchPatch,
     /// Visible to the whole tenant.
     pub is_public: Option<bool>,
 }
@@ -893,28 +958,35 @@ impl SearchService {
         }
     }
 
-    /// Changes a saved search of the caller's.
+    /// Changes a saved search of the caller's: each given field is validated as on
+    /// [`SearchService::save`] and applied; the others keep their stored values. Nothing is
+    /// stored unless every given field is valid.
     ///
     /// # Errors
-    /// [`CoreError::NotFound`], [`CoreError::Forbidden`] (not the owner), [`CoreError::Validation`].
+    /// [`CoreError::NotFound`], [`CoreError::Forbidden`] (not the owner), [`CoreError::Validation`]
+    /// naming the field, [`CoreError::InvalidState`] when a search part is changed and the stored
+    /// parameters are unreadable.
     pub async fn update_saved(
         &self,
         caller: &Caller,
         id: SavedSearchId,
-        input: SavedSearchInput,
+        changes: SavedSearchChanges,
     ) -> Result<SavedSearch, CoreError> {
         let mut s = self.own(caller, id).await?;
-        if let Some(name) = input.name {
+        if let Some(name) = changes.name {
             s.name = DisplayName::parse(&name).map_err(|e| e.for_field("name"))?;
         }
-        if let Some(description) = input.description {
+        if let Some(description) = changes.description {
             s.description = clean_description(description)?;
         }
-        if let Some(search) = input.search {
+        if !changes.search.is_empty() {
+            let stored: SearchInput = serde_json::from_value(s.parameters.clone())
+                .map_err(|_| CoreError::InvalidState("the saved parameters are unreadable"))?;
+            let search = changes.search.apply(stored);
             s.query = validate(&search, false)?.query;
             s.parameters = serde_json::to_value(&search).unwrap_or_default();
         }
-        if let Some(public) = input.is_public {
+        if let Some(public) = changes.is_public {
             s.is_public = public;
         }
         s.updated_at = self.deps.clock.now();

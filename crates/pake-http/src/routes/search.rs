@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use pake_core::search::{
-    SavedSearchInput, SearchFilters, SearchInput, SearchOutcome, SearchResult, SourceStatus,
+    SavedSearchChanges, SavedSearchInput, SearchFilters, SearchInput, SearchOutcome, SearchPatch,
+    SearchResult, SourceStatus,
 };
 use pake_domain::search::{SavedSearch, SearchRecord, SourceId};
 use pake_domain::{PageRequest, SavedSearchId, UserId};
@@ -70,6 +71,27 @@ pub struct FiltersDto {
     pub sort: Option<String>,
 }
 
+impl From<FiltersDto> for SearchFilters {
+    fn from(f: FiltersDto) -> Self {
+        Self {
+            date_from: f.date_from,
+            date_to: f.date_to,
+            categories: f.categories,
+            publication_types: f.publication_types,
+            sort: f.sort,
+        }
+    }
+}
+
+/// `web`, `arxiv`, `pubmed` as sources (an unknown one: 400 naming `sources`).
+fn parse_sources(list: &[String]) -> Result<Vec<SourceId>, ApiError> {
+    Ok(list
+        .iter()
+        .map(|s| SourceId::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(pake_core::CoreError::from)?)
+}
+
 /// A search.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -91,26 +113,12 @@ pub struct SearchRequest {
 
 impl SearchRequest {
     fn into_input(self) -> Result<SearchInput, ApiError> {
-        let sources = self
-            .sources
-            .map(|list| {
-                list.iter()
-                    .map(|s| SourceId::parse(s))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()
-            .map_err(pake_core::CoreError::from)?;
+        let sources = self.sources.as_deref().map(parse_sources).transpose()?;
         Ok(SearchInput {
             query: self.query,
             sources,
             max_results: self.max_results,
-            filters: SearchFilters {
-                date_from: self.filters.date_from,
-                date_to: self.filters.date_to,
-                categories: self.filters.categories,
-                publication_types: self.filters.publication_types,
-                sort: self.filters.sort,
-            },
+            filters: self.filters.into(),
             enable_ml_enhancement: self.enable_ml_enhancement,
             enable_summarization: self.enable_summarization,
         })
@@ -600,7 +608,7 @@ impl From<SavedSearch> for SavedSearchDto {
     }
 }
 
-/// A saved search to create (name and search required) or change (any field).
+/// A saved search to create: a name and a search (the fields of `POST /api/v1/search/`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SavedSearchRequest {
@@ -645,6 +653,65 @@ impl SavedSearchRequest {
             name: self.name,
             description: self.description,
             search,
+            is_public: self.is_public,
+        })
+    }
+}
+
+/// Changes to a saved search. Each field given is validated as on create and applied (an
+/// invalid one: 400 `validation_failed` naming it, and nothing changes); each field left out
+/// keeps its stored value. `null` clears `description` and returns `sources`, `max_results`,
+/// `filters`, `enable_ml_enhancement` and `enable_summarization` to their defaults.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavedSearchPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Description (`null` clears it).
+    #[serde(default, deserialize_with = "double_option")]
+    pub description: Option<Option<String>>,
+    /// The query, 1–500 characters after trimming.
+    pub query: Option<String>,
+    /// `web`, `arxiv`, `pubmed`, at least one (`null`: all).
+    #[serde(default, deserialize_with = "double_option")]
+    pub sources: Option<Option<Vec<String>>>,
+    /// Records per source, 1–50 (`null`: 10).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(minimum = 1, maximum = 50)]
+    pub max_results: Option<Option<u32>>,
+    /// Filters, replacing the stored ones as a whole (`null`: none).
+    #[serde(default, deserialize_with = "double_option")]
+    pub filters: Option<Option<FiltersDto>>,
+    /// Key topics (`null`: the default, on).
+    #[serde(default, deserialize_with = "double_option")]
+    pub enable_ml_enhancement: Option<Option<bool>>,
+    /// Summaries (`null`: the default, as `enable_ml_enhancement`).
+    #[serde(default, deserialize_with = "double_option")]
+    pub enable_summarization: Option<Option<bool>>,
+    /// Visible to the tenant.
+    pub is_public: Option<bool>,
+}
+
+impl SavedSearchPatch {
+    fn into_changes(self) -> Result<SavedSearchChanges, ApiError> {
+        let sources = match self.sources {
+            Some(Some(list)) => Some(Some(parse_sources(&list)?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        Ok(SavedSearchChanges {
+            name: self.name,
+            description: self.description,
+            search: SearchPatch {
+                query: self.query,
+                sources,
+                max_results: self.max_results,
+                filters: self
+                    .filters
+                    .map(|f| f.map(SearchFilters::from).unwrap_or_default()),
+                enable_ml_enhancement: self.enable_ml_enhancement,
+                enable_summarization: self.enable_summarization,
+            },
             is_public: self.is_public,
         })
     }
@@ -733,18 +800,19 @@ pub async fn get_saved(
     }))
 }
 
-/// Changes a saved search (its owner).
+/// Changes a saved search (its owner): the fields given, validated as on create; the others
+/// keep their stored values.
 #[utoipa::path(patch, path = "/api/v1/search/saved/{id}", tag = "search", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), request_body = SavedSearchRequest,
+    params(("id" = Uuid, Path)), request_body = SavedSearchPatch,
     responses((status = 200, body = SavedSearchResponse), (status = 400, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 pub async fn update_saved(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: Json<SavedSearchRequest>,
+    body: Json<SavedSearchPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.into_inner().into_input()?;
+    let input = body.into_inner().into_changes()?;
     let saved = state
         .services
         .search
