@@ -858,22 +858,17 @@ async fn a_deleted_admins_token_stays_dead_after_a_restart_and_on_a_new_replica(
     );
 }
 
-/// Finding 2: 30 concurrent guesses at one account evaluate at most the lockout threshold, and
-/// the account ends locked unless the right password was among the evaluated ones.
-async fn thirty_concurrent_guesses_evaluate_at_most_five(app: TestApp) {
-    let root = app.root().await;
-    let (_, admin) = app.tenant(&root, "acme", "enterprise").await;
-    let ada = app.user(&admin, "ada", "user").await;
-    let mut guesses = tokio::task::JoinSet::new();
-    for i in 0..30 {
+/// Logs in to `acme` as `username` with every one of `passwords` at once; the statuses.
+async fn concurrent_logins(
+    app: &TestApp,
+    username: &str,
+    passwords: impl Iterator<Item = String>,
+) -> Vec<u16> {
+    let mut logins = tokio::task::JoinSet::new();
+    for password in passwords {
         let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
-        let password = if i == 17 {
-            USER_PASSWORD.to_owned()
-        } else {
-            format!("Wrong-Guess-{i}!")
-        };
-        guesses.spawn(async move {
-            let body = json!({"tenant": "acme", "username": "ada", "password": password});
+        let body = json!({"tenant": "acme", "username": username, "password": password});
+        logins.spawn(async move {
             client
                 .post(url)
                 .json(&body)
@@ -884,7 +879,23 @@ async fn thirty_concurrent_guesses_evaluate_at_most_five(app: TestApp) {
                 .as_u16()
         });
     }
-    let statuses = guesses.join_all().await;
+    logins.join_all().await
+}
+
+/// Finding 2: 30 concurrent guesses at one account evaluate at most the lockout threshold, and
+/// the account ends locked unless the right password was among the evaluated ones.
+async fn thirty_concurrent_guesses_evaluate_at_most_five(app: TestApp) {
+    let root = app.root().await;
+    let (_, admin) = app.tenant(&root, "acme", "enterprise").await;
+    let ada = app.user(&admin, "ada", "user").await;
+    let passwords = (0..30).map(|i| {
+        if i == 17 {
+            USER_PASSWORD.to_owned()
+        } else {
+            format!("Wrong-Guess-{i}!")
+        }
+    });
+    let statuses = concurrent_logins(&app, "ada", passwords).await;
     let successes = statuses.iter().filter(|s| **s == 200).count();
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 401),
@@ -911,23 +922,9 @@ async fn thirty_concurrent_guesses_evaluate_at_most_five(app: TestApp) {
 
     // all wrong: exactly five evaluated, then locked
     let bob = app.user(&admin, "bob", "user").await;
-    let mut guesses = tokio::task::JoinSet::new();
-    for i in 0..30 {
-        let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
-        guesses.spawn(async move {
-            let body =
-                json!({"tenant": "acme", "username": "bob", "password": format!("Wrong-{i}-Xx!")});
-            client
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
-    }
-    assert!(guesses.join_all().await.iter().all(|s| *s == 401));
+    let wrong_guesses = (0..30).map(|i| format!("Wrong-{i}-Xx!"));
+    let statuses = concurrent_logins(&app, "bob", wrong_guesses).await;
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
     let wrong = audit_of(&app, &admin, "login_failed")
         .await
         .iter()

@@ -171,16 +171,12 @@ impl AuthService {
             }
             None => None,
         };
-        let (Some(tenant), Some(user)) = (tenant, user) else {
+        let Some((tenant, user)) = tenant.clone().zip(user) else {
             // Unknown tenant or user: the same password-check cost, against a dummy hash.
-            let known = input
-                .tenant
-                .as_deref()
-                .and_then(|t| self.deps.directory.resolve(t));
             self.deps
-                .verify_password(known.as_ref().map(|t| t.id), &input.password, None)
+                .verify_password(tenant.as_ref().map(|t| t.id), &input.password, None)
                 .await?;
-            if let Some(t) = known {
+            if let Some(t) = tenant {
                 let entry = Entry::new(t.id, AuditKind::LoginFailed, meta)
                     .on(&input.login)
                     .with(serde_json::json!({"reason": "unknown_user"}));
@@ -622,8 +618,7 @@ impl AuthService {
 
     /// Records ended sessions here and tells the other replicas.
     async fn revoked(&self, sessions: Vec<SessionId>, now: OffsetDateTime) {
-        self.deps.revocations.revoke(sessions.iter().copied(), now);
-        publish(&self.deps, IdentityEvent::SessionsRevoked(sessions)).await;
+        revoked(&self.deps, sessions, now).await;
     }
 
     /// Applies an event another replica published: ended sessions stop here too; a changed
@@ -688,10 +683,15 @@ pub(crate) async fn end_tenant_sessions(deps: &Deps, tenant: TenantId) -> Result
         .await?;
     let count = ended.len();
     if count > 0 {
-        deps.revocations.revoke(ended.iter().copied(), now);
-        publish(deps, IdentityEvent::SessionsRevoked(ended)).await;
+        revoked(deps, ended, now).await;
     }
     Ok(count)
+}
+
+/// Records ended sessions in this replica's revocation list and tells the other replicas.
+async fn revoked(deps: &Deps, sessions: Vec<SessionId>, now: OffsetDateTime) {
+    deps.revocations.revoke(sessions.iter().copied(), now);
+    publish(deps, IdentityEvent::SessionsRevoked(sessions)).await;
 }
 
 /// Broadcasts `event` to the other replicas, best effort: if the bus is down they catch up at

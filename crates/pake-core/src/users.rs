@@ -330,11 +330,7 @@ impl UserService {
         self.require(caller, Permission::ManageUsers)?;
         let mut user = self.load(caller, id).await?;
         self.require_manage(caller, &user)?;
-        user.failed_login_attempts = 0;
-        user.locked_until = None;
-        user.updated_at = self.deps.clock.now();
-        self.deps.repos.users.update(&user).await?;
-        self.forget(&user);
+        self.clear_lock(&mut user).await?;
         self.audit
             .record(
                 Entry::new(caller.tenant_id, AuditKind::AccountUnlocked, meta)
@@ -343,6 +339,16 @@ impl UserService {
             )
             .await;
         Ok(user)
+    }
+
+    /// Clears the user's failure count and lock, in the store and the cache.
+    async fn clear_lock(&self, user: &mut User) -> Result<(), CoreError> {
+        user.failed_login_attempts = 0;
+        user.locked_until = None;
+        user.updated_at = self.deps.clock.now();
+        self.deps.repos.users.update(user).await?;
+        self.forget(user);
+        Ok(())
     }
 
     /// Sets a new password on another user's account: the given one, or a generated one-time
@@ -412,11 +418,7 @@ impl UserService {
             .find_by_login(tenant.id, login)
             .await?
             .ok_or(CoreError::NotFound)?;
-        user.failed_login_attempts = 0;
-        user.locked_until = None;
-        user.updated_at = self.deps.clock.now();
-        self.deps.repos.users.update(&user).await?;
-        self.forget(&user);
+        self.clear_lock(&mut user).await?;
         let meta = RequestMeta::default();
         let entry = Entry::new(tenant.id, AuditKind::AccountUnlocked, &meta)
             .on(user.id)

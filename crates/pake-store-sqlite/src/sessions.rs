@@ -234,10 +234,7 @@ impl SessionRepository for SqliteStore {
             )
             .set(sessions::revoked_at.eq(Some(now)))
             .execute(c)?;
-            Ok(ids
-                .iter()
-                .map(|id| SessionId::parse(id).map_err(RepoError::corrupt))
-                .collect::<Result<_, _>>()?)
+            Ok(session_ids(&ids)?)
         })
         .await
     }
@@ -257,10 +254,7 @@ impl SessionRepository for SqliteStore {
             diesel::update(active)
                 .set(sessions::revoked_at.eq(Some(now)))
                 .execute(c)?;
-            Ok(ids
-                .iter()
-                .map(|id| SessionId::parse(id).map_err(RepoError::corrupt))
-                .collect::<Result<_, _>>()?)
+            Ok(session_ids(&ids)?)
         })
         .await
     }
@@ -287,4 +281,11 @@ impl SessionRepository for SqliteStore {
         })
         .await
     }
+}
+
+/// Stored session ids as domain ids (a malformed one is corrupt data).
+fn session_ids(ids: &[String]) -> Result<Vec<SessionId>, RepoError> {
+    ids.iter()
+        .map(|id| SessionId::parse(id).map_err(RepoError::corrupt))
+        .collect()
 }
