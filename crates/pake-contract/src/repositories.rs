@@ -496,6 +496,12 @@ pub async fn login_failures(r: &Repositories) {
         r.users.begin_login_attempt(other, u.id, later, RULE).await,
         Err(RepoError::NotFound)
     ));
+    assert!(matches!(
+        r.users
+            .finish_login_attempt(t.id, UserId::new(), later, RULE, false)
+            .await,
+        Err(RepoError::NotFound)
+    ));
 }
 
 /// Sessions: create, find, list active, revoke one, revoke all but one, revoked-since.

@@ -8,11 +8,12 @@ use pake_domain::session::{RefreshOutcome as Rotation, RefreshToken, RefreshToke
 use pake_domain::{
     LoginAdmission, LoginSettlement, Password, Role, SessionId, TenantId, User, UserId, UserStatus,
 };
-use pake_ports::{AccessClaims, IdentityEvent, PasswordCheck};
+use pake_ports::{AccessClaims, IdentityEvent, PasswordCheck, RepoError};
 use time::OffsetDateTime;
 
 use crate::audit::{AuditService, Entry};
 use crate::caller::{Caller, RequestMeta};
+use crate::directory::TenantEntry;
 use crate::{CoreError, Deps};
 
 /// What a login presents.
@@ -172,17 +173,7 @@ impl AuthService {
             None => None,
         };
         let Some((tenant, user)) = tenant.clone().zip(user) else {
-            // Unknown tenant or user: the same password-check cost, against a dummy hash.
-            self.deps
-                .verify_password(tenant.as_ref().map(|t| t.id), &input.password, None)
-                .await?;
-            if let Some(t) = tenant {
-                let entry = Entry::new(t.id, AuditKind::LoginFailed, meta)
-                    .on(&input.login)
-                    .with(serde_json::json!({"reason": "unknown_user"}));
-                self.audit.record(entry).await;
-            }
-            return Err(CoreError::InvalidCredentials);
+            return Err(self.unknown_login(tenant.as_ref(), &input, meta, now).await);
         };
         let fail = |reason: &'static str| {
             Entry::new(tenant.id, AuditKind::LoginFailed, meta)
@@ -249,6 +240,39 @@ impl AuthService {
             .with(serde_json::json!({"session_id": session.id.to_string()}));
         self.audit.record(entry).await;
         Ok(LoginOutcome { tokens, user })
+    }
+
+    /// A login to an unknown tenant or user: the same work as a wrong password, so the timing
+    /// does not tell them apart — the lockout bookkeeping (on an account that does not exist,
+    /// so it changes nothing) around a password check against a dummy hash. Always an error.
+    async fn unknown_login(
+        &self,
+        tenant: Option<&TenantEntry>,
+        input: &LoginInput,
+        meta: &RequestMeta,
+        now: OffsetDateTime,
+    ) -> CoreError {
+        let work = async {
+            let ghost = tenant.map(|t| (t.id, UserId::new()));
+            let (users, rule) = (&self.deps.repos.users, self.deps.policy.lockout());
+            if let Some((t, u)) = ghost {
+                absent(users.begin_login_attempt(t, u, now, rule).await)?;
+            }
+            self.deps
+                .verify_password(tenant.map(|t| t.id), &input.password, None)
+                .await?;
+            if let Some((t, u)) = ghost {
+                absent(users.finish_login_attempt(t, u, now, rule, false).await)?;
+            }
+            if let Some(t) = tenant {
+                let entry = Entry::new(t.id, AuditKind::LoginFailed, meta)
+                    .on(&input.login)
+                    .with(serde_json::json!({"reason": "unknown_user"}));
+                self.audit.record(entry).await;
+            }
+            Ok::<_, CoreError>(())
+        };
+        work.await.err().unwrap_or(CoreError::InvalidCredentials)
     }
 
     /// Settles an admitted password check (a failure counts towards the lockout, locking at the
@@ -382,16 +406,12 @@ impl AuthService {
     /// Store errors.
     pub async fn logout(&self, caller: &Caller, meta: &RequestMeta) -> Result<(), CoreError> {
         let now = self.deps.clock.now();
-        match self
-            .deps
-            .repos
-            .sessions
-            .revoke(caller.home_tenant, caller.session_id, now)
-            .await
-        {
-            Ok(_) | Err(pake_ports::RepoError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
+        let sessions = &self.deps.repos.sessions;
+        absent(
+            sessions
+                .revoke(caller.home_tenant, caller.session_id, now)
+                .await,
+        )?;
         self.revoked(vec![caller.session_id], now).await;
         let entry = Entry::new(caller.home_tenant, AuditKind::Logout, meta)
             .by(caller)
@@ -699,5 +719,14 @@ async fn revoked(deps: &Deps, sessions: Vec<SessionId>, now: OffsetDateTime) {
 pub(crate) async fn publish(deps: &Deps, event: IdentityEvent) {
     if let Err(e) = deps.events.publish(&event).await {
         tracing::warn!(error = %e, "identity event not broadcast; other replicas catch up at their next sync");
+    }
+}
+
+/// A write whose object may be gone already (lockout bookkeeping on an account that does not
+/// exist, revoking a session removed meanwhile): `NotFound` is no error.
+fn absent<T>(result: Result<T, RepoError>) -> Result<(), CoreError> {
+    match result {
+        Ok(_) | Err(RepoError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -4,7 +4,9 @@
 //! is not locked and its settled failures plus the checks still in flight stay below the
 //! threshold. So however many guesses arrive at once, at most `threshold` are ever evaluated per
 //! lock window. Settling a check turns it into a failure (locking at the threshold) or a success,
-//! and a success never clears a lock that was set while it ran.
+//! and a success never clears a lock that was set while it ran. A success clears the failures
+//! only when no other check is in flight: a right password racing a flood of wrong ones cannot
+//! reset the count the flood is building, so the bound holds with a success among the guesses.
 //!
 //! The stores keep [`LoginCounters`] on the user row and apply these pure functions inside one
 //! transaction; checks in flight expire after `LockoutRule::hold`, so a replica that dies between
@@ -57,7 +59,8 @@ pub enum LoginSettlement {
         /// Whether this failure set the lock.
         locked_now: bool,
     },
-    /// The right password, and the account is not locked: the failures are cleared.
+    /// The right password, and the account is not locked: the failures are cleared unless other
+    /// checks are still in flight (then they keep counting towards the lock).
     Succeeded,
     /// The right password, but a lock was set while the check ran: refused, the lock stays.
     LockedMeanwhile,
@@ -117,8 +120,9 @@ impl LoginCounters {
             if s.is_locked(now) {
                 return (s, LoginSettlement::LockedMeanwhile);
             }
-            s.failed = 0;
-            s.locked_until = None;
+            if s.pending == 0 {
+                s.failed = 0;
+            }
             return (s, LoginSettlement::Succeeded);
         }
         s.failed = s.failed.saturating_add(1);
@@ -188,6 +192,35 @@ mod tests {
         let (s, outcome) = s.settle(now, RULE, true);
         assert_eq!(outcome, LoginSettlement::LockedMeanwhile);
         assert!(s.is_locked(now));
+    }
+
+    #[test]
+    fn a_success_racing_wrong_guesses_does_not_reset_their_count() {
+        let now = t0();
+        let mut s = LoginCounters::default();
+        // The right password and four wrong ones at once.
+        for _ in 0..5 {
+            s = s.admit(now, RULE).0;
+        }
+        let (mut s, outcome) = s.settle(now, RULE, true);
+        assert_eq!(outcome, LoginSettlement::Succeeded);
+        for _ in 0..4 {
+            s = s.settle(now, RULE, false).0;
+        }
+        assert_eq!(s.failed, 4);
+        // One more wrong guess is all the window allows, and it locks.
+        let (s, a) = s.admit(now, RULE);
+        assert_eq!(a, LoginAdmission::Admitted);
+        assert_eq!(s.admit(now, RULE).1, LoginAdmission::Refused);
+        let (s, _) = s.settle(now, RULE, false);
+        assert!(s.is_locked(now));
+        // Alone, a success clears the count, as sequentially.
+        let (s, _) = LoginCounters {
+            failed: 3,
+            ..LoginCounters::default()
+        }
+        .admit(now, RULE);
+        assert_eq!(s.settle(now, RULE, true).0.failed, 0);
     }
 
     #[test]

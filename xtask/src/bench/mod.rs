@@ -630,6 +630,75 @@ async fn fairness_scenarios(binary: &Path, workers: usize) -> Result<Vec<Row>, S
     }])
 }
 
+/// Fairness at the shared hashing permits: a basic tenant's logins (one connection) alone, then
+/// while an enterprise tenant floods logins on 16 connections. The hashing permits go round the
+/// waiting tenants, so the basic tenant waits for at most one hash per permit, not the queue.
+async fn login_fairness_scenarios(
+    binary: &Path,
+    workers: usize,
+    o: &Options,
+) -> Result<Vec<Row>, String> {
+    let pake = start_pake(
+        binary,
+        workers,
+        &[("PAKE_PLANS__BASIC__REQUESTS_PER_MINUTE", "1000000000")],
+    )?;
+    let port = pake.port;
+    tokio::task::spawn_blocking(move || {
+        let root = login_token(port)?;
+        search::tenant_admin(port, &root, "deluge", "enterprise")?;
+        search::tenant_admin(port, &root, "trickle", "basic")
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let tenant_login = |tenant: &str| {
+        let body = format!(
+            r#"{{"tenant":"{tenant}","username":"admin","password":"{}"}}"#,
+            search::TENANT_ADMIN_PASSWORD
+        );
+        RequestSpec::new("POST", "/api/v1/auth/login", &[], Some(&body), 200)
+    };
+    let (trickle, deluge) = (tenant_login("trickle"), tenant_login("deluge"));
+    let one = Load {
+        connections: 1,
+        duration: o.duration,
+        rate: None,
+    };
+    let flood = Load {
+        connections: 16,
+        duration: o.duration,
+        rate: None,
+    };
+    let addr = pake.addr();
+    let idle = drive(&addr, &trickle, one).await;
+    let (during, flooding) =
+        tokio::join!(drive(&addr, &trickle, one), drive(&addr, &deluge, flood));
+    let (alone, shared) = (idle.percentile_ms(0.5), during.percentile_ms(0.5));
+    Ok(vec![
+        Row::from_outcome(
+            "login, basic tenant alone",
+            &idle,
+            &pake,
+            "one connection".into(),
+        ),
+        Row::from_outcome(
+            "login, enterprise flood",
+            &flooding,
+            &pake,
+            "16 connections, beside the row below".into(),
+        ),
+        Row::from_outcome(
+            "login, basic during the flood",
+            &during,
+            &pake,
+            format!(
+                "p50 {:.2}× alone (goal ≤ 2×)",
+                shared / alone.max(f64::MIN_POSITIVE)
+            ),
+        ),
+    ])
+}
+
 /// `/health` with Prometheus metrics on, then also with OTLP trace export at the default
 /// sampling (to a local sink): the cost of observability on the hot path.
 async fn observability_scenarios(
@@ -734,6 +803,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         drop(pake);
         if wanted("search") {
             rows.extend(search_scenarios(&pake_bin, workers, &o).await?);
+        }
+        if wanted("login-fairness") {
+            rows.extend(login_fairness_scenarios(&pake_bin, workers, &o).await?);
         }
         if wanted("search-fairness") {
             rows.extend(fairness_scenarios(&pake_bin, workers).await?);

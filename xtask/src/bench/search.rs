@@ -168,9 +168,12 @@ pub fn searcher(port: u16, root: &str) -> Result<String, String> {
     tenant_admin(port, root, "bench", "enterprise")
 }
 
+/// The password of every bench tenant's `admin`.
+pub const TENANT_ADMIN_PASSWORD: &str = "Bench-Searcher-Pass-2!";
+
 /// Creates a tenant `slug` on `plan` with an admin and returns the admin's token.
 pub fn tenant_admin(port: u16, root: &str, slug: &str, plan: &str) -> Result<String, String> {
-    let password = "Bench-Searcher-Pass-2!";
+    let password = TENANT_ADMIN_PASSWORD;
     let body = format!(
         r#"{{"name":"{slug}","display_name":"Bench {slug}","plan":"{plan}","admin_email":"admin@{slug}.example","admin_password":"{password}"}}"#
     );
