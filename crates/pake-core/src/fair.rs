@@ -4,7 +4,10 @@
 //! held, callers wait in one queue per tenant, and each permit that comes back goes to the next
 //! tenant in round-robin order that has someone waiting — so a tenant flooding logins or password
 //! changes can never hold every permit while another tenant waits: the other tenant's request is
-//! served after at most one permit's turn per other busy tenant, not after the whole flood.
+//! served after at most one permit's turn per other busy tenant, not after the whole flood. A
+//! tenant that starts waiting (nobody of it was queued) goes ahead of the tenants that are
+//! working through a backlog, behind the other newcomers: a tenant asking now and then gets the
+//! next permit that comes back, while the backlogged ones keep sharing the rest.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -20,6 +23,8 @@ struct State {
     waiting: HashMap<Option<TenantId>, VecDeque<oneshot::Sender<()>>>,
     /// Tenants with someone waiting, in the order they get the next permits.
     turns: VecDeque<Option<TenantId>>,
+    /// How many tenants at the front of `turns` started waiting and have not had a turn yet.
+    newcomers: usize,
 }
 
 /// The permits.
@@ -91,7 +96,9 @@ impl FairGate {
             let queue = s.waiting.entry(tenant).or_default();
             queue.push_back(tx);
             if queue.len() == 1 {
-                s.turns.push_back(tenant);
+                let at = s.newcomers;
+                s.turns.insert(at, tenant);
+                s.newcomers += 1;
             }
             rx
         };
@@ -113,6 +120,7 @@ impl FairGate {
     fn release(&self) {
         let mut s = lock(&self.state);
         while let Some(tenant) = s.turns.pop_front() {
+            s.newcomers = s.newcomers.saturating_sub(1);
             let Some(queue) = s.waiting.get_mut(&tenant) else {
                 continue;
             };
@@ -169,6 +177,34 @@ mod tests {
         let b_at = order.iter().position(|x| x == "b").unwrap();
         assert!(b_at <= 1, "b served second at the latest: {order:?}");
         assert_eq!(order.len(), 11);
+    }
+
+    #[tokio::test]
+    async fn a_tenant_that_starts_waiting_goes_ahead_of_a_backlog() {
+        let gate = FairGate::new(1);
+        let (a, b, c) = (
+            Some(TenantId::new()),
+            Some(TenantId::new()),
+            Some(TenantId::new()),
+        );
+        let held = gate.acquire(a).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, tenant) in [("a1", a), ("a2", a), ("a3", a), ("b", b), ("c", c)] {
+            let (gate, order) = (Arc::clone(&gate), Arc::clone(&order));
+            tasks.push(tokio::spawn(async move {
+                let _p = gate.acquire(tenant).await;
+                lock(&order).push(name);
+            }));
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        drop(held);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // a started waiting first, then b and c: each gets one turn in that order, then the
+        // round goes on
+        assert_eq!(*lock(&order), ["a1", "b", "c", "a2", "a3"]);
     }
 
     #[tokio::test]
