@@ -1,9 +1,7 @@
 //! What a stranger can write into a tenant's audit trail: a failed login's login name is stored
 //! as the event's target, so it is capped and escaped before it is stored, on both stores.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::{Value, json};

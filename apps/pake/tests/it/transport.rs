@@ -2,9 +2,7 @@
 //! connection closed, every 405 says which methods the resource has, and a client's
 //! `X-Request-ID` is echoed only when it is short and harmless.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,9 +1,7 @@
 //! The identity lifecycle over HTTP: tenants on three plans, their admins, users of every role,
 //! one-time passwords, refresh, logout, sessions, role changes ending sessions.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
-
-mod common;
+use crate::common;
 
 use common::{TENANT_ADMIN_PASSWORD, TestApp, USER_PASSWORD};
 use serde_json::json;

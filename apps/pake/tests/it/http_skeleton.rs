@@ -1,8 +1,6 @@
 //! The HTTP skeleton over a real server: health, readiness, OpenAPI, docs, errors, request ids.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
-
-mod common;
+use crate::common;
 
 use common::spawn_app;
 use serde_json::Value;

@@ -1,8 +1,6 @@
 //! The `pake` binary end to end: first start prints the super admin's password exactly once,
 //! SIGTERM shuts down gracefully, `pake config` redacts secrets, `pake migrate` migrates.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

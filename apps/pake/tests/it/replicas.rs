@@ -3,9 +3,7 @@
 //! going away, on a private redis-server this test starts: the server keeps serving, degraded,
 //! and picks Redis up again by itself.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

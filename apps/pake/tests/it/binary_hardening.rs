@@ -2,8 +2,6 @@
 //! read: requests the HTTP parser refuses never reach the error log and cannot flood it, and the
 //! data directory, database and key files are private whatever the umask.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;

@@ -3,9 +3,7 @@
 //! and the trace context goes on to the upstream search calls. (One test in its own binary: the
 //! tracing subscriber is global to the process.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::format_collect)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -17,7 +15,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const FEED: &str = r#"<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><id>x</id></feed>"#;
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

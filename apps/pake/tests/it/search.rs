@@ -3,15 +3,9 @@
 //! analytics, popular queries, saved searches, tenant isolation, input rules, fairness between
 //! tenants at a shared upstream, pacing and retries.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::too_many_lines,
-    clippy::format_push_string
-)]
+use crate::common;
 
-mod common;
-
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use common::{TestApp, USER_PASSWORD, spawn_with};
@@ -89,12 +83,14 @@ fn atom(entries: &[(&str, &str, Option<&str>, &str)]) -> String {
 <id>https://arxiv.org/api/pake-test</id><title>arXiv Query</title><updated>2026-03-01T00:00:00Z</updated>
 "#,
     );
-    xml.push_str(&format!(
-        "<opensearch:totalResults>{}</opensearch:totalResults>\n",
+    let _ = writeln!(
+        xml,
+        "<opensearch:totalResults>{}</opensearch:totalResults>",
         entries.len()
-    ));
+    );
     for (id, title, doi, summary) in entries {
-        xml.push_str(&format!(
+        let _ = write!(
+            xml,
             r#"<entry><id>http://arxiv.org/abs/{id}v1</id><title>{title}</title><updated>2025-01-01T00:00:00Z</updated>
 <link href="https://arxiv.org/abs/{id}v1" rel="alternate" type="text/html"/>
 <link href="https://arxiv.org/pdf/{id}v1" rel="related" type="application/pdf" title="pdf"/>
@@ -103,7 +99,7 @@ fn atom(entries: &[(&str, &str, Option<&str>, &str)]) -> String {
 "#,
             doi.map(|d| format!("<arxiv:doi>{d}</arxiv:doi>"))
                 .unwrap_or_default()
-        ));
+        );
     }
     xml.push_str("</feed>");
     xml
@@ -128,9 +124,10 @@ async fn mount_pubmed(server: &MockServer, docs: &[(&str, &str, &str, &str)]) {
     let esummary = json!({"header": {"type": "esummary", "version": "0.3"}, "result": result});
     let mut efetch = String::from("<?xml version=\"1.0\" ?>\n<PubmedArticleSet>\n");
     for (pmid, title, _, abstract_text) in docs {
-        efetch.push_str(&format!(
-            "<PubmedArticle><MedlineCitation><PMID Version=\"1\">{pmid}</PMID><Article><ArticleTitle>{title}</ArticleTitle><Abstract><AbstractText>{abstract_text}</AbstractText></Abstract></Article></MedlineCitation></PubmedArticle>\n"
-        ));
+        let _ = writeln!(
+            efetch,
+            "<PubmedArticle><MedlineCitation><PMID Version=\"1\">{pmid}</PMID><Article><ArticleTitle>{title}</ArticleTitle><Abstract><AbstractText>{abstract_text}</AbstractText></Abstract></Article></MedlineCitation></PubmedArticle>"
+        );
     }
     efetch.push_str("</PubmedArticleSet>");
     Mock::given(path("/esearch.fcgi"))

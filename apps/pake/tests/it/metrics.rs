@@ -2,9 +2,7 @@
 //! templates, never raw paths or ids), behind a bearer token on the API listener or open on a
 //! separate listener; not served at all by default.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use common::{USER_PASSWORD, spawn_app, spawn_with};
 use secrecy::SecretString;

@@ -1,9 +1,7 @@
 //! Running on PostgreSQL: `pake migrate` as the owner, and a server that refuses a schema behind
 //! the binary instead of migrating silently.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use pake::config::Config;
 use pake::startup::Application;

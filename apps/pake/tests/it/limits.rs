@@ -2,9 +2,7 @@
 //! naming the limit, `Retry-After` and `RateLimit-*` headers; the per-address limit of login
 //! stops guessing before the account lockout.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use common::{TestApp, USER_PASSWORD, spawn_with};
 use serde_json::json;

@@ -2,9 +2,7 @@
 //! existing/missing object. Another tenant's object must be indistinguishable from a missing one,
 //! and nothing of the other tenant may change.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
-
-mod common;
+use crate::common;
 
 use common::{TestApp, USER_PASSWORD};
 use serde_json::{Value, json};

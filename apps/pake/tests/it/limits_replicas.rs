@@ -3,9 +3,7 @@
 //! L ± 1), as one server does; and a tenant hammering its limit does not change another tenant's
 //! admitted count or latency.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
-
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

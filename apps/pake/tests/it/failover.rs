@@ -2,9 +2,7 @@
 //! port (never the shared one): the endpoints that need it answer 503 with `Retry-After`,
 //! readiness fails, liveness stays up, and everything recovers without a restart.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,9 +2,7 @@
 //! still lets the documentation run), no server banner, CORS for configured origins only, and
 //! compression of large bodies.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
+use crate::common;
 
 use common::{spawn_app, spawn_with};
 

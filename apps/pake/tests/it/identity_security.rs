@@ -1,9 +1,7 @@
 //! Identity under attack, over HTTP: token tampering, lockout, identical failures, mass
 //! assignment, plan limits, suspended and deleted tenants, impersonation and the audit trail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
-
-mod common;
+use crate::common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

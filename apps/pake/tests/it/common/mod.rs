@@ -1,5 +1,4 @@
 //! A real server on an ephemeral port over a fresh embedded store, as the binary builds it.
-#![allow(dead_code)]
 
 use pake::config::Config;
 use pake::startup::Application;
@@ -365,7 +364,7 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(super::common::spawn_app().await).await;
+                    super::$name($crate::common::spawn_app().await).await;
                 }
             )+
         }
@@ -373,7 +372,7 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(super::common::spawn_pg_app().await).await;
+                    super::$name($crate::common::spawn_pg_app().await).await;
                 }
             )+
         }
