@@ -15,7 +15,7 @@ pub mod cache;
 pub mod fixtures;
 pub mod quota;
 pub mod rate_limit;
-pub mod repositories;
+pub mod repository;
 
 /// Generates one `#[tokio::test]` per repository suite, each on a fresh store from `$factory`.
 #[macro_export]
@@ -31,7 +31,7 @@ macro_rules! repository_contract_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $suite() {
                     let (repos, _guard) = $factory().await;
-                    $crate::repositories::$suite(&repos).await;
+                    $crate::repository::$suite(&repos).await;
                 }
             )+
         }

@@ -15,7 +15,7 @@ mod audit;
 mod convert;
 mod history;
 mod keys;
-mod saved;
+mod saved_searches;
 mod schema;
 mod sessions;
 mod tenants;

@@ -8,7 +8,7 @@
 mod audit;
 mod convert;
 mod history;
-mod saved;
+mod saved_searches;
 mod schema;
 mod sessions;
 mod tenants;

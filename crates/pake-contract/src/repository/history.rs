@@ -1,0 +1,110 @@
+//! Search history and its aggregates.
+
+use pake_domain::search::{HistoryFilter, SourceId};
+use pake_domain::{PlanId, Role, SavedSearchId, TenantId};
+use pake_ports::Repositories;
+use time::{Date, Duration, Month};
+
+use super::page;
+use crate::fixtures::{self};
+
+/// History: append, list with filters, stats and popular queries with real aggregates.
+pub async fn history(r: &Repositories) {
+    let t = fixtures::tenant("history", PlanId::Basic);
+    r.tenants.create(&t).await.unwrap();
+    let alice = fixtures::user(t.id, "alice", Role::User);
+    let bob = fixtures::user(t.id, "bob", Role::User);
+    r.users.create(&alice, None).await.unwrap();
+    r.users.create(&bob, None).await.unwrap();
+    let day1 = Date::from_calendar_date(2026, Month::March, 1)
+        .unwrap()
+        .midnight()
+        .assume_utc();
+    let day2 = day1 + Duration::days(1) + Duration::hours(3);
+    let mut s1 = fixtures::search(
+        &alice,
+        "CRISPR  Cas9",
+        &[SourceId::Arxiv, SourceId::Pubmed],
+        day1,
+    );
+    s1.execution_ms = 100;
+    let mut s2 = fixtures::search(&alice, "crispr cas9", &[SourceId::Pubmed], day2);
+    s2.execution_ms = 300;
+    s2.cache_hit = true;
+    s2.source_status = serde_json::json!({"pubmed": {"status": "cached"}});
+    let mut s3 = fixtures::search(
+        &bob,
+        "dark matter",
+        &[SourceId::Arxiv, SourceId::Web, SourceId::Pubmed],
+        day2 + Duration::minutes(1),
+    );
+    s3.execution_ms = 200;
+    s3.saved_search_id = Some(SavedSearchId::new());
+    for s in [&s1, &s2, &s3] {
+        r.history.append(s).await.unwrap();
+    }
+    let all = HistoryFilter::default();
+    let listed = r.history.list(t.id, &all, page(2, 0)).await.unwrap();
+    assert_eq!(listed.total, 3);
+    assert_eq!(
+        listed.items,
+        vec![s3.clone(), s2.clone()],
+        "newest first, all fields kept"
+    );
+    let alice_only = HistoryFilter {
+        user_id: Some(alice.id),
+        ..HistoryFilter::default()
+    };
+    assert_eq!(
+        r.history
+            .list(t.id, &alice_only, page(10, 0))
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+    let since_day2 = HistoryFilter {
+        since: Some(day2),
+        ..HistoryFilter::default()
+    };
+    assert_eq!(
+        r.history
+            .list(t.id, &since_day2, page(10, 0))
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+
+    let stats = r.history.stats(t.id, &all).await.unwrap();
+    assert_eq!((stats.total, stats.cache_hits), (3, 1));
+    assert!((stats.average_ms - 200.0).abs() < f64::EPSILON);
+    assert_eq!(
+        stats.by_source,
+        vec![
+            (SourceId::Pubmed, 3),
+            (SourceId::Arxiv, 2),
+            (SourceId::Web, 1)
+        ]
+    );
+    assert_eq!(stats.per_day, vec![(day1.date(), 1), (day2.date(), 2)]);
+    let alice_stats = r.history.stats(t.id, &alice_only).await.unwrap();
+    assert_eq!((alice_stats.total, alice_stats.cache_hits), (2, 1));
+    let empty = r.history.stats(TenantId::new(), &all).await.unwrap();
+    assert_eq!(
+        (empty.total, empty.average_ms, empty.by_source.len()),
+        (0, 0.0, 0)
+    );
+
+    let popular = r.history.popular(t.id, &all, 10).await.unwrap();
+    assert_eq!(popular.len(), 2);
+    assert_eq!(popular[0].count, 2, "grouped case- and space-insensitively");
+    assert!(
+        popular[0].query.eq_ignore_ascii_case("crispr cas9") || popular[0].query == "CRISPR  Cas9"
+    );
+    assert_eq!(
+        (popular[1].query.as_str(), popular[1].count),
+        ("dark matter", 1)
+    );
+    assert_eq!(r.history.popular(t.id, &all, 1).await.unwrap().len(), 1);
+}
