@@ -40,7 +40,7 @@ pub use health::{ComponentHealth, HealthService, Readiness, SystemStatus};
 pub use limits::{DailyUsage, LimitKind, LimitPolicy, LimitService, Refusals, SearchSlot};
 pub use provisioning::ProvisioningService;
 pub use revocation::RevocationList;
-pub use search::{SearchService, SearchSetup};
+pub use search::{SavedSearchService, SearchService, SearchSetup};
 pub use tenants::{CreatedTenant, NewTenant, TenantAnalytics, TenantPatch, TenantService};
 pub use users::{CreatedUser, NewUser, UserPatch, UserService};
 
@@ -183,8 +183,10 @@ pub struct Services {
     pub provisioning: ProvisioningService,
     /// Rate limits.
     pub limits: LimitService,
-    /// Federated search, history, analytics and saved searches.
+    /// Federated search, history and analytics.
     pub search: SearchService,
+    /// Saved searches.
+    pub saved_searches: SavedSearchService,
 }
 
 impl Services {
@@ -193,6 +195,7 @@ impl Services {
         let audit = AuditService::new(deps.clone());
         let provisioning = ProvisioningService::new(deps.clone());
         let limits = LimitService::new(deps.clone());
+        let search = SearchService::new(deps.clone(), limits.clone());
         Self {
             bootstrap: BootstrapService::new(deps.clone()),
             health: HealthService::new(deps.clone()),
@@ -206,7 +209,8 @@ impl Services {
             users: UserService::new(deps.clone(), audit.clone()),
             audit,
             provisioning,
-            search: SearchService::new(deps.clone(), limits.clone()),
+            saved_searches: SavedSearchService::new(deps.clone(), search.clone()),
+            search,
             limits,
         }
     }

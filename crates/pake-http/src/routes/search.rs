@@ -754,7 +754,7 @@ pub async fn create_saved(
     body: Json<SavedSearchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_input()?;
-    let saved = state.services.search.save(&auth.0, input).await?;
+    let saved = state.services.saved_searches.create(&auth.0, input).await?;
     Ok(HttpResponse::Created().json(SavedSearchResponse {
         saved_search: saved.into(),
     }))
@@ -770,7 +770,7 @@ pub async fn list_saved(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::new(query.limit, query.offset)?;
-    let result = state.services.search.list_saved(&auth.0, page).await?;
+    let result = state.services.saved_searches.list(&auth.0, page).await?;
     Ok(HttpResponse::Ok().json(SavedSearchesResponse {
         saved_searches: result.items.into_iter().map(SavedSearchDto::from).collect(),
         pagination: Pagination {
@@ -792,8 +792,8 @@ pub async fn get_saved(
 ) -> Result<HttpResponse, ApiError> {
     let saved = state
         .services
-        .search
-        .saved(&auth.0, SavedSearchId::from_uuid(*id))
+        .saved_searches
+        .get(&auth.0, SavedSearchId::from_uuid(*id))
         .await?;
     Ok(HttpResponse::Ok().json(SavedSearchResponse {
         saved_search: saved.into(),
@@ -815,8 +815,8 @@ pub async fn update_saved(
     let input = body.into_inner().into_changes()?;
     let saved = state
         .services
-        .search
-        .update_saved(&auth.0, SavedSearchId::from_uuid(*id), input)
+        .saved_searches
+        .update(&auth.0, SavedSearchId::from_uuid(*id), input)
         .await?;
     Ok(HttpResponse::Ok().json(SavedSearchResponse {
         saved_search: saved.into(),
@@ -835,8 +835,8 @@ pub async fn delete_saved(
 ) -> Result<HttpResponse, ApiError> {
     state
         .services
-        .search
-        .delete_saved(&auth.0, SavedSearchId::from_uuid(*id))
+        .saved_searches
+        .delete(&auth.0, SavedSearchId::from_uuid(*id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -853,8 +853,8 @@ pub async fn run_saved(
 ) -> Result<HttpResponse, ApiError> {
     let outcome = state
         .services
-        .search
-        .run_saved(&auth.0, SavedSearchId::from_uuid(*id))
+        .saved_searches
+        .run(&auth.0, SavedSearchId::from_uuid(*id))
         .await?;
     state.metrics.observe_search(&outcome);
     Ok(HttpResponse::Ok().json(SearchResponse::from(outcome)))
