@@ -27,9 +27,10 @@ use crate::routes::{audit, auth, docs, health, search, system, tenants, users};
         users::create, users::list, users::get, users::update, users::delete, users::unlock,
         users::reset_password,
         audit::list,
-        search::search, search::quick, search::history, search::analytics, search::popular,
-        search::create_saved, search::list_saved, search::get_saved, search::update_saved,
-        search::delete_saved, search::run_saved, system::status, system::metrics,
+        search::search, search::quick, search::history::history, search::history::analytics,
+        search::history::popular, search::saved::create_saved, search::saved::list_saved,
+        search::saved::get_saved, search::saved::update_saved, search::saved::delete_saved,
+        search::saved::run_saved, system::status, system::metrics,
     ),
     components(schemas(
         Problem, ErrorCode, FieldError, health::Liveness, health::ReadinessBody, health::Check,
