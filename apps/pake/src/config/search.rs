@@ -1,0 +1,159 @@
+//! `[search]`: the search budget, retries and breakers, and each upstream's address, key,
+//! pacing, timeout, size bound and cache lifetime.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pake_core::search::{BreakerPolicy, Pacing, SearchPolicy};
+use pake_domain::search::SourceId;
+use pake_sources::{HeaderHook, SourceConfig};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::redact;
+
+/// Federated search settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// How long a search waits for its sources, milliseconds (what arrived by then is answered).
+    pub budget_ms: u64,
+    /// Retries of a throttled or failed (5xx) upstream call within the budget.
+    pub retries: u32,
+    /// The first retry's backoff, milliseconds (doubling, plus jitter).
+    pub backoff_ms: u64,
+    /// Consecutive failures that open a source's circuit.
+    pub breaker_failures: u32,
+    /// How long an open circuit stays open, seconds.
+    pub breaker_cooldown_secs: u64,
+    /// The User-Agent sent upstream (name, version, and a way to reach the operator).
+    pub user_agent: String,
+    /// The operator's e-mail, sent to NCBI as `email`.
+    pub contact_email: String,
+    /// arXiv (Atom API).
+    pub arxiv: UpstreamConfig,
+    /// PubMed (E-utilities).
+    pub pubmed: UpstreamConfig,
+    /// The web (Firecrawl `/search`); without `api_key` the source reports itself unavailable.
+    pub web: UpstreamConfig,
+}
+
+/// One upstream.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    /// Base URL.
+    pub base_url: String,
+    /// API key (PubMed: raises NCBI's rate from 3/s to 10/s; web: required).
+    #[serde(serialize_with = "redact")]
+    pub api_key: Option<SecretString>,
+    /// At least this long between two requests across every replica, milliseconds (0: the
+    /// upstream's default: arXiv 3000, PubMed 334 or 100 with a key, web 100).
+    pub interval_ms: u64,
+    /// Time allowed for one HTTP request, milliseconds.
+    pub timeout_ms: u64,
+    /// The largest answer accepted, bytes.
+    pub max_bytes: usize,
+    /// How long its results stay cached, seconds.
+    pub cache_ttl_secs: u64,
+}
+
+impl UpstreamConfig {
+    fn new(base_url: &str, timeout_ms: u64, cache_ttl_secs: u64) -> Self {
+        Self {
+            base_url: base_url.to_owned(),
+            api_key: None,
+            interval_ms: 0,
+            timeout_ms,
+            max_bytes: 4 * 1024 * 1024,
+            cache_ttl_secs,
+        }
+    }
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self::new("", 8000, 600)
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            budget_ms: 10_000,
+            retries: 2,
+            backoff_ms: 500,
+            breaker_failures: 5,
+            breaker_cooldown_secs: 30,
+            user_agent: format!(
+                "PAKE/{} (research search; +https://example.invalid/pake)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            contact_email: "ops@example.invalid".into(),
+            arxiv: UpstreamConfig::new("https://export.arxiv.org", 8000, 3600),
+            pubmed: UpstreamConfig::new(
+                "https://eutils.ncbi.nlm.nih.gov/entrez/eutils",
+                8000,
+                3600,
+            ),
+            web: UpstreamConfig::new("https://api.firecrawl.dev", 8000, 600),
+        }
+    }
+}
+
+impl SearchConfig {
+    /// The search rules of the core.
+    pub fn policy(&self) -> SearchPolicy {
+        SearchPolicy {
+            budget: Duration::from_millis(self.budget_ms),
+            retries: self.retries,
+            backoff: Duration::from_millis(self.backoff_ms),
+            breaker: BreakerPolicy {
+                failures: self.breaker_failures,
+                cooldown: Duration::from_secs(self.breaker_cooldown_secs),
+            },
+            cache_ttl: SourceId::ALL
+                .iter()
+                .map(|id| (*id, Duration::from_secs(self.upstream(*id).cache_ttl_secs)))
+                .collect(),
+        }
+    }
+
+    /// The settings of one upstream.
+    pub fn upstream(&self, id: SourceId) -> &UpstreamConfig {
+        match id {
+            SourceId::Arxiv => &self.arxiv,
+            SourceId::Pubmed => &self.pubmed,
+            SourceId::Web => &self.web,
+        }
+    }
+
+    /// What the adapter of `id` is built with (every request carries the trace headers).
+    pub fn source(&self, id: SourceId) -> SourceConfig {
+        let u = self.upstream(id);
+        SourceConfig {
+            base_url: u.base_url.clone(),
+            api_key: u.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+            timeout: Duration::from_millis(u.timeout_ms),
+            max_bytes: u.max_bytes,
+            user_agent: self.user_agent.clone(),
+            headers: Some(HeaderHook(Arc::new(pake_http::request_id::trace_headers))),
+        }
+    }
+
+    /// How requests to `id` are spaced across every replica: `interval_ms`, else the upstream's
+    /// etiquette (arXiv one request every 3 s, one at a time; NCBI 3/s, 10/s with a key; web 10/s).
+    pub fn pacing(&self, id: SourceId) -> Pacing {
+        let default = match id {
+            SourceId::Arxiv => 3000,
+            SourceId::Pubmed if self.pubmed.api_key.is_some() => 100,
+            SourceId::Pubmed => 334,
+            SourceId::Web => 100,
+        };
+        let configured = self.upstream(id).interval_ms;
+        Pacing {
+            interval: Duration::from_millis(if configured == 0 { default } else { configured }),
+            one_at_a_time: id == SourceId::Arxiv,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The adapters the configuration asks for: password hasher, cache and limits, search sources.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pake_cache::{FallbackLimits, MemoryCache, RedisCache, RedisEvents, TieredCache};
+use pake_core::SearchSetup;
+use pake_core::search::Pacing;
+use pake_crypto::Argon2Hasher;
+use pake_domain::search::SourceId;
+use pake_ports::{ConcurrencyLimiter, RateLimiter, SearchSource};
+use pake_sources::{Arxiv, Firecrawl, Pubmed};
+use secrecy::ExposeSecret;
+
+use crate::config::Config;
+
+use super::StartupError;
+
+/// The search sources with their pacing, sharing spacing and connection slots through `limits`.
+pub(super) fn build_search(config: &Config, limits: &Arc<FallbackLimits>) -> SearchSetup {
+    let c = &config.search;
+    let sources: Vec<(Arc<dyn SearchSource>, Pacing)> = vec![
+        (
+            Arc::new(Arxiv::new(c.source(SourceId::Arxiv))),
+            c.pacing(SourceId::Arxiv),
+        ),
+        (
+            Arc::new(Pubmed::new(
+                c.source(SourceId::Pubmed),
+                "pake",
+                &c.contact_email,
+            )),
+            c.pacing(SourceId::Pubmed),
+        ),
+        (
+            Arc::new(Firecrawl::new(c.source(SourceId::Web))),
+            c.pacing(SourceId::Web),
+        ),
+    ];
+    let limiter: Arc<dyn RateLimiter> = limits.clone();
+    let slots: Arc<dyn ConcurrencyLimiter> = limits.clone();
+    SearchSetup::new(sources, c.policy(), &limiter, &slots)
+}
+
+/// The argon2id hasher the configuration asks for.
+pub(super) fn build_hasher(config: &Config) -> Result<Argon2Hasher, StartupError> {
+    Argon2Hasher::new(config.passwords.hashing_options())
+        .map_err(|e| StartupError::Other(e.to_string()))
+}
+
+/// The cache, identity event bus and limits: in process, or shared through Redis.
+pub(super) type Shared = (TieredCache, Option<RedisEvents>, FallbackLimits);
+
+pub(super) fn build_cache(config: &Config) -> Result<Shared, StartupError> {
+    let c = &config.cache;
+    let memory = MemoryCache::new(c.memory_mib * 1024 * 1024);
+    let l1_ttl = Duration::from_secs(c.l1_ttl_secs);
+    let lease = config.limits.lease();
+    let Some(url) = &c.redis_url else {
+        return Ok((
+            TieredCache::new(memory, None, l1_ttl),
+            None,
+            FallbackLimits::new(None, lease),
+        ));
+    };
+    let redis = RedisCache::connect(
+        url.expose_secret(),
+        c.redis_pool_size,
+        Duration::from_secs(2),
+    )
+    .map_err(|e| StartupError::Other(format!("redis: {e}")))?;
+    let bus = RedisEvents::new(url.expose_secret(), redis.pool());
+    let limiter = FallbackLimits::new(Some(redis.pool()), lease);
+    Ok((
+        TieredCache::new(memory, Some(redis), l1_ttl),
+        Some(bus),
+        limiter,
+    ))
+}
