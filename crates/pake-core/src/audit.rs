@@ -150,11 +150,7 @@ impl AuditService {
         filter: &AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditEvent>, CoreError> {
-        caller.require(
-            Permission::ReadAuditLog,
-            &self.deps.directory,
-            &self.deps.plans,
-        )?;
+        self.deps.authorize(caller, Permission::ReadAuditLog)?;
         Ok(self
             .deps
             .repos

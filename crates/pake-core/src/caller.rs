@@ -45,7 +45,7 @@ impl Caller {
     ///
     /// # Errors
     /// [`CoreError::Forbidden`] or [`CoreError::FeatureNotInPlan`].
-    pub fn require(
+    pub(crate) fn require(
         &self,
         permission: Permission,
         directory: &TenantDirectory,
@@ -67,7 +67,7 @@ impl Caller {
     ///
     /// # Errors
     /// [`CoreError::FeatureNotInPlan`].
-    pub fn require_feature(
+    pub(crate) fn require_feature(
         &self,
         feature: Feature,
         directory: &TenantDirectory,

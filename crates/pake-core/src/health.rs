@@ -125,11 +125,8 @@ impl HealthService {
         caller: &crate::Caller,
         limits: &crate::LimitService,
     ) -> Result<SystemStatus, crate::CoreError> {
-        caller.require(
-            pake_domain::Permission::ViewSystemStatus,
-            &self.deps.directory,
-            &self.deps.plans,
-        )?;
+        self.deps
+            .authorize(caller, pake_domain::Permission::ViewSystemStatus)?;
         Ok(SystemStatus {
             readiness: self.readiness().await,
             circuits: self.deps.search.circuits(),

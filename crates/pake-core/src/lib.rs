@@ -22,7 +22,7 @@ mod util;
 
 use std::sync::Arc;
 
-use pake_domain::{Password, PasswordHash, PlanCatalog, TenantId, User, UserId};
+use pake_domain::{Password, PasswordHash, Permission, PlanCatalog, TenantId, User, UserId};
 use pake_ports::{
     Cache, Clock, ConcurrencyLimiter, HashError, IdentityEvents, PasswordCheck, PasswordHasher,
     Probe, QuotaCounter, RateLimiter, Repositories, SecretGenerator, TokenIssuer, TokenVerifier,
@@ -152,6 +152,16 @@ impl Deps {
     ) -> Result<PasswordCheck, HashError> {
         let _permit = self.hash_gate.acquire(tenant).await;
         self.hasher.verify(candidate, hash).await
+    }
+
+    /// The one path deciding whether `caller` may do what `permission` allows: their role's
+    /// permissions, and the plan feature the permission needs (the super admin needs none).
+    ///
+    /// # Errors
+    /// [`CoreError::Forbidden`], [`CoreError::FeatureNotInPlan`], [`CoreError::Unauthorized`]
+    /// when the acting tenant is unknown.
+    pub fn authorize(&self, caller: &Caller, permission: Permission) -> Result<(), CoreError> {
+        caller.require(permission, &self.directory, &self.plans)
     }
 
     /// A user cache sized for `capacity` users, entries living 30 s (an upper bound on how stale a

@@ -196,10 +196,6 @@ impl TenantService {
         })
     }
 
-    fn require(&self, caller: &Caller, p: Permission) -> Result<(), CoreError> {
-        caller.require(p, &self.deps.directory, &self.deps.plans)
-    }
-
     /// Non-super-admins may only name their own tenant in a path: 403 otherwise.
     fn require_own(&self, caller: &Caller, id: TenantId, p: Permission) -> Result<(), CoreError> {
         if caller.role == Role::SuperAdmin {
@@ -208,7 +204,7 @@ impl TenantService {
         if id != caller.home_tenant {
             return Err(CoreError::Forbidden("this tenant is not yours"));
         }
-        self.require(caller, p)
+        self.deps.authorize(caller, p)
     }
 
     /// Creates a tenant and its admin atomically, then provisions it in the background.
@@ -222,7 +218,7 @@ impl TenantService {
         input: NewTenant,
         meta: &RequestMeta,
     ) -> Result<CreatedTenant, CoreError> {
-        self.require(caller, Permission::ManageTenants)?;
+        self.deps.authorize(caller, Permission::ManageTenants)?;
         let slug = TenantSlug::parse(&input.name)?;
         let display_name = DisplayName::parse(&input.display_name)?;
         let domain = input
@@ -298,7 +294,7 @@ impl TenantService {
         page: PageRequest,
         meta: &RequestMeta,
     ) -> Result<Page<Tenant>, CoreError> {
-        self.require(caller, Permission::ManageTenants)?;
+        self.deps.authorize(caller, Permission::ManageTenants)?;
         let result = self.deps.repos.tenants.list(filter, page).await?;
         // A platform-wide read: on the trail of the caller's (platform) tenant.
         let entry = Entry::new(caller.home_tenant, AuditKind::TenantsListed, meta)
@@ -427,7 +423,7 @@ impl TenantService {
         force: bool,
         meta: &RequestMeta,
     ) -> Result<Option<Tenant>, CoreError> {
-        self.require(caller, Permission::ManageTenants)?;
+        self.deps.authorize(caller, Permission::ManageTenants)?;
         let mut tenant = self
             .deps
             .repos

@@ -62,13 +62,9 @@ impl UserService {
         Self { deps, audit, auth }
     }
 
-    fn require(&self, caller: &Caller, p: Permission) -> Result<(), CoreError> {
-        caller.require(p, &self.deps.directory, &self.deps.plans)
-    }
-
     /// Whether `caller` may manage `target`: nobody manages a user above their own role.
     fn require_manage(&self, caller: &Caller, target: &User) -> Result<(), CoreError> {
-        self.require(caller, Permission::ManageUsers)?;
+        self.deps.authorize(caller, Permission::ManageUsers)?;
         if target.role > caller.role {
             return Err(CoreError::Forbidden(
                 "you cannot manage a user above your own role",
@@ -102,7 +98,7 @@ impl UserService {
         input: NewUser,
         meta: &RequestMeta,
     ) -> Result<CreatedUser, CoreError> {
-        self.require(caller, Permission::ManageUsers)?;
+        self.deps.authorize(caller, Permission::ManageUsers)?;
         let tenant = self
             .deps
             .directory
@@ -294,7 +290,7 @@ impl UserService {
         id: UserId,
         meta: &RequestMeta,
     ) -> Result<(), CoreError> {
-        self.require(caller, Permission::ManageUsers)?;
+        self.deps.authorize(caller, Permission::ManageUsers)?;
         let user = self.load(caller, id).await?;
         if id == caller.user_id {
             return Err(CoreError::Forbidden("you cannot delete yourself"));
@@ -327,7 +323,7 @@ impl UserService {
         id: UserId,
         meta: &RequestMeta,
     ) -> Result<User, CoreError> {
-        self.require(caller, Permission::ManageUsers)?;
+        self.deps.authorize(caller, Permission::ManageUsers)?;
         let mut user = self.load(caller, id).await?;
         self.require_manage(caller, &user)?;
         self.clear_lock(&mut user).await?;
@@ -364,7 +360,7 @@ impl UserService {
         chosen: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<(User, Option<Password>), CoreError> {
-        self.require(caller, Permission::ManageUsers)?;
+        self.deps.authorize(caller, Permission::ManageUsers)?;
         if id == caller.user_id {
             return Err(CoreError::Forbidden(
                 "change your own password with /auth/password, which proves the current one",

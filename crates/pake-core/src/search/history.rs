@@ -34,11 +34,7 @@ impl SearchService {
 
     /// Whose searches a reader sees: admins and managers any user's (or all); others their own.
     fn scope(&self, caller: &Caller, user: Option<UserId>) -> Result<Option<UserId>, CoreError> {
-        caller.require(
-            Permission::ReadOwnSearches,
-            &self.deps.directory,
-            &self.deps.plans,
-        )?;
+        self.deps.authorize(caller, Permission::ReadOwnSearches)?;
         if caller.can(Permission::ReadAllSearches) {
             Ok(user)
         } else if user.is_none_or(|u| u == caller.user_id) {

@@ -158,7 +158,7 @@ impl SearchService {
         quick: bool,
         saved: Option<SavedSearchId>,
     ) -> Result<SearchOutcome, CoreError> {
-        caller.require(Permission::Search, &self.deps.directory, &self.deps.plans)?;
+        self.deps.authorize(caller, Permission::Search)?;
         let plan = validate(input, quick)?;
         let _slot = self.limits.search_slot(caller).await?;
         let started = Instant::now();

@@ -107,11 +107,7 @@ impl SavedSearchService {
         caller: &Caller,
         input: SavedSearchInput,
     ) -> Result<SavedSearch, CoreError> {
-        caller.require(
-            Permission::WriteOwnSearches,
-            &self.deps.directory,
-            &self.deps.plans,
-        )?;
+        self.deps.authorize(caller, Permission::WriteOwnSearches)?;
         let name = DisplayName::parse(input.name.as_deref().unwrap_or(""))
             .map_err(|e| e.for_field("name"))?;
         let search = input
@@ -142,11 +138,7 @@ impl SavedSearchService {
     /// # Errors
     /// [`CoreError::NotFound`] (also for another user's private search).
     pub async fn get(&self, caller: &Caller, id: SavedSearchId) -> Result<SavedSearch, CoreError> {
-        caller.require(
-            Permission::ReadOwnSearches,
-            &self.deps.directory,
-            &self.deps.plans,
-        )?;
+        self.deps.authorize(caller, Permission::ReadOwnSearches)?;
         let s = self
             .deps
             .repos
@@ -171,11 +163,7 @@ impl SavedSearchService {
         caller: &Caller,
         page: PageRequest,
     ) -> Result<Page<SavedSearch>, CoreError> {
-        caller.require(
-            Permission::ReadOwnSearches,
-            &self.deps.directory,
-            &self.deps.plans,
-        )?;
+        self.deps.authorize(caller, Permission::ReadOwnSearches)?;
         let filter = if caller.can(Permission::ReadAllSearches) {
             SavedSearchFilter {
                 owner_id: None,
@@ -196,11 +184,7 @@ impl SavedSearchService {
     }
 
     async fn own(&self, caller: &Caller, id: SavedSearchId) -> Result<SavedSearch, CoreError> {
-        caller.require(
-            Permission::WriteOwnSearches,
-            &self.deps.directory,
-            &self.deps.plans,
-        )?;
+        self.deps.authorize(caller, Permission::WriteOwnSearches)?;
         let s = self.get(caller, id).await?;
         if s.owner_id == caller.user_id {
             Ok(s)
