@@ -115,7 +115,7 @@ pub fn test(filter: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// What CI runs.
+/// What CI runs: fmt, clippy, docs, cargo deny, then every test.
 pub fn ci() -> Result<(), String> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
@@ -130,6 +130,11 @@ pub fn ci() -> Result<(), String> {
         "warnings",
     ]);
     run(clippy, "cargo clippy -D warnings")?;
+    // Every public item's docs build, and every intra-doc link resolves.
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps", "--quiet"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run(doc, "cargo doc -D warnings")?;
     // The advisories database needs the network, which CI does not have.
     let mut deny = cargo();
     deny.args(["deny", "check", "bans", "licenses", "sources"]);

@@ -53,7 +53,7 @@ pub trait UserRepository: Send + Sync {
     async fn delete(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError>;
 
     /// Admits one password check of the user at `now`, atomically with every other check of the
-    /// same account on any replica ([`LoginCounters::admit`]): refused while the account is locked
+    /// same account on any replica ([`LoginCounters::admit`](pake_domain::LoginCounters::admit)): refused while the account is locked
     /// or enough checks are in flight to lock it.
     ///
     /// # Errors
@@ -66,7 +66,7 @@ pub trait UserRepository: Send + Sync {
         rule: LockoutRule,
     ) -> Result<LoginAdmission, RepoError>;
 
-    /// Settles an admitted check ([`LoginCounters::settle`]); a success also sets
+    /// Settles an admitted check ([`LoginCounters::settle`](pake_domain::LoginCounters::settle)); a success also sets
     /// `last_login_at = now`.
     ///
     /// # Errors
