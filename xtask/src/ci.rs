@@ -6,13 +6,13 @@ use std::process::Command;
 use std::time::Duration;
 
 /// The workspace root (xtask lives one level below it).
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-pub fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
     cmd
@@ -95,7 +95,7 @@ fn has_nextest() -> bool {
 }
 
 /// Every test of the workspace.
-pub fn test(filter: &[String]) -> Result<(), String> {
+pub(crate) fn test(filter: &[String]) -> Result<(), String> {
     let env = services()?;
     let filter: Vec<&String> = filter.iter().skip_while(|a| *a == "--").collect();
     let mut cmd = cargo();
@@ -116,7 +116,7 @@ pub fn test(filter: &[String]) -> Result<(), String> {
 }
 
 /// What CI runs: fmt, clippy, docs, cargo deny, then every test.
-pub fn ci() -> Result<(), String> {
+pub(crate) fn ci() -> Result<(), String> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt, "cargo fmt --check")?;

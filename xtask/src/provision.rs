@@ -133,7 +133,7 @@ fn login(url: &str, tenant: &str, username: &str, password: &str) -> Result<Valu
 }
 
 /// `cargo xtask provision`.
-pub fn run(args: &[String]) -> Result<(), String> {
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
     let root = login(&o.url, "platform", "admin", &o.admin_password)?;
     let root = root["access_token"]

@@ -63,7 +63,11 @@ enum AdminCommand {
     },
 }
 
-#[allow(clippy::print_stdout, clippy::print_stderr)]
+#[expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool answers on the terminal"
+)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::load(cli.config.as_deref()) {
@@ -129,7 +133,10 @@ fn main() -> ExitCode {
 }
 
 /// Runs `work` on a multi-threaded runtime; its error is printed.
-#[allow(clippy::print_stderr)]
+#[expect(
+    clippy::print_stderr,
+    reason = "a command-line tool answers on the terminal"
+)]
 fn run(work: impl Future<Output = Result<(), Box<dyn std::error::Error>>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -150,7 +157,10 @@ fn run(work: impl Future<Output = Result<(), Box<dyn std::error::Error>>>) -> Ex
     }
 }
 
-#[allow(clippy::print_stdout)]
+#[expect(
+    clippy::print_stdout,
+    reason = "a command-line tool answers on the terminal"
+)]
 async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = Application::build(config).await?;
     // Signal handlers go in before the server is announced, so a SIGTERM right after start-up is

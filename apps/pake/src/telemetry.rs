@@ -71,7 +71,6 @@ fn provider(endpoint: &str, tracing: &TracingConfig) -> Option<SdkTracerProvider
 
 /// Installs the global subscriber (and the trace export when configured). `RUST_LOG`, when set,
 /// overrides the configured filter.
-#[allow(clippy::print_stderr)] // before the subscriber exists there is nowhere else to say it
 pub fn init(config: &LogConfig, tracing: &TracingConfig) -> Telemetry {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.level))

@@ -10,7 +10,7 @@ use pake_ports::{CacheError, IdentityEvent, IdentityEvents};
 use tokio::sync::mpsc;
 
 /// The channel (a platform-wide key of the allow-listed `identity` namespace).
-pub const CHANNEL: &str = "g:identity:events";
+pub(crate) const CHANNEL: &str = "g:identity:events";
 
 /// Publishes identity events on Redis and delivers the other replicas' events.
 #[derive(Clone)]

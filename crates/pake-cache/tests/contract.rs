@@ -1,6 +1,9 @@
 //! The cache contract, run against the in-process cache, Redis, and the two tiered.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::expect_used,
+    reason = "a test stops at the line that cannot set up"
+)]
 
 use std::time::Duration;
 

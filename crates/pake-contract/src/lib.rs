@@ -9,7 +9,12 @@
 //! where `fresh_store` is an `async fn() -> (Repositories, Guard)` giving an empty, migrated store
 //! (the guard removes it when dropped). Each suite runs on its own store, so suites run in parallel.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the line that cannot set up"
+)]
 
 pub mod cache;
 pub mod fixtures;

@@ -127,7 +127,10 @@ pub async fn concurrency_contract(slots: Arc<dyn ConcurrencyLimiter>) {
 macro_rules! quota_contract_test {
     ($name:ident, $factory:expr) => {
         mod $name {
-            #[allow(unused_imports)]
+            #[expect(
+                unused_imports,
+                reason = "the trait is needed by some of the generated tests only"
+            )]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

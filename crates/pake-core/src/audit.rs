@@ -49,7 +49,10 @@ impl<'a> Entry<'a> {
     /// Done to `target`, as [`stored_target`] keeps it: a target can be text a stranger chose
     /// (the login name of a failed login).
     #[must_use]
-    #[allow(clippy::needless_pass_by_value)] // ids are Copy, texts are given away: either reads well
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "ids are Copy, texts are given away: either reads well"
+    )]
     pub fn on(mut self, target: impl ToString) -> Self {
         self.target = Some(stored_target(&target.to_string()));
         self

@@ -187,10 +187,10 @@ impl LimitService {
         let plan = Some(entry.plan);
         let limits = self.deps.plans.effective(entry.plan, &entry.limits).limits;
         let rpm = limits.requests_per_minute;
-        #[allow(
+        #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
-            clippy::cast_precision_loss
+            reason = "a positive per-minute rate times a fraction in (0, 1], rounded up: fits u32"
         )]
         let user_rpm =
             ((f64::from(rpm) * self.deps.limit_policy.user_fraction).ceil() as u32).max(1);

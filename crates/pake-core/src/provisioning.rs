@@ -11,7 +11,7 @@ use pake_ports::TenantFilter;
 use crate::{CoreError, Deps};
 
 /// The steps, in order.
-pub const STEPS: [&str; 3] = ["default_settings", "admin_ready", "directory_entry"];
+pub(crate) const STEPS: [&str; 3] = ["default_settings", "admin_ready", "directory_entry"];
 
 /// How many attempts before the job gives up (the error stays visible on the tenant).
 const MAX_ATTEMPTS: u32 = 5;

@@ -8,7 +8,10 @@ use pake_domain::Password;
 /// When the operating system has no randomness to give, which leaves nothing safe to do.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
-    #[allow(clippy::expect_used)]
+    #[expect(
+        clippy::expect_used,
+        reason = "a failure here is a broken machine, not a request error"
+    )]
     getrandom::fill(&mut buf).expect("the operating system's random source failed");
     buf
 }

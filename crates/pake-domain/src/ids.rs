@@ -18,7 +18,7 @@ macro_rules! id_type {
 
         impl $name {
             /// A fresh, time-ordered id (UUIDv7).
-            #[allow(clippy::new_without_default)]
+            #[expect(clippy::new_without_default, reason = "a fresh random id is not a default")]
             pub fn new() -> Self {
                 Self(Uuid::now_v7())
             }

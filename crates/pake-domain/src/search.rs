@@ -172,7 +172,10 @@ impl SearchStats {
     ) -> Self {
         by_source.retain(|(_, n)| *n > 0);
         by_source.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        #[allow(clippy::cast_precision_loss)] // counts and milliseconds far below 2^52
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "counts and milliseconds far below 2^52"
+        )]
         let average_ms = if total == 0 {
             0.0
         } else {

@@ -403,7 +403,10 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
 }
 
 /// Maps query-string extractor errors to 400.
-#[allow(clippy::needless_pass_by_value)] // the shape actix's error handlers take
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the shape actix's error handlers take"
+)]
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
     ApiError::new(
         ErrorCode::ValidationFailed,
@@ -413,7 +416,6 @@ pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
 
 /// Maps path extractor errors (a malformed id) to 404: a path that cannot name an object names
 /// none.
-#[allow(clippy::needless_pass_by_value)] // the shape actix's error handlers take
 pub fn path_error(_err: actix_web::error::PathError) -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such resource")
 }

@@ -1,15 +1,13 @@
 //! Malformed, oversized and mistyped JSON bodies get 400/413/415 problem+json, never a 5xx, through
 //! the same extractor configuration and middleware the server installs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use actix_web::{App, HttpResponse, test, web};
 use pake_http::json_config;
 use pake_http::request_id::RequestIdentity;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
+#[expect(dead_code, reason = "fields read through Debug in failure messages")]
 struct Body {
     name: String,
     count: u32,

@@ -46,7 +46,10 @@ impl RepoError {
     }
 
     /// A stored value that no longer passes domain validation: corrupt data.
-    #[allow(clippy::needless_pass_by_value)] // used as `map_err(RepoError::corrupt)`
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "used as `map_err(RepoError::corrupt)`"
+    )]
     pub fn corrupt(err: pake_domain::ValidationError) -> Self {
         Self::internal(format!("stored value fails validation: {err}"))
     }

@@ -41,14 +41,14 @@ pub(crate) struct Body {
 
 impl Body {
     /// The body as text (lossy), trimmed to a short message for errors.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         let text = String::from_utf8_lossy(&self.bytes);
         let text = text.trim();
         text.chars().take(200).collect()
     }
 
     /// `Retry-After` in seconds, when sent.
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         self.headers
             .get(reqwest::header::RETRY_AFTER)?
             .to_str()

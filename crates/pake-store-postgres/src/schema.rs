@@ -1,6 +1,5 @@
 //! Diesel table definitions, matching `migrations/postgres` (checked against the live catalog by
 //! `tests/catalog.rs`).
-#![allow(missing_docs)]
 
 diesel::table! {
     tenants (id) {

@@ -1,7 +1,10 @@
 //! The schema as PostgreSQL sees it: Citus-ready keys, forced row-level security on every table,
 //! an application role that cannot bypass it, and `schema.rs` matching the migrations.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops at the line that cannot set up"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,7 +53,7 @@ struct Inherits {
 }
 
 #[derive(QueryableByName, Debug)]
-#[allow(dead_code)] // `name` is read through Debug in failure messages
+#[expect(dead_code, reason = "`name` is read through Debug in failure messages")]
 struct RoleFlags {
     #[diesel(sql_type = Text)]
     name: String,

@@ -1,12 +1,14 @@
 //! The repository contract suite, run against PostgreSQL as the application role (row-level
 //! security on), each suite in a database of its own.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops at the line that cannot set up"
+)]
 
 use pake_ports::Repositories;
 use pake_store_postgres::test_db::TestDb;
 
-#[allow(clippy::unused_async)] // the contract macro awaits its factory
 async fn fresh_store() -> (Repositories, TestDb) {
     let db = tokio::task::spawn_blocking(TestDb::new).await.unwrap();
     (db.store(4).repositories(), db)

@@ -2,7 +2,10 @@
 //! transaction of tenant A cannot write B's rows; a pool of 2 connections under 200 concurrent
 //! requests alternating tenants never returns a foreign row and never keeps a tenant setting.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test stops at the line that cannot set up"
+)]
 
 use diesel::sql_types::BigInt;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};

@@ -1,6 +1,5 @@
 //! Diesel table definitions, matching `migrations/sqlite` (checked against the migrated database
 //! by `tests/catalog.rs`, and against the PostgreSQL schema by `xtask/tests/schemas.rs`).
-#![allow(missing_docs)]
 
 diesel::table! {
     tenants (id) {

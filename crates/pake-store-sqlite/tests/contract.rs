@@ -1,13 +1,19 @@
 //! The repository contract suite, run against the SQLite store.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::expect_used,
+    reason = "a test stops at the line that cannot set up"
+)]
 
 use pake_ports::Repositories;
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
 use tempfile::TempDir;
 
 /// A fresh, migrated store in its own temporary directory (removed when the guard drops).
-#[allow(clippy::unused_async)] // the contract macro awaits the factory: a PostgreSQL one is async
+#[expect(
+    clippy::unused_async,
+    reason = "the contract macro awaits the factory: a PostgreSQL one is async"
+)]
 async fn fresh_store() -> (Repositories, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store =

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 
 /// One request to send, pre-rendered.
 #[derive(Clone)]
-pub struct RequestSpec {
+pub(super) struct RequestSpec {
     bytes: Arc<Vec<u8>>,
     /// The status a successful answer has.
     pub expect_status: u16,
@@ -24,7 +24,7 @@ pub struct RequestSpec {
 
 impl RequestSpec {
     /// A request with `method`, `path`, extra `headers` and an optional JSON `body`.
-    pub fn new(
+    pub(super) fn new(
         method: &str,
         path: &str,
         headers: &[(&str, String)],
@@ -52,14 +52,14 @@ impl RequestSpec {
     }
 
     /// `GET path` expecting 200.
-    pub fn get(path: &str) -> Self {
+    pub(super) fn get(path: &str) -> Self {
         Self::new("GET", path, &[], None, 200)
     }
 }
 
 /// The shape of a load.
 #[derive(Clone, Copy)]
-pub struct Load {
+pub(super) struct Load {
     /// Connections.
     pub connections: usize,
     /// How long.
@@ -69,7 +69,7 @@ pub struct Load {
 }
 
 /// What a load measured.
-pub struct Outcome {
+pub(super) struct Outcome {
     /// Answers with the expected status.
     pub ok: u64,
     /// Other answers and connection failures.
@@ -82,12 +82,12 @@ pub struct Outcome {
 
 impl Outcome {
     /// Successful requests per second.
-    pub fn throughput(&self) -> f64 {
+    pub(super) fn throughput(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
 
     /// A latency percentile in milliseconds.
-    pub fn percentile_ms(&self, q: f64) -> f64 {
+    pub(super) fn percentile_ms(&self, q: f64) -> f64 {
         self.latency.value_at_quantile(q) as f64 / 1000.0
     }
 }
@@ -204,7 +204,7 @@ async fn connection(
 }
 
 /// Drives `spec` at `addr` (`127.0.0.1:PORT`) with `load`.
-pub async fn drive(addr: &str, spec: &RequestSpec, load: Load) -> Outcome {
+pub(super) async fn drive(addr: &str, spec: &RequestSpec, load: Load) -> Outcome {
     let start = Instant::now() + Duration::from_millis(20);
     let tasks: Vec<_> = (0..load.connections)
         .map(|i| {

@@ -741,7 +741,7 @@ async fn observability_scenarios(
 }
 
 /// `cargo xtask bench`.
-pub fn run(args: &[String]) -> Result<(), String> {
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
     let (pake_bin, bare_bin) = build()?;
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);

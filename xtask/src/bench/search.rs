@@ -2,7 +2,11 @@
 //! about the slowest source, not the sum of all), cached ones (throughput and latency), and a
 //! basic tenant's search while an enterprise tenant floods the shared upstreams.
 
-#![allow(clippy::format_push_string, clippy::format_collect)] // fixture text, built once
+#![expect(
+    clippy::format_push_string,
+    clippy::format_collect,
+    reason = "fixture text, built once"
+)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -12,11 +16,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// Delays of the mock upstreams.
-pub const ARXIV_DELAY: Duration = Duration::from_millis(300);
+pub(super) const ARXIV_DELAY: Duration = Duration::from_millis(300);
 /// Each of PubMed's three requests (ESearch, ESummary, EFetch).
-pub const PUBMED_DELAY: Duration = Duration::from_millis(80);
+pub(super) const PUBMED_DELAY: Duration = Duration::from_millis(80);
 /// Firecrawl.
-pub const WEB_DELAY: Duration = Duration::from_millis(200);
+pub(super) const WEB_DELAY: Duration = Duration::from_millis(200);
 
 fn atom() -> String {
     let mut xml = String::from(
@@ -83,7 +87,7 @@ fn answer(path: &str) -> (Duration, &'static str, String) {
 }
 
 /// Serves the three upstreams' paths on one port, each answer after its upstream's delay.
-pub async fn mock_upstreams() -> Result<u16, String> {
+pub(super) async fn mock_upstreams() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -136,7 +140,7 @@ pub async fn mock_upstreams() -> Result<u16, String> {
 }
 
 /// One blocking JSON request; returns the status and the body.
-pub fn call(
+pub(super) fn call(
     port: u16,
     method: &str,
     path: &str,
@@ -164,15 +168,20 @@ pub fn call(
 }
 
 /// Creates an enterprise tenant with an admin and returns the admin's token.
-pub fn searcher(port: u16, root: &str) -> Result<String, String> {
+pub(super) fn searcher(port: u16, root: &str) -> Result<String, String> {
     tenant_admin(port, root, "bench", "enterprise")
 }
 
 /// The password of every bench tenant's `admin`.
-pub const TENANT_ADMIN_PASSWORD: &str = "Bench-Searcher-Pass-2!";
+pub(super) const TENANT_ADMIN_PASSWORD: &str = "Bench-Searcher-Pass-2!";
 
 /// Creates a tenant `slug` on `plan` with an admin and returns the admin's token.
-pub fn tenant_admin(port: u16, root: &str, slug: &str, plan: &str) -> Result<String, String> {
+pub(super) fn tenant_admin(
+    port: u16,
+    root: &str,
+    slug: &str,
+    plan: &str,
+) -> Result<String, String> {
     let password = TENANT_ADMIN_PASSWORD;
     let body = format!(
         r#"{{"name":"{slug}","display_name":"Bench {slug}","plan":"{plan}","admin_email":"admin@{slug}.example","admin_password":"{password}"}}"#
@@ -207,7 +216,7 @@ pub fn tenant_admin(port: u16, root: &str, slug: &str, plan: &str) -> Result<Str
 }
 
 /// Latencies of `n` uncached searches (distinct queries), sequentially.
-pub fn uncached(port: u16, token: &str, n: usize) -> Result<Vec<Duration>, String> {
+pub(super) fn uncached(port: u16, token: &str, n: usize) -> Result<Vec<Duration>, String> {
     let mut times = Vec::with_capacity(n);
     for i in 0..n {
         let body = format!(r#"{{"query":"vortex lattices uncached {i}","max_results":10}}"#);
@@ -232,10 +241,10 @@ pub fn uncached(port: u16, token: &str, n: usize) -> Result<Vec<Duration>, Strin
 }
 
 /// Concurrent searches the flooding tenant fires per round.
-pub const FLOOD: usize = 40;
+pub(super) const FLOOD: usize = 40;
 
 /// What one basic-tenant search during (or without) a flood got.
-pub struct Probe {
+pub(super) struct Probe {
     /// Its latency.
     pub took: Duration,
     /// `arxiv=ok pubmed=ok`.
@@ -246,7 +255,7 @@ pub struct Probe {
 
 /// What the flooding tenant's arXiv calls got in one round.
 #[derive(Default)]
-pub struct FloodOutcome {
+pub(super) struct FloodOutcome {
     /// Served.
     pub ok: usize,
     /// Refused at once (the turn would have come after the budget).
@@ -276,7 +285,7 @@ fn probe(port: u16, token: &str, query: &str) -> Result<Probe, String> {
 
 /// A basic tenant's search on idle upstreams (`round` = `None`), or 150 ms into a round of
 /// [`FLOOD`] concurrent arXiv + PubMed searches of the enterprise tenant.
-pub async fn fairness_round(
+pub(super) async fn fairness_round(
     port: u16,
     flood_token: &str,
     basic_token: &str,

@@ -165,7 +165,10 @@ fn invalid(message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid(message.into())
 }
 
-#[allow(clippy::ref_option)] // the signature serde's `serialize_with` requires
+#[expect(
+    clippy::ref_option,
+    reason = "the signature serde's `serialize_with` requires"
+)]
 pub(crate) fn redact<S: Serializer>(
     secret: &Option<SecretString>,
     s: S,
@@ -177,7 +180,10 @@ pub(crate) fn redact<S: Serializer>(
 }
 
 #[cfg(test)]
-#[allow(clippy::result_large_err)] // figment::Jail's closures return its error type
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail's closures return its error type"
+)]
 mod tests {
     use std::net::SocketAddr;
     use std::path::PathBuf;

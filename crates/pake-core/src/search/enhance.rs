@@ -13,9 +13,15 @@ fn similarity(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
     if a.len() < 2 || b.len() < 2 {
         return 0.0;
     }
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "counts and milliseconds far below 2^52"
+    )]
     let shared = a.intersection(b).count() as f64;
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "counts and milliseconds far below 2^52"
+    )]
     let norm = (a.len() as f64).ln() + (b.len() as f64).ln();
     if norm <= 0.0 { 0.0 } else { shared / norm }
 }
@@ -54,7 +60,10 @@ fn textrank(items: &[String], query: &HashSet<String>) -> Vec<f64> {
         .iter()
         .zip(&sets)
         .map(|(s, set)| {
-            #[allow(clippy::cast_precision_loss)]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "counts and milliseconds far below 2^52"
+            )]
             let hits = set.intersection(query).count() as f64;
             s + 0.1 * hits
         })
@@ -138,7 +147,10 @@ pub(crate) fn key_topics(texts: &[&str], query: &str, k: usize) -> Vec<String> {
             }
         }
     }
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "counts and milliseconds far below 2^52"
+    )]
     let n = docs.len().max(1) as f64;
     let mut scored: Vec<(String, f64)> = tf
         .into_iter()

@@ -9,7 +9,7 @@ use super::enhance;
 use crate::CoreError;
 
 /// `YYYY-MM-DD` dates in JSON (filters, saved-search parameters), for `#[serde(with)]`.
-#[allow(missing_docs)] // the macro's generated functions
+#[expect(missing_docs, reason = "the macro's generated functions")]
 pub mod iso_date {
     time::serde::format_description!(pub format, Date, "[year]-[month]-[day]");
     pub use format::option;

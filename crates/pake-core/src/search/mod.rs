@@ -254,7 +254,10 @@ impl SearchService {
     }
 
     /// Records the search in the history.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each argument is one part of the search it records"
+    )]
     async fn remember(
         &self,
         caller: &Caller,

@@ -151,12 +151,18 @@ pub(crate) fn merge(records: Vec<(SourceId, SourceRecord)>) -> Vec<Vec<(SourceId
 
 /// BM25 of `query` for each document (k1 = 1.2, b = 0.75, idf over this set).
 pub(crate) fn bm25(query: &[String], docs: &[Vec<String>]) -> Vec<f64> {
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "counts and milliseconds far below 2^52"
+    )]
     let n = docs.len() as f64;
     if docs.is_empty() {
         return Vec::new();
     }
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "counts and milliseconds far below 2^52"
+    )]
     let avg = docs.iter().map(Vec::len).sum::<usize>() as f64 / n;
     let mut df: HashMap<&str, f64> = HashMap::new();
     for doc in docs {
@@ -170,12 +176,18 @@ pub(crate) fn bm25(query: &[String], docs: &[Vec<String>]) -> Vec<f64> {
     let (k1, b) = (1.2, 0.75);
     docs.iter()
         .map(|doc| {
-            #[allow(clippy::cast_precision_loss)]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "counts and milliseconds far below 2^52"
+            )]
             let len = doc.len() as f64;
             query
                 .iter()
                 .map(|q| {
-                    #[allow(clippy::cast_precision_loss)]
+                    #[expect(
+                        clippy::cast_precision_loss,
+                        reason = "counts and milliseconds far below 2^52"
+                    )]
                     let tf = doc.iter().filter(|t| *t == q).count() as f64;
                     if tf == 0.0 {
                         return 0.0;

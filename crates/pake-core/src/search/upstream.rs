@@ -114,7 +114,7 @@ impl Queues {
 }
 
 /// Hands out turns at one upstream.
-pub struct Pacer {
+pub(super) struct Pacer {
     source: SourceId,
     pacing: Pacing,
     limiter: Arc<dyn RateLimiter>,
@@ -125,7 +125,7 @@ pub struct Pacer {
 impl Pacer {
     /// A pacer for `source`, sharing spacing and connection slots with other replicas through
     /// `limiter` and `slots`.
-    pub fn new(
+    pub(super) fn new(
         source: SourceId,
         pacing: Pacing,
         limiter: Arc<dyn RateLimiter>,
@@ -282,18 +282,18 @@ struct FlightState {
 
 impl Flight {
     /// Forgets the previous attempt.
-    pub fn reset(&self) {
+    pub(super) fn reset(&self) {
         *lock(&self.0) = FlightState::default();
     }
 
     /// Whether the latest turn was refused or timed out at the pacer (so the error that followed
     /// is this replica's own, not the upstream's).
-    pub fn refused(&self) -> bool {
+    pub(super) fn refused(&self) -> bool {
         lock(&self.0).refused
     }
 
     /// How long the request in flight has been at the upstream, if one is.
-    pub fn in_flight(&self) -> Option<Duration> {
+    pub(super) fn in_flight(&self) -> Option<Duration> {
         lock(&self.0).since.map(|t| t.elapsed())
     }
 }
@@ -382,7 +382,7 @@ pub(crate) struct Breaker {
 }
 
 impl Breaker {
-    pub fn new(policy: BreakerPolicy) -> Self {
+    pub(super) fn new(policy: BreakerPolicy) -> Self {
         Self {
             policy,
             state: Mutex::default(),
@@ -390,7 +390,7 @@ impl Breaker {
     }
 
     /// Whether a call may go out now.
-    pub fn allow(&self) -> bool {
+    pub(super) fn allow(&self) -> bool {
         let mut s = lock(&self.state);
         match s.open_until {
             None => true,
@@ -403,7 +403,7 @@ impl Breaker {
     }
 
     /// Records what a call that [`Breaker::allow`] let out found.
-    pub fn record(&self, verdict: Verdict) {
+    pub(super) fn record(&self, verdict: Verdict) {
         let mut s = lock(&self.state);
         match verdict {
             Verdict::Healthy => *s = BreakerState::default(),
@@ -421,7 +421,7 @@ impl Breaker {
     }
 
     /// `closed`, `open` or `half_open`.
-    pub fn state(&self) -> &'static str {
+    pub(super) fn state(&self) -> &'static str {
         let s = lock(&self.state);
         match s.open_until {
             None => "closed",

@@ -6,10 +6,10 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 /// The super admin's password in tests.
-pub const ADMIN_PASSWORD: &str = "Quiet-Harbour-42!";
+pub(crate) const ADMIN_PASSWORD: &str = "Quiet-Harbour-42!";
 
 /// A running test server.
-pub struct TestApp {
+pub(crate) struct TestApp {
     /// `http://127.0.0.1:PORT`.
     pub address: String,
     /// A client without redirects, so redirects can be asserted.
@@ -24,13 +24,13 @@ pub struct TestApp {
 
 impl TestApp {
     /// The URL of `path`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
 
     /// The server's store, opened beside it (PostgreSQL as the superuser owner, so nothing is
     /// hidden by row-level security; or the SQLite file).
-    pub fn store(&self) -> pake_ports::Repositories {
+    pub(crate) fn store(&self) -> pake_ports::Repositories {
         match &self.db {
             Some(db) => pake_store_postgres::PgStore::connect(
                 &db.owner_url,
@@ -50,7 +50,7 @@ impl TestApp {
     /// Stops the server gracefully, waits until it has finished (its last usage flush
     /// included), and starts a new one on the same data directory (and the same PostgreSQL
     /// database and Redis, in the production configuration).
-    pub async fn restart(mut self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    pub(crate) async fn restart(mut self, tweak: impl FnOnce(&mut Config)) -> TestApp {
         self.handle.stop(true).await;
         if let Some(served) = self.served.take() {
             served.await.expect("server task").expect("server");
@@ -71,7 +71,7 @@ impl TestApp {
 
     /// Starts another replica on the same PostgreSQL database and Redis, with a data directory of
     /// its own (production configuration only).
-    pub async fn replica(&self) -> TestApp {
+    pub(crate) async fn replica(&self) -> TestApp {
         let url = self
             .db
             .as_ref()
@@ -83,7 +83,7 @@ impl TestApp {
 
     /// The server's signing keys (each call builds the key set anew): the key files of the
     /// embedded store, or the sealed keys in PostgreSQL opened with [`TEST_KEK`].
-    pub async fn signing_keys(&self) -> Box<dyn Fn() -> pake_crypto::KeySet> {
+    pub(crate) async fn signing_keys(&self) -> Box<dyn Fn() -> pake_crypto::KeySet> {
         use pake_ports::SigningKeyStore;
         if let Some(db) = &self.db {
             {
@@ -110,12 +110,12 @@ impl TestApp {
     }
 
     /// The server's data directory.
-    pub fn data_dir(&self) -> &std::path::Path {
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
         self.dir.path()
     }
 
     /// Sends a JSON request; returns the status and the JSON body (`Null` when empty).
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: &str,
         path: &str,
@@ -126,7 +126,7 @@ impl TestApp {
     }
 
     /// As [`TestApp::call`], with extra headers.
-    pub async fn call_with(
+    pub(crate) async fn call_with(
         &self,
         method: &str,
         path: &str,
@@ -157,14 +157,14 @@ impl TestApp {
     }
 
     /// Logs in; returns the status and body.
-    pub async fn login(&self, tenant: &str, username: &str, password: &str) -> (u16, Value) {
+    pub(crate) async fn login(&self, tenant: &str, username: &str, password: &str) -> (u16, Value) {
         let body = json!({"tenant": tenant, "username": username, "password": password});
         self.call("POST", "/api/v1/auth/login", None, Some(body))
             .await
     }
 
     /// Logs in and returns the access token, panicking on failure.
-    pub async fn token(&self, tenant: &str, username: &str, password: &str) -> String {
+    pub(crate) async fn token(&self, tenant: &str, username: &str, password: &str) -> String {
         let (status, body) = self.login(tenant, username, password).await;
         assert_eq!(status, 200, "login {tenant}/{username}: {body}");
         body["access_token"]
@@ -174,13 +174,13 @@ impl TestApp {
     }
 
     /// The platform super admin's token.
-    pub async fn root(&self) -> String {
+    pub(crate) async fn root(&self) -> String {
         self.token("platform", "admin", ADMIN_PASSWORD).await
     }
 
     /// Creates a tenant on `plan` with an admin whose password is [`TENANT_ADMIN_PASSWORD`], waits
     /// until it is active, and returns its id and the admin's token.
-    pub async fn tenant(&self, root: &str, name: &str, plan: &str) -> (String, String) {
+    pub(crate) async fn tenant(&self, root: &str, name: &str, plan: &str) -> (String, String) {
         let body = json!({"name": name, "display_name": format!("{name} Labs"), "plan": plan,
             "admin_email": format!("admin@{name}.org"), "admin_password": TENANT_ADMIN_PASSWORD});
         let (status, created) = self
@@ -194,7 +194,7 @@ impl TestApp {
     }
 
     /// Waits until a tenant's provisioning finished.
-    pub async fn wait_active(&self, root: &str, id: &str) {
+    pub(crate) async fn wait_active(&self, root: &str, id: &str) {
         for _ in 0..100 {
             let (_, t) = self
                 .call("GET", &format!("/api/v1/tenants/{id}"), Some(root), None)
@@ -208,7 +208,7 @@ impl TestApp {
     }
 
     /// Creates a user with `role` and password [`USER_PASSWORD`]; returns its id.
-    pub async fn user(&self, admin: &str, username: &str, role: &str) -> String {
+    pub(crate) async fn user(&self, admin: &str, username: &str, role: &str) -> String {
         let body = json!({"username": username, "email": format!("{username}@example.org"), "role": role, "password": USER_PASSWORD});
         let (status, created) = self
             .call("POST", "/api/v1/users/", Some(admin), Some(body))
@@ -219,9 +219,9 @@ impl TestApp {
 }
 
 /// Tenant admins' password in tests.
-pub const TENANT_ADMIN_PASSWORD: &str = "Granite-Falcon-77#";
+pub(crate) const TENANT_ADMIN_PASSWORD: &str = "Granite-Falcon-77#";
 /// Other users' password in tests.
-pub const USER_PASSWORD: &str = "Velvet-Compass-19%";
+pub(crate) const USER_PASSWORD: &str = "Velvet-Compass-19%";
 
 impl Drop for TestApp {
     fn drop(&mut self) {
@@ -231,10 +231,10 @@ impl Drop for TestApp {
 
 /// The key-encryption key of the test servers (32 bytes, base64): with PostgreSQL the signing keys
 /// are sealed with it in the database.
-pub const TEST_KEK: &str = "cGFrZS10ZXN0LWtleS1lbmNyeXB0aW9uLWtleS0zMmI=";
+pub(crate) const TEST_KEK: &str = "cGFrZS10ZXN0LWtleS1lbmNyeXB0aW9uLWtleS0zMmI=";
 
 /// The test configuration: port 0, a temporary data directory, cheap hashing.
-pub fn test_config(dir: &tempfile::TempDir) -> Config {
+pub(crate) fn test_config(dir: &tempfile::TempDir) -> Config {
     let mut config = Config::default();
     config.auth.key_encryption_key = Some(SecretString::from(TEST_KEK));
     config.server.bind = "127.0.0.1:0".parse().expect("address");
@@ -250,26 +250,26 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
 }
 
 /// Starts a server with `config` adjusted by `tweak`.
-pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     spawn_in(tempfile::tempdir().expect("temp dir"), tweak).await
 }
 
 /// Starts a server on an existing data directory.
-pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
     spawn_at(dir, std::sync::Arc::new(pake_ports::SystemClock), tweak).await
 }
 
 /// A clock the test moves by hand.
-pub struct ManualClock(std::sync::Mutex<time::OffsetDateTime>);
+pub(crate) struct ManualClock(std::sync::Mutex<time::OffsetDateTime>);
 
 impl ManualClock {
     /// A clock showing `now`.
-    pub fn new(now: time::OffsetDateTime) -> std::sync::Arc<Self> {
+    pub(crate) fn new(now: time::OffsetDateTime) -> std::sync::Arc<Self> {
         std::sync::Arc::new(Self(std::sync::Mutex::new(now)))
     }
 
     /// Moves the clock to `to`.
-    pub fn set(&self, to: time::OffsetDateTime) {
+    pub(crate) fn set(&self, to: time::OffsetDateTime) {
         *self.0.lock().unwrap() = to;
     }
 }
@@ -281,7 +281,7 @@ impl pake_ports::Clock for ManualClock {
 }
 
 /// Starts a server with the test configuration adjusted by `tweak` and `clock` for time.
-pub async fn spawn_with_clock(
+pub(crate) async fn spawn_with_clock(
     clock: std::sync::Arc<dyn pake_ports::Clock>,
     tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
@@ -320,12 +320,12 @@ async fn spawn_at(
 
 /// Starts a server in the production configuration: PostgreSQL (a database of its own, as the
 /// application role) and Redis (`PAKE_TEST_REDIS_URL`, default the local one).
-pub async fn spawn_pg_app() -> TestApp {
+pub(crate) async fn spawn_pg_app() -> TestApp {
     spawn_pg_with(|_| {}).await
 }
 
 /// As [`spawn_pg_app`], with the configuration adjusted by `tweak`.
-pub async fn spawn_pg_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn spawn_pg_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db = tokio::task::spawn_blocking(pake_store_postgres::test_db::TestDb::new)
         .await
         .expect("test database");
@@ -350,7 +350,7 @@ fn production(config: &mut Config, url: String) {
 
 impl TestApp {
     /// Whether the server runs in the production configuration.
-    pub fn is_production(&self) -> bool {
+    pub(crate) fn is_production(&self) -> bool {
         self.db.is_some()
     }
 }
@@ -380,6 +380,6 @@ macro_rules! on_both_stores {
 }
 
 /// Starts a server with the test configuration.
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_with(|_| {}).await
 }

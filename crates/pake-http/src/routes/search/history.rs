@@ -175,7 +175,10 @@ pub async fn analytics(
 ) -> Result<HttpResponse, ApiError> {
     let days = query.days.unwrap_or(30);
     let figures = state.services.search.analytics(&auth.0, days).await?;
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "counts and milliseconds far below 2^52"
+    )]
     let rate = if figures.total == 0 {
         0.0
     } else {
