@@ -21,6 +21,7 @@ pub mod fixtures;
 pub mod quota;
 pub mod rate_limit;
 pub mod repository;
+pub mod schema;
 
 /// Generates one `#[tokio::test]` per repository suite, each on a fresh store from `$factory`.
 #[macro_export]

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::sql_types::{Bool, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use pake_contract::schema::declared_columns;
 use pake_store_postgres::test_db::{APP_ROLE, TestDb};
 
 #[derive(QueryableByName, Debug)]
@@ -186,36 +187,18 @@ fn schema_rs_matches_the_migrated_catalog() {
         .map(|c| ((c.table_name, c.column_name), (c.data_type, c.nullable)))
         .collect();
 
-    let source = include_str!("../src/schema.rs");
-    let mut declared = BTreeMap::new();
-    let mut table = String::new();
-    for line in source.lines().map(str::trim) {
-        if let Some(rest) = line.strip_suffix('{').map(str::trim)
-            && let Some((name, _)) = rest.split_once(" (")
-        {
-            table = name.to_owned();
-        } else if let Some((column, ty)) = line.strip_suffix(',').and_then(|l| l.split_once(" -> "))
-        {
-            let nullable = ty.starts_with("Nullable<");
-            let inner = ty.trim_start_matches("Nullable<").trim_end_matches('>');
-            let pg = match inner {
-                "Uuid" => "uuid",
-                "Text" => "text",
-                "Timestamptz" => "timestamptz",
-                "Jsonb" => "jsonb",
-                "Bool" => "bool",
-                "Int4" => "int4",
-                "Int8" => "int8",
-                "Bytea" => "bytea",
-                "Date" => "date",
-                other => panic!("unmapped diesel type {other}"),
-            };
-            declared.insert(
-                (table.clone(), column.to_owned()),
-                (pg.to_owned(), nullable),
-            );
-        }
-    }
+    let declared = declared_columns(include_str!("../src/schema.rs"), |diesel| match diesel {
+        "Uuid" => "uuid",
+        "Text" => "text",
+        "Timestamptz" => "timestamptz",
+        "Jsonb" => "jsonb",
+        "Bool" => "bool",
+        "Int4" => "int4",
+        "Int8" => "int8",
+        "Bytea" => "bytea",
+        "Date" => "date",
+        other => panic!("unmapped diesel type {other}"),
+    });
     assert_eq!(
         declared, catalog,
         "schema.rs and migrations/postgres disagree"

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use diesel::sql_types::{Bool, Text};
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+use pake_contract::schema::declared_columns;
 use pake_store_sqlite::{SqliteOptions, SqliteStore};
 
 #[derive(QueryableByName, Debug)]
@@ -41,31 +42,14 @@ fn schema_rs_matches_the_migrated_database() {
         .map(|c| ((c.table_name, c.column_name), (c.data_type, c.nullable)))
         .collect();
 
-    let mut declared = BTreeMap::new();
-    let mut table = String::new();
-    for line in include_str!("../src/schema.rs").lines().map(str::trim) {
-        if let Some(rest) = line.strip_suffix('{').map(str::trim)
-            && let Some((name, _)) = rest.split_once(" (")
-        {
-            table = name.to_owned();
-        } else if let Some((column, ty)) = line.strip_suffix(',').and_then(|l| l.split_once(" -> "))
-        {
-            let nullable = ty.starts_with("Nullable<");
-            let inner = ty.trim_start_matches("Nullable<").trim_end_matches('>');
-            let sqlite = match inner {
-                "Text" => "TEXT",
-                "BigInt" => "BIGINT",
-                "Integer" => "INTEGER",
-                "Bool" => "BOOLEAN",
-                "Binary" => "BLOB",
-                other => panic!("unmapped diesel type {other}"),
-            };
-            declared.insert(
-                (table.clone(), column.to_owned()),
-                (sqlite.to_owned(), nullable),
-            );
-        }
-    }
+    let declared = declared_columns(include_str!("../src/schema.rs"), |diesel| match diesel {
+        "Text" => "TEXT",
+        "BigInt" => "BIGINT",
+        "Integer" => "INTEGER",
+        "Bool" => "BOOLEAN",
+        "Binary" => "BLOB",
+        other => panic!("unmapped diesel type {other}"),
+    });
     assert!(!declared.is_empty(), "schema.rs declares no columns");
     assert_eq!(
         declared, migrated,
