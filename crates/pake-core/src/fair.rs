@@ -1,15 +1,14 @@
 //! Fair shares of a scarce resource all tenants use (the password-hashing permits).
 //!
-//! A fixed number of permits; while any are free a caller takes one at once. When they are all
-//! held, callers wait in one queue per tenant, and each permit that comes back goes to the next
-//! tenant in round-robin order that has someone waiting — so a tenant flooding logins or password
-//! changes can never hold every permit while another tenant waits: the other tenant's request is
-//! served after at most one permit's turn per other busy tenant, not after the whole flood. A
-//! tenant that starts waiting (nobody of it was queued) goes ahead of the tenants that are
-//! working through a backlog, behind the other newcomers: a tenant asking now and then gets the
-//! next permit that comes back, while the backlogged ones keep sharing the rest.
+//! A fixed number of permits; while any are free and nobody waits, a caller takes one at once.
+//! Otherwise callers wait, and each permit that comes back goes by start-time fair queueing: every
+//! request gets a start tag when it arrives — the later of the current virtual time and the tag
+//! after its tenant's previous request — and the waiting request with the smallest tag goes
+//! next. So a tenant asking now and then is served after at most one turn of each busy tenant,
+//! while tenants with backlogs alternate; a tenant flooding logins or password changes can never
+//! hold every permit while another tenant waits, and no pattern of arrivals starves a tenant.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use pake_domain::TenantId;
@@ -17,14 +16,33 @@ use tokio::sync::oneshot;
 
 use crate::util::lock;
 
+/// Tenants whose tags are remembered at most; older ones are dropped when they no longer matter.
+const REMEMBERED_TENANTS: usize = 4096;
+
 #[derive(Default)]
 struct State {
     free: usize,
-    waiting: HashMap<Option<TenantId>, VecDeque<oneshot::Sender<()>>>,
-    /// Tenants with someone waiting, in the order they get the next permits.
-    turns: VecDeque<Option<TenantId>>,
-    /// How many tenants at the front of `turns` started waiting and have not had a turn yet.
-    newcomers: usize,
+    /// The start tag of the request served last.
+    virtual_time: u64,
+    /// Per tenant, the tag its next request starts from.
+    next_tag: HashMap<Option<TenantId>, u64>,
+    /// Waiting requests by (start tag, arrival).
+    waiting: BTreeMap<(u64, u64), oneshot::Sender<()>>,
+    arrivals: u64,
+}
+
+impl State {
+    /// The start tag of a request of `tenant` arriving now.
+    fn tag(&mut self, tenant: Option<TenantId>) -> u64 {
+        if self.next_tag.len() >= REMEMBERED_TENANTS {
+            let now = self.virtual_time;
+            self.next_tag.retain(|_, next| *next > now);
+        }
+        let next = self.next_tag.entry(tenant).or_default();
+        let start = (*next).max(self.virtual_time);
+        *next = start + 1;
+        start
+    }
 }
 
 /// The permits.
@@ -33,7 +51,7 @@ pub struct FairGate {
     permits: usize,
 }
 
-/// One held permit; dropping it hands it to the next tenant in turn.
+/// One held permit; dropping it hands it to the next waiting request.
 pub struct FairPermit {
     gate: Arc<FairGate>,
 }
@@ -82,24 +100,22 @@ impl FairGate {
     }
 
     /// Waits for a permit on behalf of `tenant` (`None`: a request naming no known tenant, which
-    /// shares one queue with every other such request).
+    /// shares one tag sequence with every other such request).
     pub async fn acquire(self: &Arc<Self>, tenant: Option<TenantId>) -> FairPermit {
         let rx = {
             let mut s = lock(&self.state);
-            if s.free > 0 && s.turns.is_empty() {
+            let start = s.tag(tenant);
+            if s.free > 0 && s.waiting.is_empty() {
                 s.free -= 1;
+                s.virtual_time = s.virtual_time.max(start);
                 return FairPermit {
                     gate: Arc::clone(self),
                 };
             }
             let (tx, rx) = oneshot::channel();
-            let queue = s.waiting.entry(tenant).or_default();
-            queue.push_back(tx);
-            if queue.len() == 1 {
-                let at = s.newcomers;
-                s.turns.insert(at, tenant);
-                s.newcomers += 1;
-            }
+            let arrival = s.arrivals;
+            s.arrivals += 1;
+            s.waiting.insert((start, arrival), tx);
             rx
         };
         let mut waiting = Waiting {
@@ -107,8 +123,8 @@ impl FairGate {
             rx,
             done: false,
         };
-        // The sender is only dropped after a successful send or never (release keeps senders of
-        // waiters alive until their turn), so an error cannot happen; treat it as granted anyway.
+        // The sender is only dropped after a successful send or when its waiter gave up, so an
+        // error cannot reach a waiter still waiting; treat it as granted anyway.
         let _ = (&mut waiting.rx).await;
         waiting.done = true;
         FairPermit {
@@ -116,23 +132,13 @@ impl FairGate {
         }
     }
 
-    /// A permit comes back: to the next waiting tenant in turn, or to the free pool.
+    /// A permit comes back: to the waiting request with the smallest start tag, or to the free
+    /// pool.
     fn release(&self) {
         let mut s = lock(&self.state);
-        while let Some(tenant) = s.turns.pop_front() {
-            s.newcomers = s.newcomers.saturating_sub(1);
-            let Some(queue) = s.waiting.get_mut(&tenant) else {
-                continue;
-            };
-            let next = queue.pop_front();
-            if queue.is_empty() {
-                s.waiting.remove(&tenant);
-            } else {
-                s.turns.push_back(tenant);
-            }
-            if let Some(tx) = next
-                && tx.send(()).is_ok()
-            {
+        while let Some(((start, _), tx)) = s.waiting.pop_first() {
+            if tx.send(()).is_ok() {
+                s.virtual_time = s.virtual_time.max(start);
                 return;
             }
         }
@@ -180,7 +186,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_tenant_that_starts_waiting_goes_ahead_of_a_backlog() {
+    async fn a_tenant_asking_once_goes_before_a_busy_tenants_next_turns() {
         let gate = FairGate::new(1);
         let (a, b, c) = (
             Some(TenantId::new()),
@@ -202,9 +208,52 @@ mod tests {
         for t in tasks {
             t.await.unwrap();
         }
-        // a started waiting first, then b and c: each gets one turn in that order, then the
-        // round goes on
-        assert_eq!(*lock(&order), ["a1", "b", "c", "a2", "a3"]);
+        // a already holds a permit: b and c, asking once each, go before a's next ones
+        assert_eq!(*lock(&order), ["b", "c", "a1", "a2", "a3"]);
+    }
+
+    /// A tenant keeping one more request going than there are permits cannot starve a tenant
+    /// with a backlog (it could when a tenant that started waiting always went first).
+    #[tokio::test]
+    async fn no_pattern_of_arrivals_starves_a_backlog() {
+        let gate = FairGate::new(1);
+        let (a, b) = (Some(TenantId::new()), Some(TenantId::new()));
+        let a_grants = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let held = gate.acquire(a).await;
+        let mut backlog = Vec::new();
+        for _ in 0..5 {
+            let gate = Arc::clone(&gate);
+            let a_grants = Arc::clone(&a_grants);
+            backlog.push(tokio::spawn(async move {
+                let _p = gate.acquire(b).await;
+                a_grants.load(std::sync::atomic::Ordering::SeqCst)
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // two loops of a: each asks again as soon as it is served, so a always has one waiting
+        let mut loops = Vec::new();
+        for _ in 0..2 {
+            let (gate, a_grants) = (Arc::clone(&gate), Arc::clone(&a_grants));
+            loops.push(tokio::spawn(async move {
+                for _ in 0..50 {
+                    let _p = gate.acquire(a).await;
+                    a_grants.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        drop(held);
+        for waiter in backlog {
+            let a_served_before = waiter.await.unwrap();
+            assert!(
+                a_served_before <= 10,
+                "b waited behind {a_served_before} of a's turns"
+            );
+        }
+        for l in loops {
+            l.await.unwrap();
+        }
     }
 
     #[tokio::test]
