@@ -28,7 +28,7 @@ pub mod schema;
 macro_rules! repository_contract_tests {
     ($factory:path) => {
         $crate::repository_contract_tests!(@tests $factory;
-            tenants, tenant_purge, users, login_failures, sessions, refresh_rotation, audit,
+            tenants, tenant_purge, users, login_failures, lockout_survives_stale_writes, sessions, refresh_rotation, audit,
             history, saved_searches, usage, health, tenant_isolation);
     };
     (@tests $factory:path; $($suite:ident),+) => {

@@ -28,7 +28,9 @@ pub(crate) struct UserRow {
     status: String,
     password_hash: String,
     must_change_password: bool,
+    #[diesel(skip_update)]
     failed_login_attempts: i32,
+    #[diesel(skip_update)]
     locked_until: Option<OffsetDateTime>,
     tokens_valid_after: OffsetDateTime,
     last_login_at: Option<OffsetDateTime>,
@@ -254,6 +256,14 @@ impl UserRepository for PgStore {
             let login_at = (settled == LoginSettlement::Succeeded).then_some(now);
             write_counters(c, (t, id), next, login_at).await?;
             Ok(settled)
+        })
+    }
+
+    async fn clear_lockout(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError> {
+        let (t, id) = (tenant.as_uuid(), id.as_uuid());
+        tenant_tx!(self, t, |c| {
+            read_counters(c, (t, id)).await?;
+            write_counters(c, (t, id), LoginCounters::default(), None).await
         })
     }
 }

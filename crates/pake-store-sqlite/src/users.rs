@@ -26,7 +26,9 @@ pub(crate) struct UserRow {
     status: String,
     password_hash: String,
     must_change_password: bool,
+    #[diesel(skip_update)]
     failed_login_attempts: i32,
+    #[diesel(skip_update)]
     locked_until: Option<i64>,
     tokens_valid_after: i64,
     last_login_at: Option<i64>,
@@ -238,6 +240,15 @@ impl UserRepository for SqliteStore {
             let login_at = (settled == LoginSettlement::Succeeded).then_some(now);
             write_counters(c, &key, next, login_at)?;
             Ok(settled)
+        })
+        .await
+    }
+
+    async fn clear_lockout(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError> {
+        let key = key(tenant, id);
+        self.write(move |c| {
+            read_counters(c, &key)?;
+            write_counters(c, &key, LoginCounters::default(), None)
         })
         .await
     }

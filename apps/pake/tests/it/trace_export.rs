@@ -1,7 +1,8 @@
 //! Trace export over OTLP/HTTP to a local receiver: a request carrying a W3C `traceparent`
 //! continues that trace, its spans arrive at the collector (protobuf) with the caller's trace id,
-//! and the trace context goes on to the upstream search calls. (One test in its own binary: the
-//! tracing subscriber is global to the process.)
+//! and the trace context goes on to the upstream search calls. The tracing subscriber is global:
+//! this test installs it (and the W3C propagator) for the whole test binary, so other tests'
+//! upstream calls may carry `traceparent` too; none of them looks.
 
 use crate::common;
 

@@ -21,7 +21,7 @@ pub use saved_searches::saved_searches;
 pub use sessions::{refresh_rotation, sessions};
 pub use tenants::{tenant_purge, tenants};
 pub use usage::usage;
-pub use users::{login_failures, users};
+pub use users::{lockout_survives_stale_writes, login_failures, users};
 
 fn page(limit: u32, offset: u64) -> PageRequest {
     PageRequest::new(Some(limit), Some(offset)).unwrap()

@@ -240,9 +240,10 @@ pub async fn login_failures(r: &Repositories) {
         "four failures and one check in flight"
     );
     // a fifth failure elsewhere (another replica) sets the lock...
-    let mut other = r.users.find(t.id, u.id).await.unwrap().unwrap();
-    other.locked_until = Some(t2 + lock);
-    r.users.update(&other).await.unwrap();
+    r.users
+        .finish_login_attempt(t.id, u.id, t2, RULE, false)
+        .await
+        .unwrap();
     // ...and the success that was in flight does not clear it
     assert_eq!(
         r.users
@@ -269,6 +270,46 @@ pub async fn login_failures(r: &Repositories) {
         r.users
             .finish_login_attempt(t.id, UserId::new(), later, RULE, false)
             .await,
+        Err(RepoError::NotFound)
+    ));
+}
+
+/// The lockout counters change only through the lockout methods: writing back a user read before
+/// a lock leaves the lock; `clear_lockout` clears failures, lock and checks in flight.
+pub async fn lockout_survives_stale_writes(r: &Repositories) {
+    let t = fixtures::tenant("stale", PlanId::Basic);
+    r.tenants.create(&t).await.unwrap();
+    let u = fixtures::user(t.id, "alice", Role::User);
+    r.users.create(&u, None).await.unwrap();
+    let stale = r.users.find(t.id, u.id).await.unwrap().unwrap();
+    let at = now();
+    for _ in 0..5 {
+        wrong_guess(r, t.id, u.id, at).await;
+    }
+    let mut renamed = stale.clone();
+    renamed.full_name = Some(pake_domain::DisplayName::parse("Alice Stale").unwrap());
+    r.users.update(&renamed).await.unwrap();
+    let after = r.users.find(t.id, u.id).await.unwrap().unwrap();
+    assert!(after.is_locked(at), "a stale write cleared the lock");
+    assert_eq!(after.failed_login_attempts, 5);
+    assert_eq!(
+        after.full_name, renamed.full_name,
+        "the other fields are written"
+    );
+
+    r.users.clear_lockout(t.id, u.id).await.unwrap();
+    let cleared = r.users.find(t.id, u.id).await.unwrap().unwrap();
+    assert!(!cleared.is_locked(at));
+    assert_eq!(cleared.failed_login_attempts, 0);
+    assert_eq!(
+        r.users
+            .begin_login_attempt(t.id, u.id, at, RULE)
+            .await
+            .unwrap(),
+        LoginAdmission::Admitted
+    );
+    assert!(matches!(
+        r.users.clear_lockout(t.id, UserId::new()).await,
         Err(RepoError::NotFound)
     ));
 }

@@ -39,7 +39,9 @@ pub trait UserRepository: Send + Sync {
         since: OffsetDateTime,
     ) -> Result<u64, RepoError>;
 
-    /// Replaces the stored user with `user` (matched by tenant and id).
+    /// Replaces the stored user with `user` (matched by tenant and id), except the lockout
+    /// counters (failures, lock, checks in flight): only the lockout methods below change them,
+    /// so a user read before a password check cannot write stale counters back.
     ///
     /// # Errors
     /// [`RepoError::NotFound`]; [`RepoError::Conflict`] when the new username or e-mail is taken.
@@ -79,4 +81,11 @@ pub trait UserRepository: Send + Sync {
         rule: LockoutRule,
         password_matched: bool,
     ) -> Result<LoginSettlement, RepoError>;
+
+    /// Clears the lockout counters: no failures, no lock, no checks in flight (an unlock, a
+    /// password reset).
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`].
+    async fn clear_lockout(&self, tenant: TenantId, id: UserId) -> Result<(), RepoError>;
 }

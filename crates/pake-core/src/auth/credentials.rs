@@ -1,0 +1,284 @@
+//! Password checks: logging in (the lockout admitted and settled around each check, the same
+//! work for an unknown user) and changing one's own password.
+
+use pake_domain::audit::AuditKind;
+use pake_domain::{LoginAdmission, LoginSettlement, Password, TenantId, User, UserId, UserStatus};
+use pake_ports::PasswordCheck;
+use time::OffsetDateTime;
+
+use crate::CoreError;
+use crate::audit::Entry;
+use crate::caller::{Caller, RequestMeta};
+use crate::directory::TenantEntry;
+
+use super::{AuthService, LoginInput, LoginOutcome, TokenPair, absent};
+
+impl AuthService {
+    /// Logs a user in. Every failure is the same [`CoreError::InvalidCredentials`] and costs the
+    /// same password check, so neither the answer nor its timing tells what was wrong.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidCredentials`]; store errors.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(
+        &self,
+        input: LoginInput,
+        meta: &RequestMeta,
+    ) -> Result<LoginOutcome, CoreError> {
+        let now = self.deps.clock.now();
+        let tenant = input
+            .tenant
+            .as_deref()
+            .and_then(|t| self.deps.directory.resolve(t));
+        let user = match &tenant {
+            Some(t) => {
+                self.deps
+                    .repos
+                    .users
+                    .find_by_login(t.id, &input.login)
+                    .await?
+            }
+            None => None,
+        };
+        let Some((tenant, user)) = tenant.clone().zip(user) else {
+            return Err(self.unknown_login(tenant.as_ref(), &input, meta, now).await);
+        };
+        let fail = |reason: &'static str| {
+            Entry::new(tenant.id, AuditKind::LoginFailed, meta)
+                .on(user.id)
+                .with(serde_json::json!({ "reason": reason }))
+        };
+        let refused = if !tenant.status.is_usable() {
+            Some("tenant_not_active")
+        } else if user.status == UserStatus::Disabled {
+            Some("user_disabled")
+        } else {
+            None
+        };
+        let rule = self.deps.policy.lockout();
+        let admitted = refused.is_none()
+            && self
+                .deps
+                .repos
+                .users
+                .begin_login_attempt(tenant.id, user.id, now, rule)
+                .await?
+                == LoginAdmission::Admitted;
+        if !admitted {
+            // Disabled, inactive tenant, locked (or enough guesses in flight to lock it): the
+            // password is not evaluated, but the answer costs the same — the store round trips a
+            // wrong password makes (on an account that does not exist, so they change nothing)
+            // around a check against a dummy hash.
+            let (users, ghost) = (&self.deps.repos.users, UserId::new());
+            if refused.is_some() {
+                absent(users.begin_login_attempt(tenant.id, ghost, now, rule).await)?;
+            }
+            self.deps
+                .verify_password(Some(tenant.id), &input.password, None)
+                .await?;
+            absent(
+                users
+                    .finish_login_attempt(tenant.id, ghost, now, rule, false)
+                    .await,
+            )?;
+            self.audit
+                .record(fail(refused.unwrap_or("account_locked")))
+                .await;
+            return Err(CoreError::InvalidCredentials);
+        }
+        let check = self
+            .deps
+            .verify_password(Some(tenant.id), &input.password, Some(&user.password_hash))
+            .await;
+        let matched = matches!(check, Ok(PasswordCheck::Match { .. }));
+        let settled = self.settle_attempt(tenant.id, &user, matched, meta).await?;
+        let PasswordCheck::Match { needs_rehash } = check? else {
+            return Err(CoreError::InvalidCredentials);
+        };
+        if settled != LoginSettlement::Succeeded {
+            self.audit.record(fail("account_locked")).await;
+            return Err(CoreError::InvalidCredentials);
+        }
+        let mut user = user;
+        user.failed_login_attempts = 0;
+        user.locked_until = None;
+        user.last_login_at = Some(now);
+        if needs_rehash && let Ok(password) = Password::parse(&input.password, None) {
+            user.password_hash = self.deps.hash_password(tenant.id, &password).await?;
+            user.updated_at = now;
+            self.deps.repos.users.update(&user).await?;
+        }
+        self.invalidate_user(tenant.id, user.id);
+
+        let (session, refresh) = self
+            .open_session(tenant.id, user.id, input.remember_me, meta, now)
+            .await?;
+        let tokens = self.tokens(&user, session.id, &refresh, now)?;
+        let entry = Entry::new(tenant.id, AuditKind::LoginSucceeded, meta)
+            .on(user.id)
+            .with(serde_json::json!({"session_id": session.id.to_string()}));
+        self.audit.record(entry).await;
+        Ok(LoginOutcome { tokens, user })
+    }
+
+    /// A login to an unknown tenant or user: the same work as a wrong password, so the timing
+    /// does not tell them apart — the lockout bookkeeping (on an account that does not exist,
+    /// so it changes nothing) around a password check against a dummy hash. Always an error.
+    pub(super) async fn unknown_login(
+        &self,
+        tenant: Option<&TenantEntry>,
+        input: &LoginInput,
+        meta: &RequestMeta,
+        now: OffsetDateTime,
+    ) -> CoreError {
+        let work = async {
+            // an unknown tenant gets a made-up one: the store finds nothing either way
+            let (t, u) = (tenant.map_or_else(TenantId::new, |t| t.id), UserId::new());
+            let (users, rule) = (&self.deps.repos.users, self.deps.policy.lockout());
+            absent(users.begin_login_attempt(t, u, now, rule).await)?;
+            self.deps
+                .verify_password(tenant.map(|t| t.id), &input.password, None)
+                .await?;
+            absent(users.finish_login_attempt(t, u, now, rule, false).await)?;
+            if let Some(t) = tenant {
+                let entry = Entry::new(t.id, AuditKind::LoginFailed, meta)
+                    .on(&input.login)
+                    .with(serde_json::json!({"reason": "unknown_user"}));
+                self.audit.record(entry).await;
+            }
+            Ok::<_, CoreError>(())
+        };
+        work.await.err().unwrap_or(CoreError::InvalidCredentials)
+    }
+
+    /// Settles an admitted password check (a failure counts towards the lockout, locking at the
+    /// threshold) and audits a wrong password and a lock it set.
+    pub(super) async fn settle_attempt(
+        &self,
+        tenant: TenantId,
+        user: &User,
+        matched: bool,
+        meta: &RequestMeta,
+    ) -> Result<LoginSettlement, CoreError> {
+        let settled = self
+            .deps
+            .repos
+            .users
+            .finish_login_attempt(
+                tenant,
+                user.id,
+                self.deps.clock.now(),
+                self.deps.policy.lockout(),
+                matched,
+            )
+            .await?;
+        self.invalidate_user(tenant, user.id);
+        if let LoginSettlement::Failed {
+            attempts,
+            locked_until,
+            locked_now,
+        } = settled
+        {
+            let entry = Entry::new(tenant, AuditKind::LoginFailed, meta)
+                .on(user.id)
+                .with(serde_json::json!({"reason": "wrong_password", "attempts": attempts}));
+            self.audit.record(entry).await;
+            if locked_now {
+                let locked = Entry::new(tenant, AuditKind::AccountLocked, meta)
+                    .on(user.id)
+                    .with(serde_json::json!({"locked_until": locked_until.map(|t| t.to_string())}));
+                self.audit.record(locked).await;
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Changes the caller's own password. A wrong current password counts towards the account's
+    /// lockout like a failed login (and once locked, the current password is not evaluated).
+    /// Every session of the user ends, this one included, and a new session starts: the answer
+    /// is its token pair, and the caller's old access token stops working at once.
+    ///
+    /// # Errors
+    /// [`CoreError::Validation`] when the current password is wrong (or the account is locked)
+    /// or the new one breaks the policy.
+    #[tracing::instrument(skip_all)]
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        current: &str,
+        new: &str,
+        meta: &RequestMeta,
+    ) -> Result<TokenPair, CoreError> {
+        let now = self.deps.clock.now();
+        let tenant = caller.home_tenant;
+        let mut user = self
+            .deps
+            .repos
+            .users
+            .find(tenant, caller.user_id)
+            .await?
+            .ok_or(CoreError::Unauthorized)?;
+        let password =
+            Password::parse(new, Some(&user.username)).map_err(|e| e.for_field("new_password"))?;
+        if new == current {
+            return Err(pake_domain::ValidationError::new(
+                "new_password",
+                pake_domain::Reason::Reserved,
+            )
+            .into());
+        }
+        let wrong_current = || -> CoreError {
+            pake_domain::ValidationError::new(
+                "current_password",
+                pake_domain::Reason::InvalidFormat,
+            )
+            .into()
+        };
+        let admission = self
+            .deps
+            .repos
+            .users
+            .begin_login_attempt(tenant, user.id, now, self.deps.policy.lockout())
+            .await?;
+        if admission == LoginAdmission::Refused {
+            self.deps
+                .verify_password(Some(tenant), current, None)
+                .await?;
+            return Err(wrong_current());
+        }
+        let check = self
+            .deps
+            .verify_password(Some(tenant), current, Some(&user.password_hash))
+            .await;
+        let matched = matches!(check, Ok(PasswordCheck::Match { .. }));
+        let settled = self.settle_attempt(tenant, &user, matched, meta).await?;
+        check?;
+        if settled != LoginSettlement::Succeeded {
+            return Err(wrong_current());
+        }
+        user.password_hash = self.deps.hash_password(tenant, &password).await?;
+        user.must_change_password = false;
+        user.updated_at = now;
+        self.deps.repos.users.update(&user).await?;
+        self.invalidate_user(tenant, user.id);
+        let current_session = self
+            .deps
+            .repos
+            .sessions
+            .find(tenant, caller.session_id)
+            .await?;
+        self.end_sessions(tenant, user.id, None).await?;
+        // The same session policy continues: a remembered session stays remembered.
+        let remember_me = current_session
+            .is_some_and(|s| s.expires_at - s.created_at > self.deps.policy.short_session_ttl);
+        let (session, refresh) = self
+            .open_session(tenant, user.id, remember_me, meta, now)
+            .await?;
+        let entry = Entry::new(tenant, AuditKind::PasswordChanged, meta)
+            .by(caller)
+            .on(user.id)
+            .with(serde_json::json!({"session_id": session.id.to_string()}));
+        self.audit.record(entry).await;
+        self.tokens(&user, session.id, &refresh, now)
+    }
+}
