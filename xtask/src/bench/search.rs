@@ -12,8 +12,15 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+use super::load::RequestSpec;
+use super::login::login_token;
+use super::server::start_pake;
+use super::{Options, Row, measure};
 
 /// Delays of the mock upstreams.
 pub(super) const ARXIV_DELAY: Duration = Duration::from_millis(300);
@@ -319,4 +326,144 @@ pub(super) async fn fairness_round(
         }
     }
     Ok((basic, outcome))
+}
+
+/// Searches against mock upstreams with known delays: uncached (one at a time, distinct
+/// queries) and cached (the same query under load).
+pub(super) async fn search_scenarios(
+    binary: &Path,
+    workers: usize,
+    o: &Options,
+) -> Result<Vec<Row>, String> {
+    let upstream = mock_upstreams().await?;
+    let base = format!("http://127.0.0.1:{upstream}");
+    let env = [
+        ("PAKE_SEARCH__ARXIV__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__PUBMED__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__WEB__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__WEB__API_KEY", "fc-bench"),
+        ("PAKE_SEARCH__ARXIV__INTERVAL_MS", "1"),
+        ("PAKE_SEARCH__PUBMED__INTERVAL_MS", "1"),
+        ("PAKE_SEARCH__WEB__INTERVAL_MS", "1"),
+    ];
+    let pake = start_pake(binary, workers, &env)?;
+    let port = pake.port;
+    let token = tokio::task::spawn_blocking(move || {
+        let root = login_token(port)?;
+        searcher(port, &root)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let uncached = {
+        let token = token.clone();
+        tokio::task::spawn_blocking(move || uncached(port, &token, 20))
+            .await
+            .map_err(|e| e.to_string())??
+    };
+    let mut sorted = uncached.clone();
+    sorted.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let slowest = ARXIV_DELAY.max(PUBMED_DELAY * 3).max(WEB_DELAY);
+    let sum = ARXIV_DELAY + PUBMED_DELAY * 3 + WEB_DELAY;
+    let mut rows = vec![Row {
+        name: "search, uncached (3 mock sources)".into(),
+        throughput: 1.0 / (uncached.iter().map(Duration::as_secs_f64).sum::<f64>() / 20.0),
+        p50: ms(sorted[sorted.len() / 2]),
+        p99: ms(sorted[sorted.len() - 1]),
+        p999: ms(sorted[sorted.len() - 1]),
+        errors: 0,
+        rss_mib: 0.0,
+        note: format!(
+            "one at a time; slowest source {:.0} ms, all sources summed {:.0} ms",
+            ms(slowest),
+            ms(sum)
+        ),
+    }];
+    let body = r#"{"query":"vortex lattices cached","max_results":10}"#;
+    let spec = RequestSpec::new(
+        "POST",
+        "/api/v1/search/",
+        &[("Authorization", format!("Bearer {token}"))],
+        Some(body),
+        200,
+    );
+    // warm the cache once
+    tokio::task::spawn_blocking(move || {
+        call(port, "POST", "/api/v1/search/", Some(&token), Some(body))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    rows.push(measure("search, cached (same query)", &pake, &spec, o).await);
+    Ok(rows)
+}
+
+/// Fairness at the shared upstreams: a basic tenant's arXiv + PubMed search alone, then during
+/// three rounds of 40 concurrent arXiv + PubMed searches of an enterprise tenant. arXiv's
+/// production pacing scaled down by ten (one request every 300 ms, one at a time, a 1.2 s
+/// budget; in production 3 s and 10 s), NCBI's likewise (34 ms). Prints each probe's source
+/// statuses and latency.
+pub(super) async fn fairness_scenarios(binary: &Path, workers: usize) -> Result<Vec<Row>, String> {
+    let upstream = mock_upstreams().await?;
+    let base = format!("http://127.0.0.1:{upstream}");
+    let env = [
+        ("PAKE_SEARCH__ARXIV__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__PUBMED__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__WEB__BASE_URL", base.as_str()),
+        ("PAKE_SEARCH__ARXIV__INTERVAL_MS", "300"),
+        ("PAKE_SEARCH__PUBMED__INTERVAL_MS", "34"),
+        ("PAKE_SEARCH__BUDGET_MS", "1200"),
+    ];
+    let pake = start_pake(binary, workers, &env)?;
+    let port = pake.port;
+    let (flood, basic) = tokio::task::spawn_blocking(move || {
+        let root = login_token(port)?;
+        Ok::<_, String>((
+            tenant_admin(port, &root, "deluge", "enterprise")?,
+            tenant_admin(port, &root, "trickle", "basic")?,
+        ))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "\nsearch fairness: a basic tenant's arXiv + PubMed search (budget 1200 ms; arXiv 1 request / 300 ms, one at a time, {} ms per answer)",
+        ARXIV_DELAY.as_millis()
+    );
+    let (idle, _) = fairness_round(port, &flood, &basic, None).await?;
+    println!(
+        "  idle upstreams:                 {:>6.0} ms  {}",
+        ms(idle.took),
+        idle.statuses
+    );
+    let mut during = Vec::new();
+    let mut all_ok = 0;
+    for round in 0..3 {
+        let (probe, flood_got) = fairness_round(port, &flood, &basic, Some(round)).await?;
+        println!(
+            "  during flood {}: {:>6.0} ms  {}   (the flood's arXiv calls: {} served, {} refused at once, {} other)",
+            round + 1,
+            ms(probe.took),
+            probe.statuses,
+            flood_got.ok,
+            flood_got.refused,
+            flood_got.other
+        );
+        all_ok += usize::from(probe.all_ok);
+        during.push(probe.took);
+    }
+    during.sort();
+    let n = during.len();
+    Ok(vec![Row {
+        name: "search, basic during a 40× flood".into(),
+        throughput: 0.0,
+        p50: ms(during[n / 2]),
+        p99: ms(during[n - 1]),
+        p999: ms(during[n - 1]),
+        errors: (n - all_ok) as u64,
+        rss_mib: 0.0,
+        note: format!(
+            "{all_ok}/{n} probes with every source ok; idle {:.0} ms",
+            ms(idle.took)
+        ),
+    }])
 }
