@@ -7,6 +7,11 @@
 //! next. So a tenant asking now and then is served after at most one turn of each busy tenant,
 //! while tenants with backlogs alternate; a tenant flooding logins or password changes can never
 //! hold every permit while another tenant waits, and no pattern of arrivals starves a tenant.
+//!
+//! Beside the permits the gate may keep spare ones, taken only by a tenant with no permit in use
+//! when every permit is busy: a tenant asking now and then does not even wait for the next permit
+//! to come back while another tenant floods, and a flooding tenant (which always has one in use)
+//! can never take them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -22,12 +27,16 @@ const REMEMBERED_TENANTS: usize = 4096;
 #[derive(Default)]
 struct State {
     free: usize,
+    /// Spare permits not in use.
+    spare: usize,
+    /// Permits (and spares) each tenant holds now.
+    in_use: HashMap<Option<TenantId>, usize>,
     /// The start tag of the request served last.
     virtual_time: u64,
     /// Per tenant, the tag its next request starts from.
     next_tag: HashMap<Option<TenantId>, u64>,
     /// Waiting requests by (start tag, arrival).
-    waiting: BTreeMap<(u64, u64), oneshot::Sender<()>>,
+    waiting: BTreeMap<(u64, u64), (Option<TenantId>, oneshot::Sender<()>)>,
     arrivals: u64,
 }
 
@@ -43,6 +52,19 @@ impl State {
         *next = start + 1;
         start
     }
+
+    fn hold(&mut self, tenant: Option<TenantId>) {
+        *self.in_use.entry(tenant).or_default() += 1;
+    }
+
+    fn unhold(&mut self, tenant: Option<TenantId>) {
+        if let Some(n) = self.in_use.get_mut(&tenant) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_use.remove(&tenant);
+            }
+        }
+    }
 }
 
 /// The permits.
@@ -51,14 +73,23 @@ pub struct FairGate {
     permits: usize,
 }
 
-/// One held permit; dropping it hands it to the next waiting request.
+/// One held permit; dropping it hands it to the next waiting request (a spare goes back to the
+/// spares).
 pub struct FairPermit {
     gate: Arc<FairGate>,
+    tenant: Option<TenantId>,
+    spare: bool,
 }
 
 impl Drop for FairPermit {
     fn drop(&mut self) {
-        self.gate.release();
+        let mut s = lock(&self.gate.state);
+        s.unhold(self.tenant);
+        if self.spare {
+            s.spare += 1;
+        } else {
+            FairGate::hand_on(&mut s);
+        }
     }
 }
 
@@ -66,6 +97,7 @@ impl Drop for FairPermit {
 /// goes on to the next one.
 struct Waiting {
     gate: Arc<FairGate>,
+    tenant: Option<TenantId>,
     rx: oneshot::Receiver<()>,
     done: bool,
 }
@@ -75,26 +107,35 @@ impl Drop for Waiting {
         if !self.done {
             self.rx.close();
             if self.rx.try_recv().is_ok() {
-                self.gate.release();
+                let mut s = lock(&self.gate.state);
+                s.unhold(self.tenant);
+                FairGate::hand_on(&mut s);
             }
         }
     }
 }
 
 impl FairGate {
-    /// A gate of `permits` permits (at least one).
+    /// A gate of `permits` permits (at least one) and no spares.
     pub fn new(permits: usize) -> Arc<Self> {
+        Self::with_spares(permits, 0)
+    }
+
+    /// A gate of `permits` permits (at least one) and `spares` spare ones for tenants with none
+    /// in use.
+    pub fn with_spares(permits: usize, spares: usize) -> Arc<Self> {
         let permits = permits.max(1);
         Arc::new(Self {
             state: Mutex::new(State {
                 free: permits,
+                spare: spares,
                 ..State::default()
             }),
-            permits,
+            permits: permits + spares,
         })
     }
 
-    /// How many permits there are.
+    /// How many may be held at once, spares included (what the resource behind must allow).
     pub fn permits(&self) -> usize {
         self.permits
     }
@@ -105,21 +146,31 @@ impl FairGate {
         let rx = {
             let mut s = lock(&self.state);
             let start = s.tag(tenant);
-            if s.free > 0 && s.waiting.is_empty() {
-                s.free -= 1;
+            let normal = s.free > 0 && s.waiting.is_empty();
+            let spare = !normal && s.spare > 0 && !s.in_use.contains_key(&tenant);
+            if normal || spare {
+                if normal {
+                    s.free -= 1;
+                } else {
+                    s.spare -= 1;
+                }
                 s.virtual_time = s.virtual_time.max(start);
+                s.hold(tenant);
                 return FairPermit {
                     gate: Arc::clone(self),
+                    tenant,
+                    spare,
                 };
             }
             let (tx, rx) = oneshot::channel();
             let arrival = s.arrivals;
             s.arrivals += 1;
-            s.waiting.insert((start, arrival), tx);
+            s.waiting.insert((start, arrival), (tenant, tx));
             rx
         };
         let mut waiting = Waiting {
             gate: Arc::clone(self),
+            tenant,
             rx,
             done: false,
         };
@@ -129,18 +180,21 @@ impl FairGate {
         waiting.done = true;
         FairPermit {
             gate: Arc::clone(self),
+            tenant,
+            spare: false,
         }
     }
 
-    /// A permit comes back: to the waiting request with the smallest start tag, or to the free
-    /// pool.
-    fn release(&self) {
-        let mut s = lock(&self.state);
-        while let Some(((start, _), tx)) = s.waiting.pop_first() {
+    /// A permit comes back: to the waiting request with the smallest start tag (now holding
+    /// it), or to the free pool.
+    fn hand_on(s: &mut State) {
+        while let Some(((start, _), (tenant, tx))) = s.waiting.pop_first() {
+            s.hold(tenant);
             if tx.send(()).is_ok() {
                 s.virtual_time = s.virtual_time.max(start);
                 return;
             }
+            s.unhold(tenant);
         }
         s.free += 1;
     }
@@ -254,6 +308,28 @@ mod tests {
         for l in loops {
             l.await.unwrap();
         }
+    }
+
+    /// A spare goes only to a tenant with nothing in use, and comes back to the spares.
+    #[tokio::test]
+    async fn spares_serve_only_tenants_with_nothing_in_use() {
+        let gate = FairGate::with_spares(1, 1);
+        assert_eq!(gate.permits(), 2);
+        let (a, b) = (Some(TenantId::new()), Some(TenantId::new()));
+        let held = gate.acquire(a).await;
+        // a, holding the permit, does not get the spare
+        let wait = Duration::from_millis(20);
+        assert!(tokio::time::timeout(wait, gate.acquire(a)).await.is_err());
+        // b, holding nothing, gets it at once...
+        let spare = tokio::time::timeout(wait, gate.acquire(b)).await.unwrap();
+        // ...but not a second one while it holds it
+        assert!(tokio::time::timeout(wait, gate.acquire(b)).await.is_err());
+        drop(spare);
+        let again = tokio::time::timeout(wait, gate.acquire(b)).await;
+        assert!(again.is_ok(), "the spare came back");
+        drop(again);
+        drop(held);
+        assert!(tokio::time::timeout(wait, gate.acquire(a)).await.is_ok());
     }
 
     #[tokio::test]

@@ -75,7 +75,8 @@ pub struct PasswordConfig {
     pub argon2_iterations: u32,
     /// Lanes.
     pub argon2_parallelism: u32,
-    /// Hashes allowed at once (0 = one per CPU).
+    /// Hashes allowed at once (0 = one per CPU), plus one spare only a tenant with no hash
+    /// running may take.
     pub max_concurrent_hashes: usize,
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pake_cache::{FallbackLimits, MemoryCache, RedisCache, RedisEvents, TieredCache};
-use pake_core::SearchSetup;
 use pake_core::search::Pacing;
+use pake_core::{FairGate, SearchSetup};
 use pake_crypto::Argon2Hasher;
 use pake_domain::search::SourceId;
 use pake_ports::{ConcurrencyLimiter, RateLimiter, SearchSource};
@@ -42,10 +42,15 @@ pub(super) fn build_search(config: &Config, limits: &Arc<FallbackLimits>) -> Sea
     SearchSetup::new(sources, c.policy(), &limiter, &slots)
 }
 
-/// The argon2id hasher the configuration asks for.
-pub(super) fn build_hasher(config: &Config) -> Result<Argon2Hasher, StartupError> {
-    Argon2Hasher::new(config.passwords.hashing_options())
-        .map_err(|e| StartupError::Other(e.to_string()))
+/// The argon2id hasher the configuration asks for, and the fair gate in front of it: one permit
+/// per configured hash at once, plus one spare for a tenant with no hash running (so a tenant
+/// asking now and then never waits behind another tenant's flood); the hasher allows both.
+pub(super) fn build_hasher(config: &Config) -> Result<(Argon2Hasher, Arc<FairGate>), StartupError> {
+    let mut options = config.passwords.hashing_options();
+    let gate = FairGate::with_spares(options.max_concurrent, 1);
+    options.max_concurrent = gate.permits();
+    let hasher = Argon2Hasher::new(options).map_err(|e| StartupError::Other(e.to_string()))?;
+    Ok((hasher, gate))
 }
 
 /// The cache, identity event bus and limits: in process, or shared through Redis.

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use pake_cache::{FallbackLimits, RedisEvents};
-use pake_core::{BootstrapOutcome, Deps, FairGate, RevocationList, Services, TenantDirectory};
+use pake_core::{BootstrapOutcome, Deps, RevocationList, Services, TenantDirectory};
 use pake_crypto::OsSecrets;
 use pake_http::AppState;
 use pake_ports::{Clock, IdentityEvents, LocalEvents, Probe, SystemClock};
@@ -112,8 +112,7 @@ async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> Result<Core, Star
     let store = open_store(config)?;
     prepare_schema(&store).await?;
 
-    let hasher = build_hasher(config)?;
-    let hash_gate = FairGate::new(hasher.max_concurrent());
+    let (hasher, hash_gate) = build_hasher(config)?;
 
     let policy = config.auth.policy();
     let tokens = build_tokens(config, &policy, &store, clock.as_ref()).await?;
