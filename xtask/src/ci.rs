@@ -115,7 +115,7 @@ pub(crate) fn test(filter: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// What CI runs: fmt, clippy, docs, cargo deny, then every test.
+/// What CI runs: fmt, clippy, docs, cargo deny, unused dependencies, then every test.
 pub(crate) fn ci() -> Result<(), String> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
@@ -139,6 +139,10 @@ pub(crate) fn ci() -> Result<(), String> {
     let mut deny = cargo();
     deny.args(["deny", "check", "bans", "licenses", "sources"]);
     run(deny, "cargo deny check bans licenses sources")?;
+    // No dependency a crate does not use (exceptions named in the crate's manifest, with why).
+    let mut machete = cargo();
+    machete.arg("machete");
+    run(machete, "cargo machete")?;
     test(&[])
 }
 
