@@ -140,8 +140,10 @@ pub(crate) fn ci() -> Result<(), String> {
     deny.args(["deny", "check", "bans", "licenses", "sources"]);
     run(deny, "cargo deny check bans licenses sources")?;
     // No dependency a crate does not use (exceptions named in the crate's manifest, with why).
-    let mut machete = cargo();
-    machete.arg("machete");
+    // (called directly: through the toolchain's cargo, cargo-machete would take its own
+    // subcommand name for the directory to scan)
+    let mut machete = Command::new("cargo-machete");
+    machete.arg(root());
     run(machete, "cargo machete")?;
     test(&[])
 }
