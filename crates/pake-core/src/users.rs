@@ -337,15 +337,15 @@ impl UserService {
         Ok(user)
     }
 
-    /// Clears the user's failure count and lock, in the store and the cache.
+    /// Clears the user's failure count and lock and stores the rest of `user` (`updated_at` now),
+    /// in the store and the cache.
     async fn clear_lock(&self, user: &mut User) -> Result<(), CoreError> {
-        self.deps
-            .repos
-            .users
-            .clear_lockout(user.tenant_id, user.id)
-            .await?;
+        let users = &self.deps.repos.users;
+        users.clear_lockout(user.tenant_id, user.id).await?;
         user.failed_login_attempts = 0;
         user.locked_until = None;
+        user.updated_at = self.deps.clock.now();
+        users.update(user).await?;
         self.forget(user);
         Ok(())
     }
@@ -378,17 +378,8 @@ impl UserService {
         let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
         user.password_hash = self.deps.hash_password(user.tenant_id, &password).await?;
         user.must_change_password = generated;
-        user.updated_at = self.deps.clock.now();
-        self.deps.repos.users.update(&user).await?;
-        // a reset also unlocks: the new password is the way back in
-        self.deps
-            .repos
-            .users
-            .clear_lockout(user.tenant_id, user.id)
-            .await?;
-        user.failed_login_attempts = 0;
-        user.locked_until = None;
-        self.forget(&user);
+        // stored with the lock cleared: the new password is the way back in
+        self.clear_lock(&mut user).await?;
         self.auth
             .end_sessions(user.tenant_id, user.id, None)
             .await?;

@@ -66,21 +66,10 @@ impl AuthService {
                 == LoginAdmission::Admitted;
         if !admitted {
             // Disabled, inactive tenant, locked (or enough guesses in flight to lock it): the
-            // password is not evaluated, but the answer costs the same — the store round trips a
-            // wrong password makes (on an account that does not exist, so they change nothing)
-            // around a check against a dummy hash.
-            let (users, ghost) = (&self.deps.repos.users, UserId::new());
-            if refused.is_some() {
-                absent(users.begin_login_attempt(tenant.id, ghost, now, rule).await)?;
-            }
-            self.deps
-                .verify_password(Some(tenant.id), &input.password, None)
+            // password is not evaluated, but the answer costs the same.
+            let begun = refused.is_none();
+            self.decoy_check(tenant.id, Some(tenant.id), &input.password, now, begun)
                 .await?;
-            absent(
-                users
-                    .finish_login_attempt(tenant.id, ghost, now, rule, false)
-                    .await,
-            )?;
             self.audit
                 .record(fail(refused.unwrap_or("account_locked")))
                 .await;
@@ -121,9 +110,38 @@ impl AuthService {
         Ok(LoginOutcome { tokens, user })
     }
 
-    /// A login to an unknown tenant or user: the same work as a wrong password, so the timing
-    /// does not tell them apart — the lockout bookkeeping (on an account that does not exist,
-    /// so it changes nothing) around a password check against a dummy hash. Always an error.
+    /// The work of a wrong password without evaluating one, so the timing does not tell a refusal
+    /// apart: the lockout round trips to the store on a made-up account of `tenant` (the store
+    /// finds nothing, so they change nothing; `begun`: the admission was made already, on the
+    /// real account) around a check against a dummy hash in `gate_tenant`'s turn.
+    async fn decoy_check(
+        &self,
+        tenant: TenantId,
+        gate_tenant: Option<TenantId>,
+        password: &str,
+        now: OffsetDateTime,
+        begun: bool,
+    ) -> Result<(), CoreError> {
+        let (users, rule, ghost) = (
+            &self.deps.repos.users,
+            self.deps.policy.lockout(),
+            UserId::new(),
+        );
+        if !begun {
+            absent(users.begin_login_attempt(tenant, ghost, now, rule).await)?;
+        }
+        self.deps
+            .verify_password(gate_tenant, password, None)
+            .await?;
+        absent(
+            users
+                .finish_login_attempt(tenant, ghost, now, rule, false)
+                .await,
+        )
+    }
+
+    /// A login to an unknown tenant or user: the same work as a wrong password
+    /// ([`AuthService::decoy_check`]) and an audit entry. Always an error.
     pub(super) async fn unknown_login(
         &self,
         tenant: Option<&TenantEntry>,
@@ -133,13 +151,15 @@ impl AuthService {
     ) -> CoreError {
         let work = async {
             // an unknown tenant gets a made-up one: the store finds nothing either way
-            let (t, u) = (tenant.map_or_else(TenantId::new, |t| t.id), UserId::new());
-            let (users, rule) = (&self.deps.repos.users, self.deps.policy.lockout());
-            absent(users.begin_login_attempt(t, u, now, rule).await)?;
-            self.deps
-                .verify_password(tenant.map(|t| t.id), &input.password, None)
-                .await?;
-            absent(users.finish_login_attempt(t, u, now, rule, false).await)?;
+            let store_tenant = tenant.map_or_else(TenantId::new, |t| t.id);
+            self.decoy_check(
+                store_tenant,
+                tenant.map(|t| t.id),
+                &input.password,
+                now,
+                false,
+            )
+            .await?;
             if let Some(t) = tenant {
                 let entry = Entry::new(t.id, AuditKind::LoginFailed, meta)
                     .on(&input.login)
