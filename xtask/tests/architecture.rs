@@ -204,3 +204,53 @@ fn the_rules_cover_every_library_crate() {
         );
     }
 }
+
+/// Whether `text` names `word` as a whole identifier (not as part of `DepsBuilder` or `my_deps`).
+fn names_identifier(text: &str, word: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("source directory reads") {
+        let path = entry.expect("directory entry reads").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The core's services get only the repositories and port groups they use: the whole
+/// `Deps` bag is named where it is declared (`deps.rs`) and where `Services::new` splits it
+/// (`lib.rs`), nowhere else.
+#[test]
+fn no_service_takes_the_whole_dependency_bag() {
+    let src = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/pake-core/src"
+    ));
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    assert!(files.len() > 10, "pake-core's sources are found");
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|p| {
+            let rel = p.strip_prefix(src).expect("under src");
+            rel != std::path::Path::new("lib.rs") && rel != std::path::Path::new("deps.rs")
+        })
+        .filter(|p| names_identifier(&std::fs::read_to_string(p).expect("source reads"), "Deps"))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "these files reach the whole Deps bag instead of their ports: {offenders:?}"
+    );
+    assert!(names_identifier("fn new(deps: &Deps)", "Deps"));
+    assert!(!names_identifier("DepsBuilder my_Deps", "Deps"));
+}

@@ -1,10 +1,13 @@
 //! The audit trail: recording and reading.
 
+use std::sync::Arc;
+
 use pake_domain::audit::{AuditEvent, AuditFilter, AuditKind};
 use pake_domain::{AuditEventId, Page, PageRequest, Permission, TenantId, UserId};
+use pake_ports::AuditRepository;
 
 use crate::caller::{Caller, RequestMeta};
-use crate::{CoreError, Deps};
+use crate::{Access, CoreError, Environment};
 
 /// What an audit entry says, besides who and where.
 pub struct Entry<'a> {
@@ -112,12 +115,14 @@ fn is_invisible(c: char) -> bool {
 /// Records and lists audit events.
 #[derive(Clone)]
 pub struct AuditService {
-    deps: Deps,
+    audit: Arc<dyn AuditRepository>,
+    env: Environment,
+    access: Access,
 }
 
 impl AuditService {
-    pub(crate) fn new(deps: Deps) -> Self {
-        Self { deps }
+    pub(crate) fn new(audit: Arc<dyn AuditRepository>, env: Environment, access: Access) -> Self {
+        Self { audit, env, access }
     }
 
     /// Appends an event. A failure to write is logged, never turned into a failure of the action
@@ -126,7 +131,7 @@ impl AuditService {
         let event = AuditEvent {
             tenant_id: entry.tenant,
             id: AuditEventId::new(),
-            at: self.deps.clock.now(),
+            at: self.env.clock.now(),
             kind: entry.kind,
             actor_id: entry.actor,
             actor_tenant_id: entry.actor_tenant,
@@ -136,7 +141,7 @@ impl AuditService {
             request_id: entry.meta.request_id.clone(),
             details: entry.details,
         };
-        if let Err(e) = self.deps.repos.audit.append(&event).await {
+        if let Err(e) = self.audit.append(&event).await {
             tracing::error!(error = %e, kind = event.kind.as_str(), tenant_id = %event.tenant_id, "audit event lost");
         }
     }
@@ -153,13 +158,8 @@ impl AuditService {
         filter: &AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditEvent>, CoreError> {
-        self.deps.authorize(caller, Permission::ReadAuditLog)?;
-        Ok(self
-            .deps
-            .repos
-            .audit
-            .list(caller.tenant_id, filter, page)
-            .await?)
+        self.access.authorize(caller, Permission::ReadAuditLog)?;
+        Ok(self.audit.list(caller.tenant_id, filter, page).await?)
     }
 }
 

@@ -1,13 +1,16 @@
 //! First start: the reserved `platform` tenant and its super admin.
 
+use std::sync::Arc;
+
 use pake_domain::audit::{AuditEvent, AuditKind};
 use pake_domain::tenant::Provisioning;
 use pake_domain::{
     AuditEventId, DisplayName, Email, LimitsOverride, Password, PlanId, Role, Tenant, TenantId,
     TenantSlug, TenantStatus, User, Username,
 };
+use pake_ports::{AuditRepository, Repositories, TenantRepository, UserRepository};
 
-use crate::{CoreError, Deps};
+use crate::{CoreError, Credentials, Environment};
 
 /// What the operator may choose for the bootstrap.
 #[derive(Debug, Clone)]
@@ -49,12 +52,22 @@ pub enum BootstrapOutcome {
 /// Creates the platform tenant and its super admin on an empty store.
 #[derive(Clone)]
 pub struct BootstrapService {
-    deps: Deps,
+    tenants: Arc<dyn TenantRepository>,
+    users: Arc<dyn UserRepository>,
+    audit: Arc<dyn AuditRepository>,
+    env: Environment,
+    credentials: Credentials,
 }
 
 impl BootstrapService {
-    pub(crate) fn new(deps: Deps) -> Self {
-        Self { deps }
+    pub(crate) fn new(repos: &Repositories, env: Environment, credentials: Credentials) -> Self {
+        Self {
+            tenants: Arc::clone(&repos.tenants),
+            users: Arc::clone(&repos.users),
+            audit: Arc::clone(&repos.audit),
+            env,
+            credentials,
+        }
     }
 
     /// Makes sure the platform tenant and its super admin exist. Safe to call at every start and
@@ -68,8 +81,7 @@ impl BootstrapService {
         &self,
         options: &BootstrapOptions,
     ) -> Result<BootstrapOutcome, CoreError> {
-        let repos = &self.deps.repos;
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         let username = Username::parse(&options.admin_username)?;
         let email = Email::parse(&options.admin_email)?;
         let chosen = options
@@ -78,7 +90,7 @@ impl BootstrapService {
             .map(|p| Password::parse(p, Some(&username)))
             .transpose()?;
 
-        let existing = repos.tenants.find_by_slug(&TenantSlug::platform()).await?;
+        let existing = self.tenants.find_by_slug(&TenantSlug::platform()).await?;
         let tenant = if let Some(t) = existing {
             t
         } else {
@@ -100,10 +112,10 @@ impl BootstrapService {
                 created_at: now,
                 updated_at: now,
             };
-            repos.tenants.create(&tenant).await?;
+            self.tenants.create(&tenant).await?;
             tenant
         };
-        if repos
+        if self
             .users
             .find_by_login(tenant.id, username.as_str())
             .await?
@@ -113,16 +125,15 @@ impl BootstrapService {
         }
 
         let generated = chosen.is_none();
-        let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
-        let hash = self.deps.hash_password(tenant.id, &password).await?;
+        let password = chosen.unwrap_or_else(|| self.env.secrets.one_time_password());
+        let hash = self.credentials.hash_password(tenant.id, &password).await?;
         let admin = User {
             full_name: Some(DisplayName::parse("Platform administrator")?),
             must_change_password: generated,
             ..User::new(tenant.id, username, email, Role::SuperAdmin, hash, now)
         };
-        repos.users.create(&admin, None).await?;
-        repos
-            .audit
+        self.users.create(&admin, None).await?;
+        self.audit
             .append(&AuditEvent {
                 tenant_id: tenant.id,
                 id: AuditEventId::new(),

@@ -1,8 +1,12 @@
 //! Liveness and readiness.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::Deps;
+use pake_ports::{Cache, Probe, StoreHealth};
+
+use crate::Access;
+use crate::search::SearchSetup;
 
 /// One dependency's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,22 +41,38 @@ impl Readiness {
 /// Checks the dependencies.
 #[derive(Clone)]
 pub struct HealthService {
-    deps: Deps,
+    store_health: Arc<dyn StoreHealth>,
+    cache: Arc<dyn Cache>,
+    probes: Vec<(&'static str, Arc<dyn Probe>)>,
+    access: Access,
+    setup: Arc<SearchSetup>,
 }
 
 impl HealthService {
     /// How long one dependency may take before it counts as down.
     pub const TIMEOUT: Duration = Duration::from_secs(2);
 
-    pub(crate) fn new(deps: Deps) -> Self {
-        Self { deps }
+    pub(crate) fn new(
+        store_health: Arc<dyn StoreHealth>,
+        cache: Arc<dyn Cache>,
+        probes: Vec<(&'static str, Arc<dyn Probe>)>,
+        access: Access,
+        setup: Arc<SearchSetup>,
+    ) -> Self {
+        Self {
+            store_health,
+            cache,
+            probes,
+            access,
+            setup,
+        }
     }
 
     /// Pings every dependency, each within [`HealthService::TIMEOUT`].
     #[tracing::instrument(skip_all)]
     pub async fn readiness(&self) -> Readiness {
         let started = Instant::now();
-        let outcome = tokio::time::timeout(Self::TIMEOUT, self.deps.repos.health.ping()).await;
+        let outcome = tokio::time::timeout(Self::TIMEOUT, self.store_health.ping()).await;
         let (ok, detail) = match outcome {
             Ok(Ok(())) => (true, None),
             Ok(Err(e)) => (false, Some(e.to_string())),
@@ -65,7 +85,7 @@ impl HealthService {
             latency: started.elapsed(),
             detail,
         }];
-        for (name, probe) in &self.deps.optional_probes {
+        for (name, probe) in &self.probes {
             let started = std::time::Instant::now();
             let outcome = tokio::time::timeout(Self::TIMEOUT, probe.probe()).await;
             let (ok, detail) = match outcome {
@@ -103,17 +123,17 @@ pub struct SystemStatus {
 impl HealthService {
     /// Tenants this replica knows.
     pub fn tenant_count(&self) -> usize {
-        self.deps.directory.len()
+        self.access.directory.len()
     }
 
     /// Cache lookups by where they were answered.
     pub fn cache_stats(&self) -> pake_ports::CacheStats {
-        self.deps.cache.stats()
+        self.cache.stats()
     }
 
     /// The store's pool: `(connections, idle)`.
     pub fn store_pool(&self) -> Option<(u32, u32)> {
-        self.deps.repos.health.pool()
+        self.store_health.pool()
     }
 
     /// The operator's view (super admin).
@@ -125,14 +145,14 @@ impl HealthService {
         caller: &crate::Caller,
         limits: &crate::LimitService,
     ) -> Result<SystemStatus, crate::CoreError> {
-        self.deps
+        self.access
             .authorize(caller, pake_domain::Permission::ViewSystemStatus)?;
         Ok(SystemStatus {
             readiness: self.readiness().await,
-            circuits: self.deps.search.circuits(),
+            circuits: self.setup.circuits(),
             refusals: limits.refusals(),
-            tenants: self.deps.directory.len(),
-            store_pool: self.deps.repos.health.pool(),
+            tenants: self.access.directory.len(),
+            store_pool: self.store_health.pool(),
         })
     }
 }

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use pake_domain::usage::UsageMetric;
 use pake_domain::{PlanId, TenantId};
-use pake_ports::{CacheKey, ConcurrencyLimiter, Quota, RateDecision};
+use pake_ports::{CacheKey, ConcurrencyLimiter, Quota, RateDecision, UsageRepository};
 use time::{Date, OffsetDateTime};
 
 use crate::caller::Caller;
 use crate::util::{hex, lock};
-use crate::{CoreError, Deps};
+use crate::{Access, CoreError, Counters, Environment};
 
 /// Which limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,7 +90,10 @@ pub struct DailyUsage {
 /// Admits or refuses requests by the limits.
 #[derive(Clone)]
 pub struct LimitService {
-    deps: Deps,
+    usage: Arc<dyn UsageRepository>,
+    env: Environment,
+    access: Access,
+    counters: Counters,
     /// Calls counted in this process and not yet written to the store, by tenant and day.
     pending: Arc<Mutex<HashMap<(TenantId, Date), u64>>>,
     /// What the store held for a tenant's day when this process first counted it (where a
@@ -124,9 +127,17 @@ fn per_minute(limit: u32) -> Quota {
 }
 
 impl LimitService {
-    pub(crate) fn new(deps: Deps) -> Self {
+    pub(crate) fn new(
+        usage: Arc<dyn UsageRepository>,
+        env: Environment,
+        access: Access,
+        counters: Counters,
+    ) -> Self {
         Self {
-            deps,
+            usage,
+            env,
+            access,
+            counters,
             pending: Arc::default(),
             recorded: moka::sync::Cache::builder()
                 .max_capacity(100_000)
@@ -159,7 +170,7 @@ impl LimitService {
         plan: Option<PlanId>,
     ) -> Result<RateDecision, CoreError> {
         let decision = self
-            .deps
+            .counters
             .limiter
             .check(key, quota, 1)
             .await
@@ -180,20 +191,23 @@ impl LimitService {
     /// [`CoreError::RateLimited`] naming the limit that refused.
     pub async fn admit(&self, caller: &Caller) -> Result<RateDecision, CoreError> {
         let entry = self
-            .deps
+            .access
             .directory
             .get(caller.tenant_id)
             .ok_or(CoreError::Unauthorized)?;
         let plan = Some(entry.plan);
-        let limits = self.deps.plans.effective(entry.plan, &entry.limits).limits;
+        let limits = self
+            .access
+            .plans
+            .effective(entry.plan, &entry.limits)
+            .limits;
         let rpm = limits.requests_per_minute;
         #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
             reason = "a positive per-minute rate times a fraction in (0, 1], rounded up: fits u32"
         )]
-        let user_rpm =
-            ((f64::from(rpm) * self.deps.limit_policy.user_fraction).ceil() as u32).max(1);
+        let user_rpm = ((f64::from(rpm) * self.counters.policy.user_fraction).ceil() as u32).max(1);
         let tenant_key = CacheKey::tenant(caller.tenant_id, "rl", "tenant");
         let user_key = CacheKey::tenant(caller.tenant_id, "rl", format!("user:{}", caller.user_id));
         let user = self
@@ -218,12 +232,12 @@ impl LimitService {
         limit: u64,
         plan: Option<PlanId>,
     ) -> Result<RateDecision, CoreError> {
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         let day = now.date();
         let start = self.recorded_calls(tenant, day).await?;
         let left = until_midnight(now);
         let taken = self
-            .deps
+            .counters
             .quotas
             .take(
                 &quota_key(tenant, day),
@@ -254,12 +268,7 @@ impl LimitService {
         if let Some(n) = self.recorded.get(&(tenant, day)) {
             return Ok(n);
         }
-        let n = self
-            .deps
-            .repos
-            .usage
-            .get(tenant, day, UsageMetric::ApiCalls)
-            .await?;
+        let n = self.usage.get(tenant, day, UsageMetric::ApiCalls).await?;
         self.recorded.insert((tenant, day), n);
         Ok(n)
     }
@@ -279,8 +288,6 @@ impl LimitService {
                 continue;
             }
             match self
-                .deps
-                .repos
                 .usage
                 .increment(tenant, day, UsageMetric::ApiCalls, n)
                 .await
@@ -301,16 +308,16 @@ impl LimitService {
     /// # Errors
     /// Store errors.
     pub async fn calls_today(&self, tenant: TenantId) -> Result<DailyUsage, CoreError> {
-        let day = self.deps.clock.now().date();
-        let limit = self.deps.directory.get(tenant).map_or(0, |e| {
-            self.deps
+        let day = self.env.clock.now().date();
+        let limit = self.access.directory.get(tenant).map_or(0, |e| {
+            self.access
                 .plans
                 .effective(e.plan, &e.limits)
                 .limits
                 .max_api_calls_per_day
         });
         let shared = self
-            .deps
+            .counters
             .quotas
             .current(&quota_key(tenant, day))
             .await
@@ -319,12 +326,7 @@ impl LimitService {
         let used = if let Some(n) = shared {
             n
         } else {
-            let stored = self
-                .deps
-                .repos
-                .usage
-                .get(tenant, day, UsageMetric::ApiCalls)
-                .await?;
+            let stored = self.usage.get(tenant, day, UsageMetric::ApiCalls).await?;
             stored
                 + lock(&self.pending)
                     .get(&(tenant, day))
@@ -342,21 +344,21 @@ impl LimitService {
     /// [`CoreError::RateLimited`] with [`LimitKind::ConcurrentSearches`] when every slot is held.
     pub async fn search_slot(&self, caller: &Caller) -> Result<SearchSlot, CoreError> {
         let entry = self
-            .deps
+            .access
             .directory
             .get(caller.tenant_id)
             .ok_or(CoreError::Unauthorized)?;
         let limit = self
-            .deps
+            .access
             .plans
             .effective(entry.plan, &entry.limits)
             .limits
             .max_concurrent_searches;
         let key = CacheKey::tenant(caller.tenant_id, "slots", "search");
-        let holder = hex(&self.deps.secrets.token_bytes()[..12]);
-        let ttl = self.deps.limit_policy.search_lease;
+        let holder = hex(&self.env.secrets.token_bytes()[..12]);
+        let ttl = self.counters.policy.search_lease;
         let taken = self
-            .deps
+            .counters
             .slots
             .acquire(&key, &holder, limit, ttl)
             .await
@@ -376,7 +378,7 @@ impl LimitService {
             ));
         }
         Ok(SearchSlot::hold(
-            Arc::clone(&self.deps.slots),
+            Arc::clone(&self.counters.slots),
             key,
             holder,
             ttl,
@@ -391,7 +393,7 @@ impl LimitService {
         let key = CacheKey::global("ratelimit", format!("auth:{address}"));
         self.check(
             &key,
-            per_minute(self.deps.limit_policy.address_per_minute),
+            per_minute(self.counters.policy.address_per_minute),
             LimitKind::AddressRate,
             None,
         )

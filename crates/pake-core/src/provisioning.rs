@@ -3,12 +3,13 @@
 //! completes, so a job cut short (a crash, a restart) resumes where it stopped; failures are
 //! recorded with the attempt count and retried with backoff.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use pake_domain::{PageRequest, Role, TenantId, TenantStatus};
-use pake_ports::TenantFilter;
+use pake_ports::{Repositories, TenantFilter, TenantRepository, UserRepository};
 
-use crate::{CoreError, Deps};
+use crate::{CoreError, Environment, Identity};
 
 /// The steps, in order.
 pub(crate) const STEPS: [&str; 3] = ["default_settings", "admin_ready", "directory_entry"];
@@ -19,12 +20,20 @@ const MAX_ATTEMPTS: u32 = 5;
 /// Runs provisioning jobs.
 #[derive(Clone)]
 pub struct ProvisioningService {
-    deps: Deps,
+    tenants: Arc<dyn TenantRepository>,
+    users: Arc<dyn UserRepository>,
+    env: Environment,
+    identity: Identity,
 }
 
 impl ProvisioningService {
-    pub(crate) fn new(deps: Deps) -> Self {
-        Self { deps }
+    pub(crate) fn new(repos: &Repositories, env: Environment, identity: Identity) -> Self {
+        Self {
+            tenants: Arc::clone(&repos.tenants),
+            users: Arc::clone(&repos.users),
+            env,
+            identity,
+        }
     }
 
     /// Starts the job for `tenant` in the background.
@@ -46,7 +55,7 @@ impl ProvisioningService {
         let mut offset = 0;
         loop {
             let page = PageRequest::new(Some(PageRequest::MAX_LIMIT), Some(offset))?;
-            let batch = self.deps.repos.tenants.list(filter, page).await?;
+            let batch = self.tenants.list(filter, page).await?;
             offset += batch.items.len() as u64;
             ids.extend(batch.items.iter().map(|t| t.id));
             if batch.items.is_empty() || offset >= batch.total {
@@ -66,10 +75,10 @@ impl ProvisioningService {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(tenant_id = %tenant, attempt, error = %e, "provisioning attempt failed");
-                    if let Ok(Some(mut t)) = self.deps.repos.tenants.find(tenant).await {
+                    if let Ok(Some(mut t)) = self.tenants.find(tenant).await {
                         t.provisioning.last_error = Some(e.to_string());
-                        t.updated_at = self.deps.clock.now();
-                        let _ = self.deps.repos.tenants.update(&t).await;
+                        t.updated_at = self.env.clock.now();
+                        let _ = self.tenants.update(&t).await;
                     }
                     tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
                 }
@@ -78,8 +87,7 @@ impl ProvisioningService {
     }
 
     async fn attempt(&self, id: TenantId) -> Result<(), CoreError> {
-        let repos = &self.deps.repos;
-        let Some(mut tenant) = repos.tenants.find(id).await? else {
+        let Some(mut tenant) = self.tenants.find(id).await? else {
             return Ok(()); // deleted meanwhile
         };
         if tenant.status != TenantStatus::Provisioning {
@@ -110,25 +118,27 @@ impl ProvisioningService {
                     }
                 }
                 "admin_ready" => {
-                    let users = repos.users.list(id, PageRequest::first()).await?;
+                    let users = self.users.list(id, PageRequest::first()).await?;
                     if !users.items.iter().any(|u| u.role == Role::Admin) {
                         return Err(CoreError::InvalidState("the tenant has no admin"));
                     }
                 }
-                _ => self.deps.directory.upsert(&tenant),
+                _ => self.identity.directory.upsert(&tenant),
             }
             tenant.provisioning.completed_steps.push(step.to_owned());
-            tenant.updated_at = self.deps.clock.now();
-            repos.tenants.update(&tenant).await?;
+            tenant.updated_at = self.env.clock.now();
+            self.tenants.update(&tenant).await?;
         }
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         tenant.status = TenantStatus::Active;
         tenant.provisioning.last_error = None;
         tenant.provisioning.finished_at = Some(now);
         tenant.updated_at = now;
-        repos.tenants.update(&tenant).await?;
-        self.deps.directory.upsert(&tenant);
-        crate::auth::publish(&self.deps, pake_ports::IdentityEvent::TenantChanged(id)).await;
+        self.tenants.update(&tenant).await?;
+        self.identity.directory.upsert(&tenant);
+        self.identity
+            .publish(pake_ports::IdentityEvent::TenantChanged(id))
+            .await;
         tracing::info!(tenant_id = %id, "tenant provisioned");
         Ok(())
     }

@@ -1,18 +1,23 @@
 //! Tenants: create (with their first admin), list, read, update, suspend, delete and purge.
 
+use std::sync::Arc;
+
 use pake_domain::audit::AuditKind;
 use pake_domain::tenant::Provisioning;
 use pake_domain::{
     DisplayName, Email, LimitsOverride, Page, PageRequest, Password, Permission, PlanId, Role,
     Tenant, TenantDomain, TenantId, TenantSlug, TenantStatus, User, Username,
 };
-use pake_ports::{IdentityEvent, TenantFilter};
+use pake_ports::{
+    IdentityEvent, Repositories, SearchHistoryRepository, SessionRepository, TenantFilter,
+    TenantRepository, UsageRepository, UserRepository,
+};
 
 use crate::audit::{AuditService, Entry};
 use crate::caller::{Caller, RequestMeta};
 use crate::limits::LimitService;
 use crate::provisioning::ProvisioningService;
-use crate::{CoreError, Deps};
+use crate::{Access, CoreError, Credentials, Environment, Identity};
 
 /// A tenant to create, with its first admin.
 #[derive(Debug, Clone)]
@@ -98,24 +103,49 @@ const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 /// Tenant use cases.
 #[derive(Clone)]
 pub struct TenantService {
-    deps: Deps,
+    tenants: Arc<dyn TenantRepository>,
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    usage: Arc<dyn UsageRepository>,
+    history: Arc<dyn SearchHistoryRepository>,
+    env: Environment,
+    access: Access,
+    identity: Identity,
+    credentials: Credentials,
     audit: AuditService,
     provisioning: ProvisioningService,
     limits: LimitService,
 }
 
+/// The services a tenant service calls.
+pub(crate) struct TenantCollaborators {
+    pub(crate) audit: AuditService,
+    pub(crate) provisioning: ProvisioningService,
+    pub(crate) limits: LimitService,
+}
+
 impl TenantService {
     pub(crate) fn new(
-        deps: Deps,
-        audit: AuditService,
-        provisioning: ProvisioningService,
-        limits: LimitService,
+        repos: &Repositories,
+        env: Environment,
+        access: Access,
+        identity: Identity,
+        credentials: Credentials,
+        with: TenantCollaborators,
     ) -> Self {
         Self {
-            deps,
-            audit,
-            provisioning,
-            limits,
+            tenants: Arc::clone(&repos.tenants),
+            users: Arc::clone(&repos.users),
+            sessions: Arc::clone(&repos.sessions),
+            usage: Arc::clone(&repos.usage),
+            history: Arc::clone(&repos.history),
+            env,
+            access,
+            identity,
+            credentials,
+            audit: with.audit,
+            provisioning: with.provisioning,
+            limits: with.limits,
         }
     }
 
@@ -138,27 +168,20 @@ impl TenantService {
             )
             .into());
         }
-        let tenant = self
-            .deps
-            .repos
-            .tenants
-            .find(id)
-            .await?
-            .ok_or(CoreError::NotFound)?;
+        let tenant = self.tenants.find(id).await?.ok_or(CoreError::NotFound)?;
         let limits = self
-            .deps
+            .access
             .plans
             .effective(tenant.plan, &tenant.limits_override)
             .limits;
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         let today = now.date();
         let since = today - time::Duration::days(i64::from(days) - 1);
         let since_instant = since.midnight().assume_utc();
-        let repos = &self.deps.repos;
-        let users_total = repos.users.count(id).await?;
-        let users_active = repos.users.count_active_since(id, since_instant).await?;
+        let users_total = self.users.count(id).await?;
+        let users_active = self.users.count_active_since(id, since_instant).await?;
         let calls_today = self.limits.calls_today(id).await?;
-        let mut per_day = repos
+        let mut per_day = self
             .usage
             .series(id, since, today, pake_domain::usage::UsageMetric::ApiCalls)
             .await?;
@@ -166,7 +189,7 @@ impl TenantService {
         if calls_today.used > 0 {
             per_day.push((today, calls_today.used));
         }
-        let searches = repos
+        let searches = self
             .history
             .stats(
                 id,
@@ -204,7 +227,7 @@ impl TenantService {
         if id != caller.home_tenant {
             return Err(CoreError::Forbidden("this tenant is not yours"));
         }
-        self.deps.authorize(caller, p)
+        self.access.authorize(caller, p)
     }
 
     /// Creates a tenant and its admin atomically, then provisions it in the background.
@@ -218,7 +241,7 @@ impl TenantService {
         input: NewTenant,
         meta: &RequestMeta,
     ) -> Result<CreatedTenant, CoreError> {
-        self.deps.authorize(caller, Permission::ManageTenants)?;
+        self.access.authorize(caller, Permission::ManageTenants)?;
         let slug = TenantSlug::parse(&input.name)?;
         let display_name = DisplayName::parse(&input.display_name)?;
         let domain = input
@@ -241,8 +264,8 @@ impl TenantService {
             .map(|p| Password::parse(p, Some(&username)).map_err(|e| e.for_field("admin_password")))
             .transpose()?;
         let generated = chosen.is_none();
-        let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
-        let now = self.deps.clock.now();
+        let password = chosen.unwrap_or_else(|| self.env.secrets.one_time_password());
+        let now = self.env.clock.now();
         let tenant = Tenant {
             id: TenantId::new(),
             slug,
@@ -256,18 +279,14 @@ impl TenantService {
             created_at: now,
             updated_at: now,
         };
-        let hash = self.deps.hash_password(tenant.id, &password).await?;
+        let hash = self.credentials.hash_password(tenant.id, &password).await?;
         let admin = User {
             full_name,
             must_change_password: generated,
             ..User::new(tenant.id, username, email, Role::Admin, hash, now)
         };
-        self.deps
-            .repos
-            .tenants
-            .create_with_admin(&tenant, &admin)
-            .await?;
-        self.deps.directory.upsert(&tenant);
+        self.tenants.create_with_admin(&tenant, &admin).await?;
+        self.identity.directory.upsert(&tenant);
         let entry = Entry::new(tenant.id, AuditKind::TenantCreated, meta)
             .by(caller)
             .on(tenant.slug.as_str())
@@ -294,8 +313,8 @@ impl TenantService {
         page: PageRequest,
         meta: &RequestMeta,
     ) -> Result<Page<Tenant>, CoreError> {
-        self.deps.authorize(caller, Permission::ManageTenants)?;
-        let result = self.deps.repos.tenants.list(filter, page).await?;
+        self.access.authorize(caller, Permission::ManageTenants)?;
+        let result = self.tenants.list(filter, page).await?;
         // A platform-wide read: on the trail of the caller's (platform) tenant.
         let entry = Entry::new(caller.home_tenant, AuditKind::TenantsListed, meta)
             .by(caller)
@@ -314,12 +333,7 @@ impl TenantService {
     /// [`CoreError::Forbidden`] for another tenant; [`CoreError::NotFound`].
     pub async fn get(&self, caller: &Caller, id: TenantId) -> Result<Tenant, CoreError> {
         self.require_own(caller, id, Permission::ReadTenant)?;
-        self.deps
-            .repos
-            .tenants
-            .find(id)
-            .await?
-            .ok_or(CoreError::NotFound)
+        self.tenants.find(id).await?.ok_or(CoreError::NotFound)
     }
 
     /// Updates a tenant.
@@ -344,13 +358,7 @@ impl TenantService {
                 "plan, status and limits are set by the platform operator",
             ));
         }
-        let mut tenant = self
-            .deps
-            .repos
-            .tenants
-            .find(id)
-            .await?
-            .ok_or(CoreError::NotFound)?;
+        let mut tenant = self.tenants.find(id).await?.ok_or(CoreError::NotFound)?;
         let old_status = tenant.status;
         if let Some(name) = &patch.display_name {
             tenant.display_name = DisplayName::parse(name)?;
@@ -388,12 +396,16 @@ impl TenantService {
             }
             tenant.status = status;
         }
-        tenant.updated_at = self.deps.clock.now();
-        self.deps.repos.tenants.update(&tenant).await?;
-        self.deps.directory.upsert(&tenant);
-        crate::auth::publish(&self.deps, IdentityEvent::TenantChanged(id)).await;
+        tenant.updated_at = self.env.clock.now();
+        self.tenants.update(&tenant).await?;
+        self.identity.directory.upsert(&tenant);
+        self.identity
+            .publish(IdentityEvent::TenantChanged(id))
+            .await;
         if tenant.status == TenantStatus::Suspended && old_status != TenantStatus::Suspended {
-            crate::auth::end_tenant_sessions(&self.deps, id).await?;
+            self.identity
+                .end_tenant_sessions(self.sessions.as_ref(), id, self.env.clock.now())
+                .await?;
         }
         let kind = if tenant.status == old_status {
             AuditKind::TenantUpdated
@@ -423,14 +435,8 @@ impl TenantService {
         force: bool,
         meta: &RequestMeta,
     ) -> Result<Option<Tenant>, CoreError> {
-        self.deps.authorize(caller, Permission::ManageTenants)?;
-        let mut tenant = self
-            .deps
-            .repos
-            .tenants
-            .find(id)
-            .await?
-            .ok_or(CoreError::NotFound)?;
+        self.access.authorize(caller, Permission::ManageTenants)?;
+        let mut tenant = self.tenants.find(id).await?.ok_or(CoreError::NotFound)?;
         if tenant.is_platform() {
             return Err(CoreError::Forbidden(
                 "the platform tenant cannot be deleted",
@@ -439,9 +445,11 @@ impl TenantService {
         let platform = caller.home_tenant;
         if force {
             // Out of the directory first: its tokens stop working before the rows go.
-            self.deps.directory.remove(id);
-            self.deps.repos.tenants.purge(id).await?;
-            crate::auth::publish(&self.deps, IdentityEvent::TenantChanged(id)).await;
+            self.identity.directory.remove(id);
+            self.tenants.purge(id).await?;
+            self.identity
+                .publish(IdentityEvent::TenantChanged(id))
+                .await;
             let entry = Entry::new(platform, AuditKind::TenantDeleted, meta)
                 .by(caller)
                 .on(id)
@@ -456,12 +464,16 @@ impl TenantService {
                 ));
             }
             tenant.status = TenantStatus::Suspended;
-            tenant.updated_at = self.deps.clock.now();
-            self.deps.repos.tenants.update(&tenant).await?;
-            self.deps.directory.upsert(&tenant);
-            crate::auth::publish(&self.deps, IdentityEvent::TenantChanged(id)).await;
+            tenant.updated_at = self.env.clock.now();
+            self.tenants.update(&tenant).await?;
+            self.identity.directory.upsert(&tenant);
+            self.identity
+                .publish(IdentityEvent::TenantChanged(id))
+                .await;
             // Its sessions end for good: reactivating the tenant does not revive them.
-            crate::auth::end_tenant_sessions(&self.deps, id).await?;
+            self.identity
+                .end_tenant_sessions(self.sessions.as_ref(), id, self.env.clock.now())
+                .await?;
             let entry = Entry::new(id, AuditKind::TenantStatusChanged, meta)
                 .by(caller)
                 .on(tenant.slug.as_str())

@@ -1,15 +1,18 @@
 //! Users of a tenant: create, list, read, update, disable, delete, unlock, reset password.
 
+use std::sync::Arc;
+
 use pake_domain::audit::AuditKind;
 use pake_domain::{
     DisplayName, Email, Page, PageRequest, Password, Permission, Role, User, UserId, UserStatus,
     Username,
 };
+use pake_ports::{Repositories, TenantRepository, UserRepository};
 
 use crate::audit::{AuditService, Entry};
 use crate::auth::AuthService;
 use crate::caller::{Caller, RequestMeta};
-use crate::{CoreError, Deps};
+use crate::{Access, CoreError, Credentials, Environment, Identity};
 
 /// A user to create.
 #[derive(Debug, Clone)]
@@ -51,20 +54,46 @@ pub struct UserPatch {
 /// User use cases, inside the caller's acting tenant.
 #[derive(Clone)]
 pub struct UserService {
-    deps: Deps,
+    users: Arc<dyn UserRepository>,
+    tenants: Arc<dyn TenantRepository>,
+    env: Environment,
+    access: Access,
+    identity: Identity,
+    credentials: Credentials,
     audit: AuditService,
     auth: AuthService,
 }
 
+/// The services a user service calls.
+pub(crate) struct UserCollaborators {
+    pub(crate) audit: AuditService,
+    pub(crate) auth: AuthService,
+}
+
 impl UserService {
-    pub(crate) fn new(deps: Deps, audit: AuditService) -> Self {
-        let auth = AuthService::new(deps.clone(), audit.clone());
-        Self { deps, audit, auth }
+    pub(crate) fn new(
+        repos: &Repositories,
+        env: Environment,
+        access: Access,
+        identity: Identity,
+        credentials: Credentials,
+        with: UserCollaborators,
+    ) -> Self {
+        Self {
+            users: Arc::clone(&repos.users),
+            tenants: Arc::clone(&repos.tenants),
+            env,
+            access,
+            identity,
+            credentials,
+            audit: with.audit,
+            auth: with.auth,
+        }
     }
 
     /// Whether `caller` may manage `target`: nobody manages a user above their own role.
     fn require_manage(&self, caller: &Caller, target: &User) -> Result<(), CoreError> {
-        self.deps.authorize(caller, Permission::ManageUsers)?;
+        self.access.authorize(caller, Permission::ManageUsers)?;
         if target.role > caller.role {
             return Err(CoreError::Forbidden(
                 "you cannot manage a user above your own role",
@@ -74,13 +103,13 @@ impl UserService {
     }
 
     fn forget(&self, user: &User) {
-        self.deps.users_cache.invalidate(&(user.tenant_id, user.id));
+        self.identity
+            .users_cache
+            .invalidate(&(user.tenant_id, user.id));
     }
 
     async fn load(&self, caller: &Caller, id: UserId) -> Result<User, CoreError> {
-        self.deps
-            .repos
-            .users
+        self.users
             .find(caller.tenant_id, id)
             .await?
             .ok_or(CoreError::NotFound)
@@ -98,9 +127,9 @@ impl UserService {
         input: NewUser,
         meta: &RequestMeta,
     ) -> Result<CreatedUser, CoreError> {
-        self.deps.authorize(caller, Permission::ManageUsers)?;
+        self.access.authorize(caller, Permission::ManageUsers)?;
         let tenant = self
-            .deps
+            .identity
             .directory
             .get(caller.tenant_id)
             .ok_or(CoreError::NotFound)?;
@@ -127,21 +156,24 @@ impl UserService {
             .map(|p| Password::parse(p, Some(&username)))
             .transpose()?;
         let generated = chosen.is_none();
-        let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
-        let now = self.deps.clock.now();
-        let hash = self.deps.hash_password(caller.tenant_id, &password).await?;
+        let password = chosen.unwrap_or_else(|| self.env.secrets.one_time_password());
+        let now = self.env.clock.now();
+        let hash = self
+            .credentials
+            .hash_password(caller.tenant_id, &password)
+            .await?;
         let user = User {
             full_name,
             must_change_password: generated,
             ..User::new(caller.tenant_id, username, email, role, hash, now)
         };
         let max = self
-            .deps
+            .access
             .plans
             .effective(tenant.plan, &tenant.limits)
             .limits
             .max_users;
-        match self.deps.repos.users.create(&user, Some(max)).await {
+        match self.users.create(&user, Some(max)).await {
             Err(pake_ports::RepoError::LimitReached) => {
                 return Err(CoreError::PlanLimitReached(
                     "the plan's max_users is reached",
@@ -166,7 +198,7 @@ impl UserService {
     /// Store errors.
     pub async fn list(&self, caller: &Caller, page: PageRequest) -> Result<Page<User>, CoreError> {
         if caller.can(Permission::ListUsers) {
-            return Ok(self.deps.repos.users.list(caller.tenant_id, page).await?);
+            return Ok(self.users.list(caller.tenant_id, page).await?);
         }
         let me = self.load(caller, caller.user_id).await?;
         let items = if page.offset() == 0 {
@@ -233,7 +265,7 @@ impl UserService {
                 return Err(CoreError::Forbidden("nobody grants a role above their own"));
             }
             let tenant = self
-                .deps
+                .identity
                 .directory
                 .get(caller.tenant_id)
                 .ok_or(CoreError::NotFound)?;
@@ -249,8 +281,8 @@ impl UserService {
         if let Some(status) = patch.status {
             user.status = status;
         }
-        user.updated_at = self.deps.clock.now();
-        self.deps.repos.users.update(&user).await?;
+        user.updated_at = self.env.clock.now();
+        self.users.update(&user).await?;
         self.forget(&user);
         if user.role != old_role || disabled {
             self.auth
@@ -290,7 +322,7 @@ impl UserService {
         id: UserId,
         meta: &RequestMeta,
     ) -> Result<(), CoreError> {
-        self.deps.authorize(caller, Permission::ManageUsers)?;
+        self.access.authorize(caller, Permission::ManageUsers)?;
         let user = self.load(caller, id).await?;
         if id == caller.user_id {
             return Err(CoreError::Forbidden("you cannot delete yourself"));
@@ -299,11 +331,7 @@ impl UserService {
         self.auth
             .end_sessions(user.tenant_id, user.id, None)
             .await?;
-        self.deps
-            .repos
-            .users
-            .delete(user.tenant_id, user.id)
-            .await?;
+        self.users.delete(user.tenant_id, user.id).await?;
         self.forget(&user);
         let entry = Entry::new(caller.tenant_id, AuditKind::UserDeleted, meta)
             .by(caller)
@@ -323,7 +351,7 @@ impl UserService {
         id: UserId,
         meta: &RequestMeta,
     ) -> Result<User, CoreError> {
-        self.deps.authorize(caller, Permission::ManageUsers)?;
+        self.access.authorize(caller, Permission::ManageUsers)?;
         let mut user = self.load(caller, id).await?;
         self.require_manage(caller, &user)?;
         self.clear_lock(&mut user).await?;
@@ -340,11 +368,11 @@ impl UserService {
     /// Clears the user's failure count and lock and stores the rest of `user` (`updated_at` now),
     /// in the store and the cache.
     async fn clear_lock(&self, user: &mut User) -> Result<(), CoreError> {
-        let users = &self.deps.repos.users;
+        let users = &self.users;
         users.clear_lockout(user.tenant_id, user.id).await?;
         user.failed_login_attempts = 0;
         user.locked_until = None;
-        user.updated_at = self.deps.clock.now();
+        user.updated_at = self.env.clock.now();
         users.update(user).await?;
         self.forget(user);
         Ok(())
@@ -363,7 +391,7 @@ impl UserService {
         chosen: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<(User, Option<Password>), CoreError> {
-        self.deps.authorize(caller, Permission::ManageUsers)?;
+        self.access.authorize(caller, Permission::ManageUsers)?;
         if id == caller.user_id {
             return Err(CoreError::Forbidden(
                 "change your own password with /auth/password, which proves the current one",
@@ -375,8 +403,11 @@ impl UserService {
             .map(|p| Password::parse(p, Some(&user.username)))
             .transpose()?;
         let generated = chosen.is_none();
-        let password = chosen.unwrap_or_else(|| self.deps.secrets.one_time_password());
-        user.password_hash = self.deps.hash_password(user.tenant_id, &password).await?;
+        let password = chosen.unwrap_or_else(|| self.env.secrets.one_time_password());
+        user.password_hash = self
+            .credentials
+            .hash_password(user.tenant_id, &password)
+            .await?;
         user.must_change_password = generated;
         // stored with the lock cleared: the new password is the way back in
         self.clear_lock(&mut user).await?;
@@ -401,15 +432,11 @@ impl UserService {
     pub async fn operator_unlock(&self, tenant: &str, login: &str) -> Result<User, CoreError> {
         let slug = pake_domain::TenantSlug::parse_any(tenant).map_err(|_| CoreError::NotFound)?;
         let tenant = self
-            .deps
-            .repos
             .tenants
             .find_by_slug(&slug)
             .await?
             .ok_or(CoreError::NotFound)?;
         let mut user = self
-            .deps
-            .repos
             .users
             .find_by_login(tenant.id, login)
             .await?

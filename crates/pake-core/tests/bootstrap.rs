@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use pake_core::{
-    AuthPolicy, BootstrapOptions, BootstrapOutcome, CoreError, Deps, RevocationList, Services,
-    TenantDirectory,
+    AuthPolicy, BootstrapOptions, BootstrapOutcome, CoreError, Counters, Credentials, Deps,
+    Environment, Identity, RevocationList, Services, TenantDirectory,
 };
 use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
 use pake_domain::{PlanCatalog, Role, TenantSlug};
@@ -34,24 +34,32 @@ fn deps(dir: &tempfile::TempDir) -> Deps {
     let slots: Arc<dyn pake_ports::ConcurrencyLimiter> = Arc::new(pake_cache::MemoryQuotas::new());
     Deps {
         repos: store.repositories(),
-        hasher: Arc::new(Argon2Hasher::new(cheap).unwrap()),
-        hash_gate: pake_core::FairGate::new(2),
-        issuer: tokens.clone(),
-        verifier: tokens,
-        clock: Arc::new(SystemClock),
-        secrets: Arc::new(OsSecrets),
+        env: Environment {
+            clock: Arc::new(SystemClock),
+            secrets: Arc::new(OsSecrets),
+        },
         plans: Arc::new(PlanCatalog::default()),
-        policy,
-        directory: Arc::new(TenantDirectory::default()),
-        revocations: Arc::new(RevocationList::new(policy.access_ttl)),
-        users_cache: Deps::user_cache(1000),
-        events: Arc::new(pake_ports::LocalEvents),
+        identity: Identity {
+            directory: Arc::new(TenantDirectory::default()),
+            revocations: Arc::new(RevocationList::new(policy.access_ttl)),
+            users_cache: Identity::user_cache(1000),
+            events: Arc::new(pake_ports::LocalEvents),
+        },
+        credentials: Credentials {
+            hasher: Arc::new(Argon2Hasher::new(cheap).unwrap()),
+            hash_gate: pake_core::FairGate::new(2),
+            issuer: tokens.clone(),
+            verifier: tokens,
+            policy,
+        },
+        counters: Counters {
+            limiter: Arc::clone(&limiter),
+            quotas: Arc::new(pake_cache::MemoryQuotas::new()),
+            slots: Arc::clone(&slots),
+            policy: pake_core::LimitPolicy::default(),
+        },
         cache: Arc::new(NoCache),
         optional_probes: Vec::new(),
-        limiter: Arc::clone(&limiter),
-        quotas: Arc::new(pake_cache::MemoryQuotas::new()),
-        slots: Arc::clone(&slots),
-        limit_policy: pake_core::LimitPolicy::default(),
         search: Arc::new(pake_core::SearchSetup::new(
             Vec::new(),
             pake_core::search::SearchPolicy::default(),
@@ -123,7 +131,8 @@ async fn first_start_creates_the_super_admin_once_with_a_one_time_password() {
         "generated passwords are one-time"
     );
     assert_eq!(
-        deps.hasher
+        deps.credentials
+            .hasher
             .verify(password.expose(), Some(&admin.password_hash))
             .await
             .unwrap(),

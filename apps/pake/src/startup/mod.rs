@@ -21,7 +21,10 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use pake_cache::{FallbackLimits, RedisEvents};
-use pake_core::{BootstrapOutcome, Deps, RevocationList, Services, TenantDirectory};
+use pake_core::{
+    BootstrapOutcome, Counters, Credentials, Deps, Environment, Identity, RevocationList, Services,
+    TenantDirectory,
+};
 use pake_crypto::OsSecrets;
 use pake_http::AppState;
 use pake_ports::{Clock, IdentityEvents, LocalEvents, Probe, SystemClock};
@@ -134,24 +137,32 @@ async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> Result<Core, Star
     };
     let deps = Deps {
         repos: store.repositories(),
-        hasher: Arc::new(hasher),
-        hash_gate,
-        issuer: tokens.clone(),
-        verifier: tokens,
-        clock,
-        secrets: Arc::new(OsSecrets),
+        env: Environment {
+            clock,
+            secrets: Arc::new(OsSecrets),
+        },
         plans: Arc::clone(&plans),
-        policy,
-        directory: Arc::new(TenantDirectory::default()),
-        revocations: Arc::new(RevocationList::new(policy.access_ttl + policy.leeway)),
-        users_cache: Deps::user_cache(100_000),
-        events,
+        identity: Identity {
+            directory: Arc::new(TenantDirectory::default()),
+            revocations: Arc::new(RevocationList::new(policy.access_ttl + policy.leeway)),
+            users_cache: Identity::user_cache(100_000),
+            events,
+        },
+        credentials: Credentials {
+            hasher: Arc::new(hasher),
+            hash_gate,
+            issuer: tokens.clone(),
+            verifier: tokens,
+            policy,
+        },
+        counters: Counters {
+            limiter: limiter.clone(),
+            quotas: limiter.clone(),
+            slots: limiter.clone(),
+            policy: config.limits.policy(),
+        },
         optional_probes,
         cache: Arc::new(tiered),
-        limiter: limiter.clone(),
-        quotas: limiter.clone(),
-        slots: limiter.clone(),
-        limit_policy: config.limits.policy(),
         search: Arc::new(build_search(config, &limiter)),
     };
     Ok(Core {

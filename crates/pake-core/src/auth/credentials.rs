@@ -25,19 +25,13 @@ impl AuthService {
         input: LoginInput,
         meta: &RequestMeta,
     ) -> Result<LoginOutcome, CoreError> {
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         let tenant = input
             .tenant
             .as_deref()
-            .and_then(|t| self.deps.directory.resolve(t));
+            .and_then(|t| self.identity.directory.resolve(t));
         let user = match &tenant {
-            Some(t) => {
-                self.deps
-                    .repos
-                    .users
-                    .find_by_login(t.id, &input.login)
-                    .await?
-            }
+            Some(t) => self.users.find_by_login(t.id, &input.login).await?,
             None => None,
         };
         let Some((tenant, user)) = tenant.clone().zip(user) else {
@@ -55,11 +49,9 @@ impl AuthService {
         } else {
             None
         };
-        let rule = self.deps.policy.lockout();
+        let rule = self.credentials.policy.lockout();
         let admitted = refused.is_none()
             && self
-                .deps
-                .repos
                 .users
                 .begin_login_attempt(tenant.id, user.id, now, rule)
                 .await?
@@ -76,7 +68,7 @@ impl AuthService {
             return Err(CoreError::InvalidCredentials);
         }
         let check = self
-            .deps
+            .credentials
             .verify_password(Some(tenant.id), &input.password, Some(&user.password_hash))
             .await;
         let matched = matches!(check, Ok(PasswordCheck::Match { .. }));
@@ -93,9 +85,9 @@ impl AuthService {
         user.locked_until = None;
         user.last_login_at = Some(now);
         if needs_rehash && let Ok(password) = Password::parse(&input.password, None) {
-            user.password_hash = self.deps.hash_password(tenant.id, &password).await?;
+            user.password_hash = self.credentials.hash_password(tenant.id, &password).await?;
             user.updated_at = now;
-            self.deps.repos.users.update(&user).await?;
+            self.users.update(&user).await?;
         }
         self.invalidate_user(tenant.id, user.id);
 
@@ -123,14 +115,14 @@ impl AuthService {
         begun: bool,
     ) -> Result<(), CoreError> {
         let (users, rule, ghost) = (
-            &self.deps.repos.users,
-            self.deps.policy.lockout(),
+            &self.users,
+            self.credentials.policy.lockout(),
             UserId::new(),
         );
         if !begun {
             absent(users.begin_login_attempt(tenant, ghost, now, rule).await)?;
         }
-        self.deps
+        self.credentials
             .verify_password(gate_tenant, password, None)
             .await?;
         absent(
@@ -181,14 +173,12 @@ impl AuthService {
         meta: &RequestMeta,
     ) -> Result<LoginSettlement, CoreError> {
         let settled = self
-            .deps
-            .repos
             .users
             .finish_login_attempt(
                 tenant,
                 user.id,
-                self.deps.clock.now(),
-                self.deps.policy.lockout(),
+                self.env.clock.now(),
+                self.credentials.policy.lockout(),
                 matched,
             )
             .await?;
@@ -229,11 +219,9 @@ impl AuthService {
         new: &str,
         meta: &RequestMeta,
     ) -> Result<TokenPair, CoreError> {
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         let tenant = caller.home_tenant;
         let mut user = self
-            .deps
-            .repos
             .users
             .find(tenant, caller.user_id)
             .await?
@@ -255,19 +243,17 @@ impl AuthService {
             .into()
         };
         let admission = self
-            .deps
-            .repos
             .users
-            .begin_login_attempt(tenant, user.id, now, self.deps.policy.lockout())
+            .begin_login_attempt(tenant, user.id, now, self.credentials.policy.lockout())
             .await?;
         if admission == LoginAdmission::Refused {
-            self.deps
+            self.credentials
                 .verify_password(Some(tenant), current, None)
                 .await?;
             return Err(wrong_current());
         }
         let check = self
-            .deps
+            .credentials
             .verify_password(Some(tenant), current, Some(&user.password_hash))
             .await;
         let matched = matches!(check, Ok(PasswordCheck::Match { .. }));
@@ -276,21 +262,17 @@ impl AuthService {
         if settled != LoginSettlement::Succeeded {
             return Err(wrong_current());
         }
-        user.password_hash = self.deps.hash_password(tenant, &password).await?;
+        user.password_hash = self.credentials.hash_password(tenant, &password).await?;
         user.must_change_password = false;
         user.updated_at = now;
-        self.deps.repos.users.update(&user).await?;
+        self.users.update(&user).await?;
         self.invalidate_user(tenant, user.id);
-        let current_session = self
-            .deps
-            .repos
-            .sessions
-            .find(tenant, caller.session_id)
-            .await?;
+        let current_session = self.sessions.find(tenant, caller.session_id).await?;
         self.end_sessions(tenant, user.id, None).await?;
         // The same session policy continues: a remembered session stays remembered.
-        let remember_me = current_session
-            .is_some_and(|s| s.expires_at - s.created_at > self.deps.policy.short_session_ttl);
+        let remember_me = current_session.is_some_and(|s| {
+            s.expires_at - s.created_at > self.credentials.policy.short_session_ttl
+        });
         let (session, refresh) = self
             .open_session(tenant, user.id, remember_me, meta, now)
             .await?;

@@ -9,12 +9,15 @@ use std::sync::Arc;
 use pake_domain::audit::AuditKind;
 use pake_domain::session::{RefreshToken, RefreshTokenHash, Session};
 use pake_domain::{Role, SessionId, TenantId, User, UserId};
-use pake_ports::{AccessClaims, IdentityEvent, RepoError};
+use pake_ports::{
+    AccessClaims, IdentityEvent, RepoError, Repositories, SessionRepository, TenantRepository,
+    UserRepository,
+};
 use time::OffsetDateTime;
 
 use crate::audit::{AuditService, Entry};
 use crate::caller::{Caller, RequestMeta};
-use crate::{CoreError, Deps};
+use crate::{CoreError, Credentials, Environment, Identity};
 
 /// What a login presents.
 #[derive(Debug, Clone)]
@@ -70,28 +73,47 @@ pub struct SessionView {
 /// Authentication use cases.
 #[derive(Clone)]
 pub struct AuthService {
-    deps: Deps,
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    tenants: Arc<dyn TenantRepository>,
+    env: Environment,
+    identity: Identity,
+    credentials: Credentials,
     audit: AuditService,
 }
 
 impl AuthService {
-    pub(crate) fn new(deps: Deps, audit: AuditService) -> Self {
-        Self { deps, audit }
+    pub(crate) fn new(
+        repos: &Repositories,
+        env: Environment,
+        identity: Identity,
+        credentials: Credentials,
+        audit: AuditService,
+    ) -> Self {
+        Self {
+            users: Arc::clone(&repos.users),
+            sessions: Arc::clone(&repos.sessions),
+            tenants: Arc::clone(&repos.tenants),
+            env,
+            identity,
+            credentials,
+            audit,
+        }
     }
 
     /// The public keys that verify access tokens, as a JWK set.
     pub fn jwks(&self) -> serde_json::Value {
-        self.deps.issuer.jwks()
+        self.credentials.issuer.jwks()
     }
 
     pub(crate) async fn sync(&self) -> Result<(), CoreError> {
-        self.deps
+        self.identity
             .directory
-            .reload(self.deps.repos.tenants.as_ref())
+            .reload(self.tenants.as_ref())
             .await?;
-        self.deps
+        self.identity
             .revocations
-            .sync(self.deps.repos.sessions.as_ref(), self.deps.clock.now())
+            .sync(self.sessions.as_ref(), self.env.clock.now())
             .await?;
         Ok(())
     }
@@ -109,9 +131,9 @@ impl AuthService {
         x_tenant: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<Caller, CoreError> {
-        let claims = self.deps.verifier.verify(token)?;
-        if self.deps.revocations.is_revoked(claims.session_id)
-            || !self.deps.directory.is_usable(claims.tenant_id)
+        let claims = self.credentials.verifier.verify(token)?;
+        if self.identity.revocations.is_revoked(claims.session_id)
+            || !self.identity.directory.is_usable(claims.tenant_id)
         {
             return Err(CoreError::Unauthorized);
         }
@@ -124,7 +146,7 @@ impl AuthService {
             password_change_required: claims.password_change_required,
         };
         if let Some(named) = x_tenant.map(str::trim).filter(|t| !t.is_empty()) {
-            let target = self.deps.directory.resolve(named);
+            let target = self.identity.directory.resolve(named);
             if caller.role == Role::SuperAdmin {
                 let target = target.ok_or(CoreError::NotFound)?;
                 caller.tenant_id = target.id;
@@ -162,18 +184,20 @@ impl AuthService {
         tenant: TenantId,
         id: UserId,
     ) -> Result<Option<Arc<User>>, CoreError> {
-        if let Some(user) = self.deps.users_cache.get(&(tenant, id)) {
+        if let Some(user) = self.identity.users_cache.get(&(tenant, id)) {
             return Ok(Some(user));
         }
-        let found = self.deps.repos.users.find(tenant, id).await?.map(Arc::new);
+        let found = self.users.find(tenant, id).await?.map(Arc::new);
         if let Some(user) = &found {
-            self.deps.users_cache.insert((tenant, id), Arc::clone(user));
+            self.identity
+                .users_cache
+                .insert((tenant, id), Arc::clone(user));
         }
         Ok(found)
     }
 
     fn invalidate_user(&self, tenant: TenantId, id: UserId) {
-        self.deps.users_cache.invalidate(&(tenant, id));
+        self.identity.users_cache.invalidate(&(tenant, id));
     }
 
     /// Applies an event another replica published: ended sessions stop here too; a changed
@@ -184,22 +208,22 @@ impl AuthService {
     pub async fn apply_event(&self, event: IdentityEvent) -> Result<(), CoreError> {
         match event {
             IdentityEvent::SessionsRevoked(ids) => {
-                self.deps.revocations.revoke(ids, self.deps.clock.now());
+                self.identity.revocations.revoke(ids, self.env.clock.now());
             }
-            IdentityEvent::TenantChanged(id) => match self.deps.repos.tenants.find(id).await? {
-                Some(t) => self.deps.directory.upsert(&t),
-                None => self.deps.directory.remove(id),
+            IdentityEvent::TenantChanged(id) => match self.tenants.find(id).await? {
+                Some(t) => self.identity.directory.upsert(&t),
+                None => self.identity.directory.remove(id),
             },
         }
         Ok(())
     }
 
     fn digest(&self, token: &RefreshToken) -> RefreshTokenHash {
-        RefreshTokenHash(self.deps.secrets.digest(token.as_bytes()))
+        RefreshTokenHash(self.env.secrets.digest(token.as_bytes()))
     }
 
     fn claims(&self, user: &User, session: SessionId, now: OffsetDateTime) -> AccessClaims {
-        let jti = crate::util::hex(&self.deps.secrets.token_bytes()[..12]);
+        let jti = crate::util::hex(&self.env.secrets.token_bytes()[..12]);
         AccessClaims {
             user_id: user.id,
             tenant_id: user.tenant_id,
@@ -207,7 +231,7 @@ impl AuthService {
             session_id: session,
             token_id: jti,
             issued_at: now,
-            expires_at: now + self.deps.policy.access_ttl,
+            expires_at: now + self.credentials.policy.access_ttl,
             password_change_required: user.must_change_password,
         }
     }
@@ -219,41 +243,15 @@ impl AuthService {
         refresh: &RefreshToken,
         now: OffsetDateTime,
     ) -> Result<TokenPair, CoreError> {
-        let issued = self.deps.issuer.issue(self.claims(user, session, now))?;
+        let issued = self
+            .credentials
+            .issuer
+            .issue(self.claims(user, session, now))?;
         Ok(TokenPair {
             access_token: issued.token,
-            expires_in: self.deps.policy.access_ttl.whole_seconds(),
+            expires_in: self.credentials.policy.access_ttl.whole_seconds(),
             refresh_token: refresh.encode(),
         })
-    }
-}
-
-/// Ends every session of a tenant (suspension), here and on the other replicas.
-pub(crate) async fn end_tenant_sessions(deps: &Deps, tenant: TenantId) -> Result<usize, CoreError> {
-    let now = deps.clock.now();
-    let ended = deps
-        .repos
-        .sessions
-        .revoke_all_for_tenant(tenant, now)
-        .await?;
-    let count = ended.len();
-    if count > 0 {
-        revoked(deps, ended, now).await;
-    }
-    Ok(count)
-}
-
-/// Records ended sessions in this replica's revocation list and tells the other replicas.
-async fn revoked(deps: &Deps, sessions: Vec<SessionId>, now: OffsetDateTime) {
-    deps.revocations.revoke(sessions.iter().copied(), now);
-    publish(deps, IdentityEvent::SessionsRevoked(sessions)).await;
-}
-
-/// Broadcasts `event` to the other replicas, best effort: if the bus is down they catch up at
-/// their next sync with the store.
-pub(crate) async fn publish(deps: &Deps, event: IdentityEvent) {
-    if let Err(e) = deps.events.publish(&event).await {
-        tracing::warn!(error = %e, "identity event not broadcast; other replicas catch up at their next sync");
     }
 }
 

@@ -10,7 +10,7 @@ use crate::CoreError;
 use crate::audit::Entry;
 use crate::caller::{Caller, RequestMeta};
 
-use super::{AuthService, RefreshOutcome, SessionView, absent, revoked};
+use super::{AuthService, RefreshOutcome, SessionView, absent};
 
 impl AuthService {
     /// Opens a session with its first refresh token.
@@ -23,9 +23,9 @@ impl AuthService {
         now: OffsetDateTime,
     ) -> Result<(Session, RefreshToken), CoreError> {
         let ttl = if remember_me {
-            self.deps.policy.session_ttl
+            self.credentials.policy.session_ttl
         } else {
-            self.deps.policy.short_session_ttl
+            self.credentials.policy.short_session_ttl
         };
         let session = Session {
             tenant_id: tenant,
@@ -38,10 +38,8 @@ impl AuthService {
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
         };
-        let refresh = RefreshToken::new(tenant, self.deps.secrets.token_bytes());
-        self.deps
-            .repos
-            .sessions
+        let refresh = RefreshToken::new(tenant, self.env.secrets.token_bytes());
+        self.sessions
             .create(&session, self.digest(&refresh))
             .await?;
         Ok((session, refresh))
@@ -57,16 +55,14 @@ impl AuthService {
         presented: &str,
         meta: &RequestMeta,
     ) -> Result<RefreshOutcome, CoreError> {
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         let token = RefreshToken::parse(presented).ok_or(CoreError::Unauthorized)?;
         let tenant = token.tenant_id();
-        if !self.deps.directory.is_usable(tenant) {
+        if !self.identity.directory.is_usable(tenant) {
             return Err(CoreError::Unauthorized);
         }
-        let next = RefreshToken::new(tenant, self.deps.secrets.token_bytes());
+        let next = RefreshToken::new(tenant, self.env.secrets.token_bytes());
         let rotation = self
-            .deps
-            .repos
             .sessions
             .rotate(tenant, self.digest(&token), self.digest(&next), now)
             .await?;
@@ -82,13 +78,9 @@ impl AuthService {
             }
             Rotation::Invalid => return Err(CoreError::Unauthorized),
         };
-        let user = self.deps.repos.users.find(tenant, session.user_id).await?;
+        let user = self.users.find(tenant, session.user_id).await?;
         let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
-            self.deps
-                .repos
-                .sessions
-                .revoke(tenant, session.id, now)
-                .await?;
+            self.sessions.revoke(tenant, session.id, now).await?;
             self.revoked(vec![session.id], now).await;
             return Err(CoreError::Unauthorized);
         };
@@ -101,8 +93,8 @@ impl AuthService {
     /// # Errors
     /// Store errors.
     pub async fn logout(&self, caller: &Caller, meta: &RequestMeta) -> Result<(), CoreError> {
-        let now = self.deps.clock.now();
-        let sessions = &self.deps.repos.sessions;
+        let now = self.env.clock.now();
+        let sessions = &self.sessions;
         absent(
             sessions
                 .revoke(caller.home_tenant, caller.session_id, now)
@@ -141,10 +133,8 @@ impl AuthService {
     /// # Errors
     /// Store errors.
     pub async fn sessions(&self, caller: &Caller) -> Result<Vec<SessionView>, CoreError> {
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         let list = self
-            .deps
-            .repos
             .sessions
             .list_active(caller.home_tenant, caller.user_id, now)
             .await?;
@@ -167,21 +157,12 @@ impl AuthService {
         id: SessionId,
         meta: &RequestMeta,
     ) -> Result<(), CoreError> {
-        let now = self.deps.clock.now();
-        let session = self
-            .deps
-            .repos
-            .sessions
-            .find(caller.home_tenant, id)
-            .await?;
+        let now = self.env.clock.now();
+        let session = self.sessions.find(caller.home_tenant, id).await?;
         if session.is_none_or(|s| s.user_id != caller.user_id) {
             return Err(CoreError::NotFound);
         }
-        self.deps
-            .repos
-            .sessions
-            .revoke(caller.home_tenant, id, now)
-            .await?;
+        self.sessions.revoke(caller.home_tenant, id, now).await?;
         self.revoked(vec![id], now).await;
         let entry = Entry::new(caller.home_tenant, AuditKind::SessionRevoked, meta)
             .by(caller)
@@ -197,10 +178,8 @@ impl AuthService {
         user: UserId,
         keep: Option<SessionId>,
     ) -> Result<usize, CoreError> {
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         let ended = self
-            .deps
-            .repos
             .sessions
             .revoke_all_for_user(tenant, user, keep, now)
             .await?;
@@ -213,6 +192,6 @@ impl AuthService {
 
     /// Records ended sessions here and tells the other replicas.
     pub(super) async fn revoked(&self, sessions: Vec<SessionId>, now: OffsetDateTime) {
-        revoked(&self.deps, sessions, now).await;
+        self.identity.revoked(sessions, now).await;
     }
 }

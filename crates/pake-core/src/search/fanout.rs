@@ -137,9 +137,9 @@ impl SearchService {
             "abs": request.abstracts,
         })
         .to_string();
-        let digest = hex(&self.deps.secrets.digest(normalised.as_bytes()));
+        let digest = hex(&self.env.secrets.digest(normalised.as_bytes()));
         let key = CacheKey::tenant(request.tenant_id, "search", format!("{id}:{digest}"));
-        if let Ok(Some(bytes)) = self.deps.cache.get(&key).await
+        if let Ok(Some(bytes)) = self.cache.get(&key).await
             && let Ok(records) = serde_json::from_slice::<Vec<SourceRecord>>(&bytes)
         {
             return (SourceState::Cached, Ok(records));
@@ -190,7 +190,7 @@ impl SearchService {
                         .get(&id)
                         .copied()
                         .unwrap_or(Duration::from_secs(600));
-                    let _ = self.deps.cache.set(&key, bytes, ttl).await;
+                    let _ = self.cache.set(&key, bytes, ttl).await;
                 }
                 (SourceState::Ok, Ok(records))
             }
@@ -236,7 +236,7 @@ impl SearchService {
                     };
                     if e.is_retryable() && attempt < policy.retries {
                         let base = policy.backoff * 2u32.pow(attempt);
-                        let jitter_ms = u64::from(self.deps.secrets.token_bytes()[0])
+                        let jitter_ms = u64::from(self.env.secrets.token_bytes()[0])
                             * u64::try_from(policy.backoff.as_millis()).unwrap_or(0)
                             / 255;
                         let wait = match &e {

@@ -24,17 +24,12 @@ impl SearchService {
             user_id: self.scope(caller, user)?,
             since: None,
         };
-        Ok(self
-            .deps
-            .repos
-            .history
-            .list(caller.tenant_id, &filter, page)
-            .await?)
+        Ok(self.history.list(caller.tenant_id, &filter, page).await?)
     }
 
     /// Whose searches a reader sees: admins and managers any user's (or all); others their own.
     fn scope(&self, caller: &Caller, user: Option<UserId>) -> Result<Option<UserId>, CoreError> {
-        self.deps.authorize(caller, Permission::ReadOwnSearches)?;
+        self.access.authorize(caller, Permission::ReadOwnSearches)?;
         if caller.can(Permission::ReadAllSearches) {
             Ok(user)
         } else if user.is_none_or(|u| u == caller.user_id) {
@@ -48,7 +43,7 @@ impl SearchService {
         if !(1..=365).contains(&days) {
             return Err(invalid("days", Reason::OutOfRange { min: 1, max: 365 }));
         }
-        let today = self.deps.clock.now().date();
+        let today = self.env.clock.now().date();
         Ok((today - time::Duration::days(i64::from(days) - 1))
             .midnight()
             .assume_utc())
@@ -64,12 +59,7 @@ impl SearchService {
             user_id: self.scope(caller, None)?,
             since: Some(self.since(days)?),
         };
-        Ok(self
-            .deps
-            .repos
-            .history
-            .stats(caller.tenant_id, &filter)
-            .await?)
+        Ok(self.history.stats(caller.tenant_id, &filter).await?)
     }
 
     /// The most searched queries over the last `days` days (same scope as analytics).
@@ -90,8 +80,6 @@ impl SearchService {
             since: Some(self.since(days)?),
         };
         Ok(self
-            .deps
-            .repos
             .history
             .popular(caller.tenant_id, &filter, limit)
             .await?)

@@ -10,11 +10,12 @@ mod text;
 mod upstream;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pake_domain::search::{SearchRecord, SourceId};
 use pake_domain::{Permission, SavedSearchId, SearchId};
-use pake_ports::SourceRequest;
+use pake_ports::{Cache, SearchHistoryRepository, SourceRequest};
 use serde::{Deserialize, Serialize};
 
 pub use fanout::{SearchPolicy, SearchSetup};
@@ -25,7 +26,7 @@ pub use upstream::{BreakerPolicy, Pacing};
 
 use crate::caller::Caller;
 use crate::limits::LimitService;
-use crate::{CoreError, Deps};
+use crate::{Access, CoreError, Environment};
 use input::{Plan, validate};
 
 /// What a source did for a search.
@@ -103,7 +104,11 @@ pub struct SearchOutcome {
 /// Search use cases.
 #[derive(Clone)]
 pub struct SearchService {
-    pub(super) deps: Deps,
+    history: Arc<dyn SearchHistoryRepository>,
+    env: Environment,
+    access: Access,
+    setup: Arc<SearchSetup>,
+    cache: Arc<dyn Cache>,
     limits: LimitService,
 }
 
@@ -112,12 +117,26 @@ fn millis(d: Duration) -> u32 {
 }
 
 impl SearchService {
-    pub(crate) fn new(deps: Deps, limits: LimitService) -> Self {
-        Self { deps, limits }
+    pub(crate) fn new(
+        history: Arc<dyn SearchHistoryRepository>,
+        env: Environment,
+        access: Access,
+        setup: Arc<SearchSetup>,
+        cache: Arc<dyn Cache>,
+        limits: LimitService,
+    ) -> Self {
+        Self {
+            history,
+            env,
+            access,
+            setup,
+            cache,
+            limits,
+        }
     }
 
     fn setup(&self) -> &SearchSetup {
-        &self.deps.search
+        &self.setup
     }
 
     /// Each source's circuit state (`closed`, `open`, `half_open`).
@@ -158,17 +177,17 @@ impl SearchService {
         quick: bool,
         saved: Option<SavedSearchId>,
     ) -> Result<SearchOutcome, CoreError> {
-        self.deps.authorize(caller, Permission::Search)?;
+        self.access.authorize(caller, Permission::Search)?;
         let plan = validate(input, quick)?;
         let _slot = self.limits.search_slot(caller).await?;
         let started = Instant::now();
         let deadline = started + self.setup().policy.budget;
         // the tenant's share of the turns at a shared upstream: its plan's `upstream_weight`
         let weight = self
-            .deps
+            .access
             .directory
             .get(caller.tenant_id)
-            .map_or(1, |e| self.deps.plans.get(e.plan).upstream_weight);
+            .map_or(1, |e| self.access.plans.get(e.plan).upstream_weight);
         let request = SourceRequest {
             tenant_id: caller.tenant_id,
             query: plan.query.clone(),
@@ -280,10 +299,10 @@ impl SearchService {
             cache_hit,
             source_status: serde_json::to_value(status).unwrap_or_default(),
             saved_search_id: saved,
-            created_at: self.deps.clock.now(),
+            created_at: self.env.clock.now(),
         };
         // the history is the record of searches: analytics count it, so one write per search
-        self.deps.repos.history.append(&record).await?;
+        self.history.append(&record).await?;
         Ok(id)
     }
 }

@@ -1,12 +1,15 @@
 //! Saved searches: a search kept with a name, shared with the tenant or not, run again later.
 
+use std::sync::Arc;
+
 use pake_domain::search::{SavedSearch, SavedSearchFilter, SourceId};
 use pake_domain::{DisplayName, Page, PageRequest, Permission, Reason, SavedSearchId};
+use pake_ports::SavedSearchRepository;
 
 use super::input::{SearchFilters, SearchInput, clean_description, invalid, validate};
 use super::{SearchOutcome, SearchService};
 use crate::caller::Caller;
-use crate::{CoreError, Deps};
+use crate::{Access, CoreError, Environment};
 
 /// A saved search to create.
 #[derive(Debug, Clone, Default)]
@@ -89,13 +92,25 @@ pub struct SavedSearchChanges {
 /// Saved-search use cases.
 #[derive(Clone)]
 pub struct SavedSearchService {
-    deps: Deps,
+    saved_searches: Arc<dyn SavedSearchRepository>,
+    env: Environment,
+    access: Access,
     search: SearchService,
 }
 
 impl SavedSearchService {
-    pub(crate) fn new(deps: Deps, search: SearchService) -> Self {
-        Self { deps, search }
+    pub(crate) fn new(
+        saved_searches: Arc<dyn SavedSearchRepository>,
+        env: Environment,
+        access: Access,
+        search: SearchService,
+    ) -> Self {
+        Self {
+            saved_searches,
+            env,
+            access,
+            search,
+        }
     }
 
     /// Saves a search of the caller's.
@@ -107,14 +122,15 @@ impl SavedSearchService {
         caller: &Caller,
         input: SavedSearchInput,
     ) -> Result<SavedSearch, CoreError> {
-        self.deps.authorize(caller, Permission::WriteOwnSearches)?;
+        self.access
+            .authorize(caller, Permission::WriteOwnSearches)?;
         let name = DisplayName::parse(input.name.as_deref().unwrap_or(""))
             .map_err(|e| e.for_field("name"))?;
         let search = input
             .search
             .ok_or_else(|| invalid("query", Reason::Empty))?;
         let plan = validate(&search, false)?;
-        let now = self.deps.clock.now();
+        let now = self.env.clock.now();
         let saved = SavedSearch {
             tenant_id: caller.tenant_id,
             id: SavedSearchId::new(),
@@ -129,7 +145,7 @@ impl SavedSearchService {
             created_at: now,
             updated_at: now,
         };
-        self.deps.repos.saved_searches.create(&saved).await?;
+        self.saved_searches.create(&saved).await?;
         Ok(saved)
     }
 
@@ -138,10 +154,8 @@ impl SavedSearchService {
     /// # Errors
     /// [`CoreError::NotFound`] (also for another user's private search).
     pub async fn get(&self, caller: &Caller, id: SavedSearchId) -> Result<SavedSearch, CoreError> {
-        self.deps.authorize(caller, Permission::ReadOwnSearches)?;
+        self.access.authorize(caller, Permission::ReadOwnSearches)?;
         let s = self
-            .deps
-            .repos
             .saved_searches
             .find(caller.tenant_id, id)
             .await?
@@ -163,7 +177,7 @@ impl SavedSearchService {
         caller: &Caller,
         page: PageRequest,
     ) -> Result<Page<SavedSearch>, CoreError> {
-        self.deps.authorize(caller, Permission::ReadOwnSearches)?;
+        self.access.authorize(caller, Permission::ReadOwnSearches)?;
         let filter = if caller.can(Permission::ReadAllSearches) {
             SavedSearchFilter {
                 owner_id: None,
@@ -176,15 +190,14 @@ impl SavedSearchService {
             }
         };
         Ok(self
-            .deps
-            .repos
             .saved_searches
             .list(caller.tenant_id, filter, page)
             .await?)
     }
 
     async fn own(&self, caller: &Caller, id: SavedSearchId) -> Result<SavedSearch, CoreError> {
-        self.deps.authorize(caller, Permission::WriteOwnSearches)?;
+        self.access
+            .authorize(caller, Permission::WriteOwnSearches)?;
         let s = self.get(caller, id).await?;
         if s.owner_id == caller.user_id {
             Ok(s)
@@ -226,8 +239,8 @@ impl SavedSearchService {
         if let Some(public) = changes.is_public {
             s.is_public = public;
         }
-        s.updated_at = self.deps.clock.now();
-        self.deps.repos.saved_searches.update(&s).await?;
+        s.updated_at = self.env.clock.now();
+        self.saved_searches.update(&s).await?;
         Ok(s)
     }
 
@@ -237,12 +250,7 @@ impl SavedSearchService {
     /// [`CoreError::NotFound`], [`CoreError::Forbidden`].
     pub async fn delete(&self, caller: &Caller, id: SavedSearchId) -> Result<(), CoreError> {
         self.own(caller, id).await?;
-        Ok(self
-            .deps
-            .repos
-            .saved_searches
-            .delete(caller.tenant_id, id)
-            .await?)
+        Ok(self.saved_searches.delete(caller.tenant_id, id).await?)
     }
 
     /// Runs a saved search the caller may read, as the caller; counts the run.
@@ -258,10 +266,8 @@ impl SavedSearchService {
         let input: SearchInput = serde_json::from_value(s.parameters.clone())
             .map_err(|_| CoreError::InvalidState("the saved parameters are unreadable"))?;
         let outcome = self.search.run(caller, &input, false, Some(id)).await?;
-        self.deps
-            .repos
-            .saved_searches
-            .record_run(caller.tenant_id, id, self.deps.clock.now())
+        self.saved_searches
+            .record_run(caller.tenant_id, id, self.env.clock.now())
             .await?;
         Ok(outcome)
     }
