@@ -4,20 +4,7 @@
 use crate::common;
 
 use common::TestApp;
-use serde_json::{Value, json};
-
-async fn login_failures(app: &TestApp, admin: &str) -> Vec<Value> {
-    let (status, audit) = app
-        .call(
-            "GET",
-            "/api/v1/audit/?type=login_failed&limit=100",
-            Some(admin),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{audit}");
-    audit["audit_events"].as_array().unwrap().clone()
-}
+use serde_json::json;
 
 async fn a_strangers_login_name_is_stored_capped_and_escaped(app: TestApp) {
     let root = app.root().await;
@@ -46,7 +33,7 @@ async fn a_strangers_login_name_is_stored_capped_and_escaped(app: TestApp) {
     assert!(status == 401 || status == 400, "{status} {body}");
     let lines_audited = status == 401;
 
-    let events = login_failures(&app, &admin).await;
+    let events = app.audit_events(&admin, "login_failed").await;
     let target = events
         .iter()
         .filter_map(|e| e["target"].as_str())

@@ -108,14 +108,7 @@ async fn three_tenants_three_plans_full_lifecycle(app: TestApp) {
         .await;
     assert_eq!(basic["pagination"]["total"], 1);
     // listing tenants is a platform-wide read: it is on the platform's audit trail
-    let (_, trail) = app
-        .call(
-            "GET",
-            "/api/v1/audit/?type=tenants_listed",
-            Some(&root),
-            None,
-        )
-        .await;
+    let trail = app.audit(&root, "tenants_listed").await;
     assert!(
         trail["pagination"]["total"].as_u64().unwrap() >= 2,
         "{trail}"
@@ -130,14 +123,7 @@ async fn refresh_rotates_and_logout_ends_the_session_at_once(app: TestApp) {
     let access = login["access_token"].as_str().unwrap().to_owned();
     let r1 = login["refresh_token"].as_str().unwrap().to_owned();
 
-    let (status, refreshed) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r1})),
-        )
-        .await;
+    let (status, refreshed) = app.refresh(&r1).await;
     assert_eq!(status, 200, "{refreshed}");
     let r2 = refreshed["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2);
@@ -168,14 +154,7 @@ async fn refresh_rotates_and_logout_ends_the_session_at_once(app: TestApp) {
             .0,
         401
     );
-    let (status, _) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r2})),
-        )
-        .await;
+    let (status, _) = app.refresh(&r2).await;
     assert_eq!(status, 401, "the session's refresh token died with it");
 }
 
@@ -185,53 +164,22 @@ async fn reusing_a_refresh_token_revokes_the_whole_family(app: TestApp) {
     app.user(&admin, "ada", "user").await;
     let (_, login) = app.login("acme", "ada", USER_PASSWORD).await;
     let r1 = login["refresh_token"].as_str().unwrap().to_owned();
-    let (_, second) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r1})),
-        )
-        .await;
+    let (_, second) = app.refresh(&r1).await;
     let r2 = second["refresh_token"].as_str().unwrap().to_owned();
     let access2 = second["access_token"].as_str().unwrap().to_owned();
 
     // an attacker replays r1
-    let (status, _) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r1})),
-        )
-        .await;
+    let (status, _) = app.refresh(&r1).await;
     assert_eq!(status, 401);
     // the legitimate holder's r2 and access token are dead too
-    assert_eq!(
-        app.call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r2}))
-        )
-        .await
-        .0,
-        401
-    );
+    assert_eq!(app.refresh(&r2).await.0, 401);
     assert_eq!(
         app.call("GET", "/api/v1/auth/me", Some(&access2), None)
             .await
             .0,
         401
     );
-    let (_, audit) = app
-        .call(
-            "GET",
-            "/api/v1/audit/?type=refresh_reuse_detected",
-            Some(&root),
-            None,
-        )
-        .await;
+    let audit = app.audit(&root, "refresh_reuse_detected").await;
     assert_eq!(
         audit["pagination"]["total"], 0,
         "recorded in the tenant's trail, not the platform's"
@@ -248,25 +196,14 @@ async fn reusing_a_refresh_token_revokes_the_whole_family(app: TestApp) {
     assert_eq!(audit["pagination"]["total"], 1, "{audit}");
     // garbage refresh tokens are 401, never 5xx
     for junk in ["", "x", "not-base64-!!!", &"A".repeat(64)] {
-        assert_eq!(
-            app.call(
-                "POST",
-                "/api/v1/auth/refresh",
-                None,
-                Some(json!({"refresh_token": junk}))
-            )
-            .await
-            .0,
-            401
-        );
+        assert_eq!(app.refresh(junk).await.0, 401);
     }
 }
 
 async fn sessions_are_listed_and_ended_one_by_one_or_all(app: TestApp) {
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "acme", "basic").await;
-    app.user(&admin, "ada", "user").await;
-    let a = app.token("acme", "ada", USER_PASSWORD).await;
+    let (_, a) = app.member(&admin, "acme", "ada", "user").await;
     let b = app.token("acme", "ada", USER_PASSWORD).await;
     let c = app.token("acme", "ada", USER_PASSWORD).await;
     let (_, list) = app
@@ -353,9 +290,8 @@ async fn sessions_are_listed_and_ended_one_by_one_or_all(app: TestApp) {
 async fn role_change_disable_password_change_and_reset_end_sessions(app: TestApp) {
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "acme", "professional").await;
-    let ada = app.user(&admin, "ada", "user").await;
+    let (ada, t) = app.member(&admin, "acme", "ada", "user").await;
 
-    let t = app.token("acme", "ada", USER_PASSWORD).await;
     let (status, body) = app
         .call(
             "PATCH",

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{TestApp, USER_PASSWORD, spawn_with};
+use common::{TestApp, spawn_with};
 use serde_json::json;
 
 async fn get_users(app: &TestApp, token: &str) -> reqwest::Response {
@@ -27,10 +27,8 @@ fn header(res: &reqwest::Response, name: &str) -> u64 {
 async fn users_share_the_tenant_rate(app: TestApp) {
     let root = app.root().await;
     let (id, admin) = app.tenant(&root, "busy", "basic").await;
-    app.user(&admin, "ann", "user").await;
-    app.user(&admin, "bob", "user").await;
-    let ann = app.token("busy", "ann", USER_PASSWORD).await;
-    let bob = app.token("busy", "bob", USER_PASSWORD).await;
+    let (_, ann) = app.member(&admin, "busy", "ann", "user").await;
+    let (_, bob) = app.member(&admin, "busy", "bob", "user").await;
     // 4 requests a minute for the tenant: 2 for each user
     let limits = json!({"limits": {"requests_per_minute": 4}});
     assert_eq!(
@@ -181,10 +179,8 @@ async fn analytics_are_for_admins_and_managers_of_the_tenant() {
     let root = app.root().await;
     let (id, admin) = app.tenant(&root, "seen", "basic").await;
     let (other_id, _) = app.tenant(&root, "unseen", "basic").await;
-    app.user(&admin, "mia", "manager").await;
-    app.user(&admin, "uli", "user").await;
-    let mia = app.token("seen", "mia", USER_PASSWORD).await;
-    let uli = app.token("seen", "uli", USER_PASSWORD).await;
+    let (_, mia) = app.member(&admin, "seen", "mia", "manager").await;
+    let (_, uli) = app.member(&admin, "seen", "uli", "user").await;
     let path = format!("/api/v1/tenants/{id}/analytics?days=7");
     assert_eq!(app.call("GET", &path, Some(&mia), None).await.0, 200);
     assert_eq!(app.call("GET", &path, Some(&uli), None).await.0, 403);
@@ -309,14 +305,7 @@ async fn logins_from_one_address_are_limited_before_the_lockout() {
         (status, problem["code"].as_str()),
         (429, Some("address_rate_limited"))
     );
-    let (status, _) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": "x"})),
-        )
-        .await;
+    let (status, _) = app.refresh("x").await;
     assert_eq!(status, 429, "refresh shares the address limit");
     let (_, user) = app
         .call("GET", &format!("/api/v1/users/{ada}"), Some(&admin), None)
@@ -426,14 +415,7 @@ async fn the_client_address_comes_through_trusted_proxies_only() {
         200,
         "the nearest untrusted hop counts, not what the client prepended"
     );
-    let (_, audit) = app
-        .call(
-            "GET",
-            "/api/v1/audit/?type=login_failed",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let audit = app.audit(&admin, "login_failed").await;
     let ips: Vec<&str> = audit["audit_events"]
         .as_array()
         .unwrap_or_else(|| panic!("{audit}"))
@@ -450,13 +432,6 @@ async fn the_client_address_comes_through_trusted_proxies_only() {
         login_from(&plain, "203.0.113.9", "Wrong-Password-1!").await,
         401
     );
-    let (_, audit) = plain
-        .call(
-            "GET",
-            "/api/v1/audit/?type=login_failed",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let audit = plain.audit(&admin, "login_failed").await;
     assert_eq!(audit["audit_events"][0]["ip"], "127.0.0.1", "{audit}");
 }

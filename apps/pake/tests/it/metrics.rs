@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{USER_PASSWORD, spawn_app, spawn_with};
+use common::{spawn_app, spawn_with};
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::path;
@@ -27,10 +27,9 @@ async fn metrics_after_real_traffic_behind_a_token() {
     .await;
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "counted", "basic").await;
-    let ada = app.user(&admin, "ada", "user").await;
+    let (ada, ada_token) = app.member(&admin, "counted", "ada", "user").await;
     let (status, _) = app.login("counted", "ada", "Wrong-Password-1!").await;
     assert_eq!(status, 401);
-    let ada_token = app.token("counted", "ada", USER_PASSWORD).await;
     let missing = uuid::Uuid::new_v4();
     assert_eq!(
         app.call(
@@ -50,11 +49,9 @@ async fn metrics_after_real_traffic_behind_a_token() {
         200
     );
     let (status, _) = app
-        .call(
-            "POST",
-            "/api/v1/search/",
-            Some(&ada_token),
-            Some(json!({"query": "counted", "sources": ["arxiv"]})),
+        .search(
+            &ada_token,
+            json!({"query": "counted", "sources": ["arxiv"]}),
         )
         .await;
     assert_eq!(status, 200);

@@ -11,7 +11,8 @@ use pake_ports::{
     SourceRecord, SourceRequest,
 };
 
-use super::upstream::{Breaker, BreakerPolicy, Flight, PacedGate, Pacer, Pacing, Verdict};
+use super::breaker::{Breaker, BreakerPolicy, Verdict};
+use super::pacer::{Flight, PacedGate, Pacer, Pacing};
 use super::{SearchService, SourceState};
 use crate::util::{hex, lock};
 

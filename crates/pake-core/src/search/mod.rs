@@ -1,13 +1,14 @@
 //! Federated search: fan-out to the sources, merge, rank, enhance, cache, remember.
 
+mod breaker;
 mod enhance;
 mod fanout;
 mod history;
 mod input;
+mod pacer;
 mod rank;
 mod saved;
 mod text;
-mod upstream;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,11 +19,12 @@ use pake_domain::{Permission, SavedSearchId, SearchId};
 use pake_ports::{Cache, SearchHistoryRepository, SourceRequest};
 use serde::{Deserialize, Serialize};
 
+pub use breaker::BreakerPolicy;
 pub use fanout::{SearchPolicy, SearchSetup};
 pub use input::{SearchFilters, SearchInput, iso_date};
+pub use pacer::Pacing;
 pub use rank::{Score, SearchResult};
 pub use saved::{SavedSearchChanges, SavedSearchInput, SavedSearchService, SearchPatch};
-pub use upstream::{BreakerPolicy, Pacing};
 
 use crate::caller::Caller;
 use crate::limits::LimitService;

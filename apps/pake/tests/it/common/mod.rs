@@ -163,6 +163,19 @@ impl TestApp {
             .await
     }
 
+    /// Exchanges a refresh token; returns the status and body.
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> (u16, Value) {
+        let body = json!({"refresh_token": refresh_token});
+        self.call("POST", "/api/v1/auth/refresh", None, Some(body))
+            .await
+    }
+
+    /// Runs a search as `token`; returns the status and body.
+    pub(crate) async fn search(&self, token: &str, body: Value) -> (u16, Value) {
+        self.call("POST", "/api/v1/search/", Some(token), Some(body))
+            .await
+    }
+
     /// Logs in and returns the access token, panicking on failure.
     pub(crate) async fn token(&self, tenant: &str, username: &str, password: &str) -> String {
         let (status, body) = self.login(tenant, username, password).await;
@@ -215,6 +228,39 @@ impl TestApp {
             .await;
         assert_eq!(status, 201, "{created}");
         created["user"]["id"].as_str().expect("id").to_owned()
+    }
+}
+
+impl TestApp {
+    /// Creates a user with `role` in `tenant` (through its `admin`) and logs it in; returns its
+    /// id and access token.
+    pub(crate) async fn member(
+        &self,
+        admin: &str,
+        tenant: &str,
+        username: &str,
+        role: &str,
+    ) -> (String, String) {
+        let id = self.user(admin, username, role).await;
+        (id, self.token(tenant, username, USER_PASSWORD).await)
+    }
+
+    /// The audit trail's first page (up to 100) of events of `kind` that `token` may read,
+    /// newest first (the body with `audit_events` and `pagination`).
+    pub(crate) async fn audit(&self, token: &str, kind: &str) -> Value {
+        let path = format!("/api/v1/audit/?type={kind}&limit=100");
+        let (status, page) = self.call("GET", &path, Some(token), None).await;
+        assert_eq!(status, 200, "{page}");
+        page
+    }
+
+    /// The events of [`TestApp::audit`].
+    pub(crate) async fn audit_events(&self, token: &str, kind: &str) -> Vec<Value> {
+        let page = self.audit(token, kind).await;
+        page["audit_events"]
+            .as_array()
+            .expect("audit events")
+            .clone()
     }
 }
 

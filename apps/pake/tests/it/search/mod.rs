@@ -1,0 +1,11 @@
+//! Federated search over HTTP against mock upstreams (wiremock) answering in the exact upstream
+//! formats: statuses per source within the budget, merging across sources, caching, history,
+//! analytics, popular queries, saved searches, tenant isolation, input rules, fairness between
+//! tenants at a shared upstream, pacing and retries.
+
+mod fairness;
+mod input;
+mod resilience;
+mod saved;
+mod sources;
+mod upstreams;
