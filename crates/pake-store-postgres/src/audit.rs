@@ -9,7 +9,7 @@ use pake_ports::{AuditRepository, RepoError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::convert::count;
+use crate::paging::load_page;
 use crate::schema::audit_events;
 use crate::{PgStore, tenant_tx};
 
@@ -100,22 +100,8 @@ impl AuditRepository for PgStore {
                 }
                 q
             };
-            let total: i64 = query().count().get_result(c).await?;
-            let rows = query()
-                .order((audit_events::at.desc(), audit_events::id.desc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(AuditRow::as_select())
-                .load(c)
-                .await?;
-            let items = rows
-                .into_iter()
-                .map(AuditRow::into_domain)
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: count(total),
-            })
+            let order = (audit_events::at.desc(), audit_events::id.desc());
+            load_page(c, query, order, page, AuditRow::into_domain).await
         })
     }
 }

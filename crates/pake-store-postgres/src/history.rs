@@ -14,6 +14,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::convert::{TxError, count};
+use crate::paging::load_page;
 use crate::schema::search_history;
 use crate::{PgStore, tenant_tx};
 
@@ -214,22 +215,8 @@ impl SearchHistoryRepository for PgStore {
                 }
                 q
             };
-            let total: i64 = query().count().get_result(c).await?;
-            let rows = query()
-                .order((search_history::created_at.desc(), search_history::id.desc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(HistoryRow::as_select())
-                .load(c)
-                .await?;
-            let items = rows
-                .into_iter()
-                .map(HistoryRow::into_domain)
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: count(total),
-            })
+            let order = (search_history::created_at.desc(), search_history::id.desc());
+            load_page(c, query, order, page, HistoryRow::into_domain).await
         })
     }
 

@@ -15,6 +15,7 @@ mod audit;
 mod convert;
 mod history;
 mod keys;
+mod paging;
 mod saved_searches;
 mod schema;
 mod sessions;

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::convert::{count, found};
+use crate::paging::load_page;
 use crate::schema::saved_searches;
 use crate::{PgStore, tenant_tx};
 
@@ -124,22 +125,8 @@ impl SavedSearchRepository for PgStore {
                 }
                 q
             };
-            let total: i64 = query().count().get_result(c).await?;
-            let rows = query()
-                .order((saved_searches::created_at.desc(), saved_searches::id.desc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(SavedRow::as_select())
-                .load(c)
-                .await?;
-            let items = rows
-                .into_iter()
-                .map(SavedRow::into_domain)
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: count(total),
-            })
+            let order = (saved_searches::created_at.desc(), saved_searches::id.desc());
+            load_page(c, query, order, page, SavedRow::into_domain).await
         })
     }
 

@@ -11,7 +11,8 @@ use pake_ports::{RepoError, TenantFilter, TenantRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::convert::{count, found, from_json, to_json};
+use crate::convert::{found, from_json, to_json};
+use crate::paging::load_page;
 use crate::schema::{
     audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
     usage_counters, users,
@@ -145,22 +146,8 @@ impl TenantRepository for PgStore {
                 }
                 q
             };
-            let total: i64 = query().count().get_result(c).await?;
-            let rows = query()
-                .order((tenants::created_at.desc(), tenants::id.desc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(TenantRow::as_select())
-                .load(c)
-                .await?;
-            let items = rows
-                .into_iter()
-                .map(TenantRow::into_domain)
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: count(total),
-            })
+            let order = (tenants::created_at.desc(), tenants::id.desc());
+            load_page(c, query, order, page, TenantRow::into_domain).await
         })
     }
 

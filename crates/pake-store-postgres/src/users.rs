@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::convert::{count, found};
+use crate::paging::load_page;
 use crate::schema::users;
 use crate::{PgStore, tenant_tx};
 
@@ -148,27 +149,9 @@ impl UserRepository for PgStore {
     async fn list(&self, tenant: TenantId, page: PageRequest) -> Result<Page<User>, RepoError> {
         let t = tenant.as_uuid();
         tenant_tx!(self, t, |c| {
-            let total: i64 = users::table
-                .filter(users::tenant_id.eq(t))
-                .count()
-                .get_result(c)
-                .await?;
-            let rows = users::table
-                .filter(users::tenant_id.eq(t))
-                .order((users::created_at.asc(), users::id.asc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(UserRow::as_select())
-                .load(c)
-                .await?;
-            let items = rows
-                .into_iter()
-                .map(UserRow::into_domain)
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: count(total),
-            })
+            let query = || users::table.filter(users::tenant_id.eq(t)).into_boxed();
+            let order = (users::created_at.asc(), users::id.asc());
+            load_page(c, query, order, page, UserRow::into_domain).await
         })
     }
 

@@ -7,7 +7,8 @@ use pake_domain::{AuditEventId, Page, PageRequest, TenantId, UserId};
 use pake_ports::{AuditRepository, RepoError};
 
 use crate::SqliteStore;
-use crate::convert::{count, from_micros, json, to_json, to_micros};
+use crate::convert::{from_micros, json, to_json, to_micros};
+use crate::paging::load_page;
 use crate::schema::audit_events;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -107,21 +108,8 @@ impl AuditRepository for SqliteStore {
                 }
                 q
             };
-            let total: i64 = query().count().get_result(c)?;
-            let rows = query()
-                .order((audit_events::at.desc(), audit_events::id.desc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(AuditRow::as_select())
-                .load(c)?;
-            let items = rows
-                .into_iter()
-                .map(AuditRow::into_domain)
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: count(total),
-            })
+            let order = (audit_events::at.desc(), audit_events::id.desc());
+            load_page(c, query, order, page, AuditRow::into_domain)
         })
         .await
     }

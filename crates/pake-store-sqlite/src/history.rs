@@ -13,6 +13,7 @@ use time::macros::format_description;
 
 use crate::SqliteStore;
 use crate::convert::{TxError, count, from_micros, json, to_json, to_micros};
+use crate::paging::load_page;
 use crate::schema::search_history;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -228,21 +229,8 @@ impl SearchHistoryRepository for SqliteStore {
                 }
                 q
             };
-            let total: i64 = query().count().get_result(c)?;
-            let rows = query()
-                .order((search_history::created_at.desc(), search_history::id.desc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(HistoryRow::as_select())
-                .load(c)?;
-            let items = rows
-                .into_iter()
-                .map(HistoryRow::into_domain)
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: count(total),
-            })
+            let order = (search_history::created_at.desc(), search_history::id.desc());
+            load_page(c, query, order, page, HistoryRow::into_domain)
         })
         .await
     }

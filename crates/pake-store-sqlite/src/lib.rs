@@ -8,6 +8,7 @@
 mod audit;
 mod convert;
 mod history;
+mod paging;
 mod saved_searches;
 mod schema;
 mod sessions;

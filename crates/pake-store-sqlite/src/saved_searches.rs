@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::SqliteStore;
 use crate::convert::{count, found, from_micros, from_micros_opt, json, to_json, to_micros};
+use crate::paging::load_page;
 use crate::schema::saved_searches;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -122,21 +123,8 @@ impl SavedSearchRepository for SqliteStore {
                 }
                 q
             };
-            let total: i64 = query().count().get_result(c)?;
-            let rows = query()
-                .order((saved_searches::created_at.desc(), saved_searches::id.desc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(SavedRow::as_select())
-                .load(c)?;
-            let items = rows
-                .into_iter()
-                .map(SavedRow::into_domain)
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: count(total),
-            })
+            let order = (saved_searches::created_at.desc(), saved_searches::id.desc());
+            load_page(c, query, order, page, SavedRow::into_domain)
         })
         .await
     }

@@ -10,7 +10,8 @@ use pake_domain::{
 use pake_ports::{RepoError, TenantFilter, TenantRepository};
 
 use crate::SqliteStore;
-use crate::convert::{TxError, count, found, from_micros, json, to_json, to_micros};
+use crate::convert::{found, from_micros, json, to_json, to_micros};
+use crate::paging::load_page;
 use crate::schema::{
     audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
     usage_counters, users,
@@ -70,13 +71,6 @@ impl TenantRow {
             updated_at: from_micros(self.updated_at)?,
         })
     }
-}
-
-fn rows_into(rows: Vec<TenantRow>) -> Result<Vec<Tenant>, TxError> {
-    Ok(rows
-        .into_iter()
-        .map(TenantRow::into_domain)
-        .collect::<Result<_, _>>()?)
 }
 
 #[async_trait]
@@ -149,17 +143,8 @@ impl TenantRepository for SqliteStore {
                 }
                 q
             };
-            let total: i64 = query().count().get_result(c)?;
-            let rows = query()
-                .order((tenants::created_at.desc(), tenants::id.desc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(TenantRow::as_select())
-                .load(c)?;
-            Ok(Page {
-                items: rows_into(rows)?,
-                total: count(total),
-            })
+            let order = (tenants::created_at.desc(), tenants::id.desc());
+            load_page(c, query, order, page, TenantRow::into_domain)
         })
         .await
     }

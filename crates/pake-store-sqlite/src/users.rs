@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::SqliteStore;
 use crate::convert::{count, found, from_micros, from_micros_opt, to_micros};
+use crate::paging::load_page;
 use crate::schema::users;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -142,25 +143,13 @@ impl UserRepository for SqliteStore {
     async fn list(&self, tenant: TenantId, page: PageRequest) -> Result<Page<User>, RepoError> {
         let tenant = tenant.to_string();
         self.read(move |c| {
-            let total: i64 = users::table
-                .filter(users::tenant_id.eq(&tenant))
-                .count()
-                .get_result(c)?;
-            let rows = users::table
-                .filter(users::tenant_id.eq(&tenant))
-                .order((users::created_at.asc(), users::id.asc()))
-                .limit(i64::from(page.limit()))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(UserRow::as_select())
-                .load(c)?;
-            let items = rows
-                .into_iter()
-                .map(UserRow::into_domain)
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: count(total),
-            })
+            let query = || {
+                users::table
+                    .filter(users::tenant_id.eq(&tenant))
+                    .into_boxed()
+            };
+            let order = (users::created_at.asc(), users::id.asc());
+            load_page(c, query, order, page, UserRow::into_domain)
         })
         .await
     }
