@@ -38,7 +38,7 @@ fn next_size(size: u64, leftover: u64, early: bool, remaining: u64, max: u64) ->
 }
 
 /// One key's lease.
-struct Lease<S> {
+struct Lease<S: Shared> {
     /// Its key (once refilled).
     key: Option<CacheKey>,
     /// Units left to spend.
@@ -46,24 +46,35 @@ struct Lease<S> {
     /// The batch last taken.
     size: u64,
     expires: Option<Instant>,
-    /// What the shared limiter said at the last refill, and when.
-    state: Option<(S, Instant)>,
+    /// The terms of the last refill, what the shared limit said then, and when.
+    state: Option<(S::Terms, S::State, Instant)>,
 }
 
-impl<S> Lease<S> {
+impl<S: Shared> Lease<S> {
     fn live(&self, now: Instant) -> bool {
         self.expires.is_some_and(|e| now < e)
+    }
+
+    /// Spends `want` units if the lease is live, was taken under `terms` and has them left.
+    fn spend(&mut self, terms: S::Terms, want: u64) -> Option<S::Answer> {
+        let now = Instant::now();
+        let (t, state, at) = self.state?;
+        if t != terms || !self.live(now) || self.tokens < want {
+            return None;
+        }
+        self.tokens -= want;
+        Some(S::answer(state, at, now, want, self.tokens))
     }
 }
 
 /// A key's lease behind a plain mutex (spending never waits on I/O), and the async lock that lets
 /// one refill per key be in flight.
-struct Entry<S> {
+struct Entry<S: Shared> {
     lease: Mutex<Lease<S>>,
     refill: tokio::sync::Mutex<()>,
 }
 
-impl<S> Default for Entry<S> {
+impl<S: Shared> Default for Entry<S> {
     fn default() -> Self {
         Self {
             lease: Mutex::new(Lease {
@@ -78,110 +89,252 @@ impl<S> Default for Entry<S> {
     }
 }
 
-impl<S> Entry<S> {
+impl<S: Shared> Entry<S> {
     fn lease(&self) -> std::sync::MutexGuard<'_, Lease<S>> {
         crate::lock(&self.lease)
     }
 
-    /// Takes the tokens of an expired lease out, with its key and state, for giving back.
-    fn expired_leftover(&self, now: Instant) -> Option<(CacheKey, u64, S)>
-    where
-        S: Copy,
-    {
+    /// Takes the tokens of an expired lease out, with its key and terms, for giving back.
+    fn expired_leftover(&self, now: Instant) -> Option<(CacheKey, S::Terms, u64)> {
         let mut lease = self.lease();
         if lease.tokens == 0 || lease.live(now) {
             return None;
         }
         let key = lease.key.clone()?;
-        let (state, _) = lease.state?;
+        let (terms, _, _) = lease.state?;
         let tokens = std::mem::take(&mut lease.tokens);
-        Some((key, tokens, state))
+        Some((key, terms, tokens))
     }
 }
 
-type Slots<S> = Mutex<HashMap<String, Arc<Entry<S>>>>;
-
-fn slot<S>(slots: &Slots<S>, key: &CacheKey) -> Arc<Entry<S>> {
-    let mut map = crate::lock(slots);
-    if map.len() > 10_000 {
-        let now = Instant::now();
-        map.retain(|_, e| {
-            let lease = e.lease();
-            Arc::strong_count(e) > 1 || lease.live(now) || lease.tokens > 0
-        });
-    }
-    Arc::clone(map.entry(key.to_string()).or_default())
+/// What a refill got from the shared limit.
+struct Refill<S: Shared> {
+    /// What the shared limit said.
+    state: S::State,
+    /// Units taken from it (the new lease's size).
+    taken: u64,
+    /// The shared limit's own answer when it refused even the units asked for.
+    refused: Option<S::Answer>,
 }
 
-fn all<S>(slots: &Slots<S>) -> Vec<Arc<Entry<S>>> {
-    crate::lock(slots).values().map(Arc::clone).collect()
+/// The shared limit a lease is taken from: a rate limiter or a quota counter, as the two leases
+/// see them.
+#[async_trait]
+trait Shared: Send + Sync {
+    /// What a lease is taken under (a rate's quota, a counter's limit): a lease taken under
+    /// other terms is not spent.
+    type Terms: Copy + PartialEq + Send + Sync;
+    /// What the shared limit said at a refill.
+    type State: Copy + Send + Sync;
+    /// What a caller is told.
+    type Answer: Send;
+    /// What the caller passes through to a refill beyond the terms.
+    type Extra: Copy + Send + Sync;
+
+    /// Units the shared limit had left, as `state` said.
+    fn remaining(terms: Self::Terms, state: Self::State) -> u64;
+    /// The answer to `granted` units spent from a lease refilled at `at` with `state`, `left`
+    /// units being left in it.
+    fn answer(
+        state: Self::State,
+        at: Instant,
+        now: Instant,
+        granted: u64,
+        left: u64,
+    ) -> Self::Answer;
+    /// Takes `batch` units (at least the `want` the caller asked for) from the shared limit.
+    async fn take(
+        &self,
+        key: &CacheKey,
+        terms: Self::Terms,
+        batch: u64,
+        want: u64,
+        extra: Self::Extra,
+    ) -> Result<Refill<Self>, LimitError>
+    where
+        Self: Sized;
+    /// Gives back `units` taken under `terms` and not spent.
+    async fn give_back(
+        &self,
+        key: &CacheKey,
+        terms: Self::Terms,
+        units: u64,
+    ) -> Result<(), LimitError>;
 }
 
-/// A rate limiter spending leased tokens of an inner (shared) one.
-pub struct LeasedRateLimiter<L> {
-    inner: L,
+/// A shared limit spent through local leases: what [`LeasedRateLimiter`] and [`LeasedQuota`]
+/// are made of.
+struct Leased<S: Shared> {
+    shared: S,
     policy: LeasePolicy,
-    leases: Slots<(Quota, RateDecision)>,
+    leases: Mutex<HashMap<String, Arc<Entry<S>>>>,
 }
 
-impl<L: RateLimiter> LeasedRateLimiter<L> {
-    /// Leases on `inner` by `policy`.
-    pub fn new(inner: L, policy: LeasePolicy) -> Self {
+impl<S: Shared> Leased<S> {
+    fn with(shared: S, policy: LeasePolicy) -> Self {
         Self {
-            inner,
+            shared,
             policy,
             leases: Mutex::default(),
         }
     }
 
-    /// Refunds the tokens of every expired lease (run periodically, so a key that went quiet
-    /// does not keep tokens taken that were never used).
-    ///
-    /// # Errors
-    /// [`LimitError::Unavailable`] when the shared limiter cannot be reached.
-    pub async fn sweep(&self) -> Result<(), LimitError> {
+    fn slot(&self, key: &CacheKey) -> Arc<Entry<S>> {
+        let mut map = crate::lock(&self.leases);
+        if map.len() > 10_000 {
+            let now = Instant::now();
+            map.retain(|_, e| {
+                let lease = e.lease();
+                Arc::strong_count(e) > 1 || lease.live(now) || lease.tokens > 0
+            });
+        }
+        Arc::clone(map.entry(key.to_string()).or_default())
+    }
+
+    /// Gives back the units of every expired lease.
+    async fn sweep(&self) -> Result<(), LimitError> {
         let now = Instant::now();
-        for entry in all(&self.leases) {
+        let entries: Vec<_> = crate::lock(&self.leases).values().map(Arc::clone).collect();
+        for entry in entries {
             let Ok(_refill) = entry.refill.try_lock() else {
                 continue;
             };
-            if let Some((key, tokens, (quota, _))) = entry.expired_leftover(now) {
-                let units = u32::try_from(tokens).unwrap_or(u32::MAX);
-                self.inner.refund(&key, quota, units).await?;
+            if let Some((key, terms, tokens)) = entry.expired_leftover(now) {
+                self.shared.give_back(&key, terms, tokens).await?;
             }
         }
         Ok(())
     }
-}
 
-/// What a request spent from a lease is told: the shared state at the last refill, with the
-/// lease's unspent tokens counted as remaining.
-fn local_decision(last: RateDecision, at: Instant, tokens: u64, now: Instant) -> RateDecision {
-    RateDecision {
-        allowed: true,
-        limit: last.limit,
-        remaining: last
-            .remaining
-            .saturating_add(u32::try_from(tokens).unwrap_or(u32::MAX)),
-        reset_after: last.reset_after.saturating_sub(now - at),
-        retry_after: None,
+    /// Spends `want` units of `key` under `terms`: from the live lease when it has them, else
+    /// from a new batch (one refill per key in flight; the old lease's leftover given back).
+    async fn spend(
+        &self,
+        key: &CacheKey,
+        terms: S::Terms,
+        want: u64,
+        extra: S::Extra,
+    ) -> Result<S::Answer, LimitError> {
+        let entry = self.slot(key);
+        if let Some(answer) = entry.lease().spend(terms, want) {
+            return Ok(answer);
+        }
+        let _refill = entry.refill.lock().await;
+        // another request may have refilled while this one waited
+        if let Some(answer) = entry.lease().spend(terms, want) {
+            return Ok(answer);
+        }
+        let now = Instant::now();
+        let (leftover, size) = {
+            let mut lease = entry.lease();
+            let leftover = std::mem::take(&mut lease.tokens);
+            let size = match lease.state {
+                Some((t, state, _)) if t == terms => next_size(
+                    lease.size,
+                    leftover,
+                    lease.live(now),
+                    S::remaining(t, state),
+                    u64::from(self.policy.max),
+                ),
+                _ => 1,
+            };
+            let old = lease.state.map(|(t, _, _)| t);
+            (old.filter(|_| leftover > 0).map(|t| (t, leftover)), size)
+        };
+        if let Some((old_terms, units)) = leftover {
+            self.shared.give_back(key, old_terms, units).await?;
+        }
+        let batch = size.max(want);
+        let refill = self.shared.take(key, terms, batch, want, extra).await?;
+        let mut lease = entry.lease();
+        lease.key = Some(key.clone());
+        lease.size = refill.taken;
+        lease.state = Some((terms, refill.state, now));
+        if let Some(refused) = refill.refused {
+            lease.expires = None;
+            return Ok(refused);
+        }
+        let granted = refill.taken.min(want);
+        lease.tokens = refill.taken - granted;
+        lease.expires = Some(now + self.policy.ttl);
+        Ok(S::answer(refill.state, now, now, granted, lease.tokens))
     }
 }
 
-/// Spends `cost` from a live lease taken under `quota`, if it has that much.
-fn spend_rate(
-    entry: &Entry<(Quota, RateDecision)>,
-    quota: Quota,
-    cost: u64,
-) -> Option<RateDecision> {
-    let now = Instant::now();
-    let mut lease = entry.lease();
-    let ((q, last), at) = lease.state?;
-    if q != quota || !lease.live(now) || lease.tokens < cost {
-        return None;
+/// The rate-limiter side of a lease.
+struct Rates<L>(L);
+
+/// A rate limiter spending leased tokens of an inner (shared) one.
+pub struct LeasedRateLimiter<L: RateLimiter>(Leased<Rates<L>>);
+
+impl<L: RateLimiter> LeasedRateLimiter<L> {
+    /// Leases on `inner` by `policy`.
+    pub fn new(inner: L, policy: LeasePolicy) -> Self {
+        Self(Leased::with(Rates(inner), policy))
     }
-    lease.tokens -= cost;
-    Some(local_decision(last, at, lease.tokens, now))
+
+    /// Gives back the units of every expired lease (run periodically, so a key that went quiet
+    /// does not keep units taken that were never used).
+    ///
+    /// # Errors
+    /// [`LimitError::Unavailable`] when the shared limit cannot be reached.
+    pub async fn sweep(&self) -> Result<(), LimitError> {
+        self.0.sweep().await
+    }
+}
+
+fn units(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[async_trait]
+impl<L: RateLimiter> Shared for Rates<L> {
+    type Terms = Quota;
+    type State = RateDecision;
+    type Answer = RateDecision;
+    type Extra = ();
+
+    fn remaining(_: Quota, state: RateDecision) -> u64 {
+        u64::from(state.remaining)
+    }
+
+    /// The shared state at the last refill, with the lease's unspent tokens counted as
+    /// remaining.
+    fn answer(last: RateDecision, at: Instant, now: Instant, _: u64, left: u64) -> RateDecision {
+        RateDecision {
+            allowed: true,
+            limit: last.limit,
+            remaining: last.remaining.saturating_add(units(left)),
+            reset_after: last.reset_after.saturating_sub(now - at),
+            retry_after: None,
+        }
+    }
+
+    /// The whole batch, or else only what the caller asked for.
+    async fn take(
+        &self,
+        key: &CacheKey,
+        quota: Quota,
+        batch: u64,
+        want: u64,
+        (): (),
+    ) -> Result<Refill<Self>, LimitError> {
+        let mut decision = self.0.check(key, quota, units(batch)).await?;
+        let mut taken = batch;
+        if !decision.allowed && batch > want {
+            decision = self.0.check(key, quota, units(want)).await?;
+            taken = want;
+        }
+        Ok(Refill {
+            state: decision,
+            taken,
+            refused: (!decision.allowed).then_some(decision),
+        })
+    }
+
+    async fn give_back(&self, key: &CacheKey, quota: Quota, n: u64) -> Result<(), LimitError> {
+        self.0.refund(key, quota, units(n)).await
+    }
 }
 
 #[async_trait]
@@ -192,122 +345,81 @@ impl<L: RateLimiter> RateLimiter for LeasedRateLimiter<L> {
         quota: Quota,
         cost: u32,
     ) -> Result<RateDecision, LimitError> {
-        if self.policy.max <= 1 {
-            return self.inner.check(key, quota, cost).await;
+        let leased = &self.0;
+        if leased.policy.max <= 1 {
+            return leased.shared.0.check(key, quota, cost).await;
         }
-        let cost64 = u64::from(cost);
-        let entry = slot(&self.leases, key);
-        if let Some(decision) = spend_rate(&entry, quota, cost64) {
-            return Ok(decision);
-        }
-        let _refill = entry.refill.lock().await;
-        // another request may have refilled while this one waited
-        if let Some(decision) = spend_rate(&entry, quota, cost64) {
-            return Ok(decision);
-        }
-        let now = Instant::now();
-        let (leftover, size) = {
-            let mut lease = entry.lease();
-            let leftover = std::mem::take(&mut lease.tokens);
-            let size = match lease.state {
-                Some(((q, d), _)) if q == quota => next_size(
-                    lease.size,
-                    leftover,
-                    lease.live(now),
-                    u64::from(d.remaining),
-                    u64::from(self.policy.max),
-                ),
-                _ => 1,
-            };
-            let old = lease.state.map(|((q, _), _)| q);
-            (old.filter(|_| leftover > 0).map(|q| (q, leftover)), size)
-        };
-        if let Some((old_quota, units)) = leftover {
-            let units = u32::try_from(units).unwrap_or(u32::MAX);
-            self.inner.refund(key, old_quota, units).await?;
-        }
-        let size = size.max(cost64);
-        let batch = u32::try_from(size).unwrap_or(u32::MAX);
-        let mut decision = self.inner.check(key, quota, batch).await?;
-        let mut taken = size;
-        if !decision.allowed && size > cost64 {
-            decision = self.inner.check(key, quota, cost).await?;
-            taken = cost64;
-        }
-        let mut lease = entry.lease();
-        lease.key = Some(key.clone());
-        lease.size = taken;
-        lease.state = Some(((quota, decision), now));
-        if decision.allowed {
-            lease.tokens = taken - cost64;
-            lease.expires = Some(now + self.policy.ttl);
-            return Ok(local_decision(decision, now, lease.tokens, now));
-        }
-        lease.expires = None;
-        Ok(decision)
+        leased.spend(key, quota, u64::from(cost), ()).await
     }
 
     async fn refund(&self, key: &CacheKey, quota: Quota, units: u32) -> Result<(), LimitError> {
-        self.inner.refund(key, quota, units).await
+        self.0.shared.0.refund(key, quota, units).await
     }
 }
 
-/// The shared count at the last refill, and the limit it was taken under.
-#[derive(Debug, Clone, Copy, Default)]
-struct Counted {
-    used: u64,
-    limit: u64,
-}
+/// The quota-counter side of a lease.
+struct Counts<Q>(Q);
 
 /// A quota counter spending leased units of an inner (shared) one; unused units go back.
-pub struct LeasedQuota<Q> {
-    inner: Q,
-    policy: LeasePolicy,
-    leases: Slots<Counted>,
-}
+pub struct LeasedQuota<Q: QuotaCounter>(Leased<Counts<Q>>);
 
 impl<Q: QuotaCounter> LeasedQuota<Q> {
     /// Leases on `inner` by `policy`.
     pub fn new(inner: Q, policy: LeasePolicy) -> Self {
-        Self {
-            inner,
-            policy,
-            leases: Mutex::default(),
-        }
+        Self(Leased::with(Counts(inner), policy))
     }
 
     /// Gives back the units of every expired lease (run periodically, so a key that went quiet
-    /// does not keep units counted that were never used).
+    /// does not keep units taken that were never used).
     ///
     /// # Errors
-    /// [`LimitError::Unavailable`] when the shared counter cannot be reached.
+    /// [`LimitError::Unavailable`] when the shared limit cannot be reached.
     pub async fn sweep(&self) -> Result<(), LimitError> {
-        let now = Instant::now();
-        for entry in all(&self.leases) {
-            let Ok(_refill) = entry.refill.try_lock() else {
-                continue;
-            };
-            if let Some((key, tokens, _)) = entry.expired_leftover(now) {
-                self.inner.give_back(&key, tokens).await?;
-            }
-        }
-        Ok(())
+        self.0.sweep().await
     }
 }
 
-/// Spends `want` from a live lease taken under `limit`, if it has that much.
-fn spend_quota(entry: &Entry<Counted>, limit: u64, want: u64) -> Option<QuotaTake> {
-    let now = Instant::now();
-    let mut lease = entry.lease();
-    let (counted, _) = lease.state?;
-    if counted.limit != limit || !lease.live(now) || lease.tokens < want {
-        return None;
+#[async_trait]
+impl<Q: QuotaCounter> Shared for Counts<Q> {
+    /// The limit.
+    type Terms = u64;
+    /// The shared count.
+    type State = u64;
+    type Answer = QuotaTake;
+    /// A new counter's start and lifetime.
+    type Extra = (u64, Duration);
+
+    fn remaining(limit: u64, used: u64) -> u64 {
+        limit.saturating_sub(used)
     }
-    lease.tokens -= want;
-    Some(QuotaTake {
-        granted: want,
-        used: counted.used - lease.tokens,
-    })
+
+    fn answer(used: u64, _: Instant, _: Instant, granted: u64, left: u64) -> QuotaTake {
+        QuotaTake {
+            granted,
+            used: used - left,
+        }
+    }
+
+    /// As much of the batch as the limit has left (never refused: a counter grants less).
+    async fn take(
+        &self,
+        key: &CacheKey,
+        limit: u64,
+        batch: u64,
+        _: u64,
+        (start, ttl): (u64, Duration),
+    ) -> Result<Refill<Self>, LimitError> {
+        let got = self.0.take(key, limit, batch, start, ttl).await?;
+        Ok(Refill {
+            state: got.used,
+            taken: got.granted,
+            refused: None,
+        })
+    }
+
+    async fn give_back(&self, key: &CacheKey, _: u64, units: u64) -> Result<(), LimitError> {
+        self.0.give_back(key, units).await
+    }
 }
 
 #[async_trait]
@@ -320,66 +432,25 @@ impl<Q: QuotaCounter> QuotaCounter for LeasedQuota<Q> {
         start: u64,
         ttl: Duration,
     ) -> Result<QuotaTake, LimitError> {
-        if self.policy.max <= 1 {
-            return self.inner.take(key, limit, want, start, ttl).await;
+        let leased = &self.0;
+        if leased.policy.max <= 1 {
+            return leased.shared.0.take(key, limit, want, start, ttl).await;
         }
-        let entry = slot(&self.leases, key);
-        if let Some(taken) = spend_quota(&entry, limit, want) {
-            return Ok(taken);
-        }
-        let _refill = entry.refill.lock().await;
-        if let Some(taken) = spend_quota(&entry, limit, want) {
-            return Ok(taken);
-        }
-        let now = Instant::now();
-        let (leftover, size) = {
-            let mut lease = entry.lease();
-            let leftover = std::mem::take(&mut lease.tokens);
-            let size = match lease.state {
-                Some((c, _)) if c.limit == limit => next_size(
-                    lease.size,
-                    leftover,
-                    lease.live(now),
-                    limit.saturating_sub(c.used),
-                    u64::from(self.policy.max),
-                ),
-                _ => 1,
-            };
-            (leftover, size.max(want))
-        };
-        if leftover > 0 {
-            self.inner.give_back(key, leftover).await?;
-        }
-        let got = self.inner.take(key, limit, size, start, ttl).await?;
-        let granted = got.granted.min(want);
-        let mut lease = entry.lease();
-        lease.key = Some(key.clone());
-        lease.size = got.granted;
-        lease.state = Some((
-            Counted {
-                used: got.used,
-                limit,
-            },
-            now,
-        ));
-        lease.tokens = got.granted - granted;
-        lease.expires = Some(now + self.policy.ttl);
-        Ok(QuotaTake {
-            granted,
-            used: got.used - lease.tokens,
-        })
+        leased.spend(key, limit, want, (start, ttl)).await
     }
 
     async fn give_back(&self, key: &CacheKey, units: u64) -> Result<(), LimitError> {
-        self.inner.give_back(key, units).await
+        self.0.shared.0.give_back(key, units).await
     }
 
     async fn current(&self, key: &CacheKey) -> Result<Option<u64>, LimitError> {
-        let unspent = crate::lock(&self.leases)
+        let unspent = crate::lock(&self.0.leases)
             .get(&key.to_string())
             .map_or(0, |entry| entry.lease().tokens);
         Ok(self
-            .inner
+            .0
+            .shared
+            .0
             .current(key)
             .await?
             .map(|n| n.saturating_sub(unspent)))
