@@ -18,6 +18,8 @@ mod provisioning;
 pub mod revocation;
 pub mod search;
 mod tenants;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod users;
 mod util;
 

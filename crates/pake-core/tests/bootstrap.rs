@@ -1,102 +1,29 @@
-//! Bootstrap against a real (SQLite) store.
-
-#![expect(
-    clippy::unwrap_used,
-    reason = "a test stops at the line that cannot set up"
-)]
+//! Bootstrap on the in-memory store (held to the repository contract) and the fakes of
+//! `pake_core::testing`: no database, no argon2, no signing keys.
 
 use std::sync::Arc;
 
-use pake_core::{
-    AuthPolicy, BootstrapOptions, BootstrapOutcome, CoreError, Counters, Credentials, Deps,
-    Environment, Identity, RevocationList, Services, TenantDirectory,
-};
-use pake_crypto::{Argon2Hasher, HashingOptions, JwtOptions, JwtTokens, KeySet, OsSecrets};
-use pake_domain::{PlanCatalog, Role, TenantSlug};
+use pake_core::testing::MemoryStore;
+use pake_core::{BootstrapOptions, BootstrapOutcome, CoreError, Counters, Deps, Services};
+use pake_domain::{Role, TenantSlug};
 use pake_ports::{PasswordCheck, SystemClock};
-use pake_store_sqlite::{SqliteOptions, SqliteStore};
 
-fn deps(dir: &tempfile::TempDir) -> Deps {
-    let store = SqliteStore::open(&dir.path().join("pake.db"), &SqliteOptions::default()).unwrap();
-    store.migrate().unwrap();
-    let cheap = HashingOptions {
-        memory_kib: 1024,
-        iterations: 1,
-        parallelism: 1,
-        max_concurrent: 2,
+/// A core on the in-memory store and fakes, with the in-process limits and cache.
+fn deps() -> Deps {
+    let slots = Arc::new(pake_cache::MemoryQuotas::new());
+    let counters = Counters {
+        limiter: Arc::new(pake_cache::MemoryRateLimiter::new()),
+        quotas: slots.clone(),
+        slots,
+        policy: pake_core::LimitPolicy::default(),
     };
-    let tokens = Arc::new(JwtTokens::new(
-        KeySet::load_or_generate(&dir.path().join("keys"), None).unwrap(),
-        JwtOptions::default(),
-    ));
-    let policy = AuthPolicy::default();
-    let limiter: Arc<dyn pake_ports::RateLimiter> = Arc::new(pake_cache::MemoryRateLimiter::new());
-    let slots: Arc<dyn pake_ports::ConcurrencyLimiter> = Arc::new(pake_cache::MemoryQuotas::new());
-    Deps {
-        repos: store.repositories(),
-        env: Environment {
-            clock: Arc::new(SystemClock),
-            secrets: Arc::new(OsSecrets),
-        },
-        plans: Arc::new(PlanCatalog::default()),
-        identity: Identity {
-            directory: Arc::new(TenantDirectory::default()),
-            revocations: Arc::new(RevocationList::new(policy.access_ttl)),
-            users_cache: Identity::user_cache(1000),
-            events: Arc::new(pake_ports::LocalEvents),
-        },
-        credentials: Credentials {
-            hasher: Arc::new(Argon2Hasher::new(cheap).unwrap()),
-            hash_gate: pake_core::FairGate::new(2),
-            issuer: tokens.clone(),
-            verifier: tokens,
-            policy,
-        },
-        counters: Counters {
-            limiter: Arc::clone(&limiter),
-            quotas: Arc::new(pake_cache::MemoryQuotas::new()),
-            slots: Arc::clone(&slots),
-            policy: pake_core::LimitPolicy::default(),
-        },
-        cache: Arc::new(NoCache),
-        optional_probes: Vec::new(),
-        search: Arc::new(pake_core::SearchSetup::new(
-            Vec::new(),
-            pake_core::search::SearchPolicy::default(),
-            &limiter,
-            &slots,
-        )),
-    }
-}
-
-/// The bootstrap never touches the cache.
-struct NoCache;
-
-#[async_trait::async_trait]
-impl pake_ports::Cache for NoCache {
-    async fn get(
-        &self,
-        _: &pake_ports::CacheKey,
-    ) -> Result<Option<Vec<u8>>, pake_ports::CacheError> {
-        Ok(None)
-    }
-    async fn set(
-        &self,
-        _: &pake_ports::CacheKey,
-        _: Vec<u8>,
-        _: std::time::Duration,
-    ) -> Result<(), pake_ports::CacheError> {
-        Ok(())
-    }
-    async fn delete(&self, _: &pake_ports::CacheKey) -> Result<(), pake_ports::CacheError> {
-        Ok(())
-    }
+    let cache = Arc::new(pake_cache::MemoryCache::new(1 << 20));
+    pake_core::testing::deps(&MemoryStore::new(), Arc::new(SystemClock), counters, cache)
 }
 
 #[tokio::test]
 async fn first_start_creates_the_super_admin_once_with_a_one_time_password() {
-    let dir = tempfile::tempdir().unwrap();
-    let deps = deps(&dir);
+    let deps = deps();
     let services = Services::new(&deps);
     let first = services
         .bootstrap
@@ -152,8 +79,7 @@ async fn first_start_creates_the_super_admin_once_with_a_one_time_password() {
 
 #[tokio::test]
 async fn an_operator_chosen_password_is_checked_and_not_one_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let deps = deps(&dir);
+    let deps = deps();
     let services = Services::new(&deps);
     let weak = BootstrapOptions {
         admin_password: Some("password".into()),

@@ -1,0 +1,114 @@
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use pake_domain::search::{HistoryFilter, PopularQuery, SearchRecord, SearchStats, SourceId};
+use pake_domain::{Page, PageRequest, TenantId};
+use pake_ports::{Conflict, RepoError, SearchHistoryRepository};
+
+use super::{MemoryStore, State, page_of};
+
+impl State {
+    /// The tenant's searches that `filter` selects, in no order.
+    fn searches<'s>(
+        &'s self,
+        tenant: TenantId,
+        filter: &'s HistoryFilter,
+    ) -> impl Iterator<Item = &'s SearchRecord> {
+        self.history
+            .iter()
+            .filter(move |r| r.tenant_id == tenant)
+            .filter(|r| filter.user_id.is_none_or(|u| r.user_id == u))
+            .filter(|r| filter.since.is_none_or(|at| r.created_at >= at))
+    }
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+#[async_trait]
+impl SearchHistoryRepository for MemoryStore {
+    async fn append(&self, record: &SearchRecord) -> Result<(), RepoError> {
+        let mut s = self.state();
+        if !s.users.contains_key(&(record.tenant_id, record.user_id)) {
+            return Err(RepoError::NotFound);
+        }
+        if s.history
+            .iter()
+            .any(|r| r.tenant_id == record.tenant_id && r.id == record.id)
+        {
+            return Err(RepoError::Conflict(Conflict::Id));
+        }
+        s.history.push(record.clone());
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+        page: PageRequest,
+    ) -> Result<Page<SearchRecord>, RepoError> {
+        let s = self.state();
+        let mut items: Vec<&SearchRecord> = s.searches(tenant, filter).collect();
+        items.sort_by_key(|x| std::cmp::Reverse((x.created_at, x.id)));
+        Ok(page_of(&items, page))
+    }
+
+    async fn stats(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+    ) -> Result<SearchStats, RepoError> {
+        let s = self.state();
+        let found: Vec<&SearchRecord> = s.searches(tenant, filter).collect();
+        let hits = found.iter().filter(|r| r.cache_hit).count();
+        let ms: u64 = found.iter().map(|r| u64::from(r.execution_ms)).sum();
+        let by_source = SourceId::ALL
+            .into_iter()
+            .map(|source| {
+                let n = found.iter().filter(|r| r.sources.contains(&source)).count();
+                (source, count(n))
+            })
+            .collect();
+        let mut per_day = BTreeMap::new();
+        for r in &found {
+            *per_day.entry(r.created_at.date()).or_insert(0_u64) += 1;
+        }
+        Ok(SearchStats::from_aggregates(
+            count(found.len()),
+            count(hits),
+            ms,
+            by_source,
+            per_day.into_iter().collect(),
+        ))
+    }
+
+    /// The most asked queries (grouped as the stores group them, shown by their smallest
+    /// spelling), most asked first, ties by the grouping key.
+    async fn popular(
+        &self,
+        tenant: TenantId,
+        filter: &HistoryFilter,
+        limit: u32,
+    ) -> Result<Vec<PopularQuery>, RepoError> {
+        let s = self.state();
+        let mut groups: BTreeMap<String, (String, u64)> = BTreeMap::new();
+        for r in s.searches(tenant, filter) {
+            let group = groups
+                .entry(r.query.grouping_key())
+                .or_insert_with(|| (r.query.as_str().to_owned(), 0));
+            if r.query.as_str() < group.0.as_str() {
+                r.query.as_str().clone_into(&mut group.0);
+            }
+            group.1 += 1;
+        }
+        let mut ranked: Vec<(String, (String, u64))> = groups.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.1.cmp(&a.1.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(ranked
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(_, (query, count))| PopularQuery { query, count })
+            .collect())
+    }
+}
