@@ -62,6 +62,7 @@ pub struct HttpMetrics {
     duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     logins: Family<OutcomeLabels, Counter>,
     searches: Family<SourceStatusLabels, Counter>,
+    enhancements: Family<OutcomeLabels, Counter>,
     upstream: Family<SourceLabels, Histogram, fn() -> Histogram>,
     circuits: Family<SourceLabels, Gauge>,
     refusals: Family<RefusalLabels, Counter>,
@@ -94,106 +95,111 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
+/// Registers `metric` under `name` and gives it back (a metric is a handle to shared state).
+fn registered<M>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M
+where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl HttpMetrics {
     /// Every metric, registered.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("pake");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by method, route template and status",
-            requests.clone(),
-        );
-        let duration = Family::new_with_constructor(histogram as fn() -> Histogram);
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency by method and route template",
-            duration.clone(),
-        );
-        let logins = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
-            "auth_login_attempts",
-            "Login attempts by outcome (success, failure, rate_limited, error)",
-            logins.clone(),
-        );
-        let searches = Family::<SourceStatusLabels, Counter>::default();
-        registry.register(
-            "searches_by_source",
-            "What each source did for a search (ok, cached, timeout, rate_limited, error, skipped, unavailable)",
-            searches.clone(),
-        );
-        let upstream = Family::new_with_constructor(histogram as fn() -> Histogram);
-        registry.register(
-            "upstream_duration_seconds",
-            "Time each source took in a search (cache answers excluded)",
-            upstream.clone(),
-        );
-        let circuits = Family::<SourceLabels, Gauge>::default();
-        registry.register(
-            "upstream_circuit_open",
-            "1 when a source's circuit is open or half open",
-            circuits.clone(),
-        );
-        let refusals = Family::<RefusalLabels, Counter>::default();
-        registry.register(
-            "limit_refusals",
-            "Requests refused by a limit since the process started, by plan and reason",
-            refusals.clone(),
-        );
-        let tenants = Gauge::default();
-        registry.register("tenants", "Tenants this replica knows", tenants.clone());
-        let cache = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
-            "cache_lookups",
-            "Cache lookups by outcome (memory_hit, redis_hit, miss)",
-            cache.clone(),
-        );
-        let pool_size = Gauge::default();
-        registry.register(
-            "store_pool_connections",
-            "Connections the store's pool holds",
-            pool_size.clone(),
-        );
-        let pool_idle = Gauge::default();
-        registry.register(
-            "store_pool_idle_connections",
-            "Idle connections in the store's pool",
-            pool_idle.clone(),
-        );
-        let resident = Gauge::default();
-        registry.register(
-            "process_resident_memory_bytes",
-            "Resident memory of the process",
-            resident.clone(),
-        );
-        let cpu_ms = Gauge::default();
-        registry.register(
-            "process_cpu_milliseconds",
-            "CPU time the process used (user + system)",
-            cpu_ms.clone(),
-        );
-        let uptime = Gauge::default();
-        registry.register(
-            "process_uptime_seconds",
-            "Seconds since the process started",
-            uptime.clone(),
-        );
         Self {
+            requests: registered(
+                &mut registry,
+                "http_requests",
+                "HTTP requests by method, route template and status",
+                Family::<RequestLabels, Counter>::default(),
+            ),
+            duration: registered(
+                &mut registry,
+                "http_request_duration_seconds",
+                "HTTP request latency by method and route template",
+                Family::new_with_constructor(histogram as fn() -> Histogram),
+            ),
+            logins: registered(
+                &mut registry,
+                "auth_login_attempts",
+                "Login attempts by outcome (success, failure, rate_limited, error)",
+                Family::<OutcomeLabels, Counter>::default(),
+            ),
+            searches: registered(
+                &mut registry,
+                "searches_by_source",
+                "What each source did for a search (ok, cached, timeout, rate_limited, error, skipped, unavailable)",
+                Family::<SourceStatusLabels, Counter>::default(),
+            ),
+            enhancements: registered(
+                &mut registry,
+                "search_enhancements",
+                "Where a search's ranked, summarised results came from (computed, cached, shared with an identical search)",
+                Family::<OutcomeLabels, Counter>::default(),
+            ),
+            upstream: registered(
+                &mut registry,
+                "upstream_duration_seconds",
+                "Time each source took in a search (cache answers excluded)",
+                Family::new_with_constructor(histogram as fn() -> Histogram),
+            ),
+            circuits: registered(
+                &mut registry,
+                "upstream_circuit_open",
+                "1 when a source's circuit is open or half open",
+                Family::<SourceLabels, Gauge>::default(),
+            ),
+            refusals: registered(
+                &mut registry,
+                "limit_refusals",
+                "Requests refused by a limit since the process started, by plan and reason",
+                Family::<RefusalLabels, Counter>::default(),
+            ),
+            tenants: registered(
+                &mut registry,
+                "tenants",
+                "Tenants this replica knows",
+                Gauge::default(),
+            ),
+            cache: registered(
+                &mut registry,
+                "cache_lookups",
+                "Cache lookups by outcome (memory_hit, redis_hit, miss)",
+                Family::<OutcomeLabels, Counter>::default(),
+            ),
+            pool_size: registered(
+                &mut registry,
+                "store_pool_connections",
+                "Connections the store's pool holds",
+                Gauge::default(),
+            ),
+            pool_idle: registered(
+                &mut registry,
+                "store_pool_idle_connections",
+                "Idle connections in the store's pool",
+                Gauge::default(),
+            ),
+            resident: registered(
+                &mut registry,
+                "process_resident_memory_bytes",
+                "Resident memory of the process",
+                Gauge::default(),
+            ),
+            cpu_ms: registered(
+                &mut registry,
+                "process_cpu_milliseconds",
+                "CPU time the process used (user + system)",
+                Gauge::default(),
+            ),
+            uptime: registered(
+                &mut registry,
+                "process_uptime_seconds",
+                "Seconds since the process started",
+                Gauge::default(),
+            ),
             registry,
-            requests,
-            duration,
-            logins,
-            searches,
-            upstream,
-            circuits,
-            refusals,
-            tenants,
-            cache,
-            pool_size,
-            pool_idle,
-            resident,
-            cpu_ms,
-            uptime,
         }
     }
 
@@ -232,6 +238,11 @@ impl HttpMetrics {
 
     /// Counts what each source did for a search.
     pub fn observe_search(&self, outcome: &SearchOutcome) {
+        self.enhancements
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.enhancement.as_str(),
+            })
+            .inc();
         for (source, status) in &outcome.source_status {
             let name = status.status.as_str();
             let cached = matches!(status.status, SourceState::Cached | SourceState::Skipped);

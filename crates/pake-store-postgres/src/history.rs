@@ -194,6 +194,38 @@ impl SearchHistoryRepository for PgStore {
         })
     }
 
+    async fn append_many(&self, records: &[SearchRecord]) -> Result<(), RepoError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        // one transaction; RLS checks each tenant's rows under that tenant's setting
+        let mut groups: Vec<(uuid::Uuid, Vec<HistoryRow>)> = Vec::new();
+        for record in records {
+            let row = HistoryRow::from_domain(record);
+            match groups.iter_mut().find(|(t, _)| *t == row.tenant_id) {
+                Some((_, rows)) => rows.push(row),
+                None => groups.push((row.tenant_id, vec![row])),
+            }
+        }
+        let mut conn = self.conn().await?;
+        let result: Result<(), crate::convert::TxError> =
+            diesel_async::AsyncConnection::transaction(
+                &mut *conn,
+                async move |c: &mut diesel_async::AsyncPgConnection| {
+                    for (tenant, rows) in groups {
+                        crate::set_tenant(c, tenant).await?;
+                        diesel::insert_into(search_history::table)
+                            .values(&rows)
+                            .execute(c)
+                            .await?;
+                    }
+                    Ok(())
+                },
+            )
+            .await;
+        result.map_err(|e| e.0)
+    }
+
     async fn list(
         &self,
         tenant: TenantId,

@@ -208,6 +208,26 @@ impl SearchHistoryRepository for SqliteStore {
         .await
     }
 
+    async fn append_many(&self, records: &[SearchRecord]) -> Result<(), RepoError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let rows = records
+            .iter()
+            .map(HistoryRow::from_domain)
+            .collect::<Result<Vec<_>, _>>()?;
+        // one transaction: `write` runs its closure in one
+        self.write(move |c| {
+            for chunk in rows.chunks(200) {
+                diesel::insert_into(search_history::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn list(
         &self,
         tenant: TenantId,

@@ -108,3 +108,47 @@ pub async fn history(r: &Repositories) {
     );
     assert_eq!(r.history.popular(t.id, &all, 1).await.unwrap().len(), 1);
 }
+
+/// Batches: several tenants' searches in one call, all recorded; a batch holding a duplicate
+/// records none of its searches (one transaction), and the others can be written after.
+pub async fn history_batches(r: &Repositories) {
+    let at = fixtures::now();
+    let mut users = Vec::new();
+    for name in ["batch-a", "batch-b"] {
+        let t = fixtures::tenant(name, PlanId::Basic);
+        r.tenants.create(&t).await.unwrap();
+        let u = fixtures::user(t.id, "searcher", Role::User);
+        r.users.create(&u, None).await.unwrap();
+        users.push(u);
+    }
+    let batch: Vec<_> = (0..300)
+        .map(|i| {
+            let u = &users[i % 2];
+            fixtures::search(u, &format!("query {i}"), &[SourceId::Arxiv], at)
+        })
+        .collect();
+    r.history.append_many(&batch).await.unwrap();
+    let all = HistoryFilter::default();
+    for u in &users {
+        let listed = r.history.list(u.tenant_id, &all, page(1, 0)).await.unwrap();
+        assert_eq!(listed.total, 150, "each tenant sees its own half");
+    }
+    let fresh = fixtures::search(&users[0], "fresh", &[SourceId::Pubmed], at);
+    let doomed = vec![fresh.clone(), batch[0].clone()];
+    assert!(
+        r.history.append_many(&doomed).await.is_err(),
+        "a duplicate id fails the batch"
+    );
+    let t0 = users[0].tenant_id;
+    assert_eq!(
+        r.history.list(t0, &all, page(1, 0)).await.unwrap().total,
+        150,
+        "nothing of a failed batch is kept"
+    );
+    r.history.append_many(&[fresh]).await.unwrap();
+    r.history.append_many(&[]).await.unwrap();
+    assert_eq!(
+        r.history.list(t0, &all, page(1, 0)).await.unwrap().total,
+        151
+    );
+}

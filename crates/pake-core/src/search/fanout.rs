@@ -12,6 +12,7 @@ use pake_ports::{
 };
 
 use super::breaker::{Breaker, BreakerPolicy, Verdict};
+use super::enhanced::{Enhanced, Part};
 use super::pacer::{Flight, PacedGate, Pacer, Pacing};
 use super::{SearchService, SourceState};
 use crate::util::{hex, lock};
@@ -67,6 +68,8 @@ pub struct SearchSetup {
     upstreams: BTreeMap<SourceId, Upstream>,
     pub(super) policy: SearchPolicy,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Fetched>>>>,
+    /// Enhancements in flight, by tenant and key.
+    pub(super) enhancing: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Enhanced>>>>>,
 }
 
 impl SearchSetup {
@@ -97,7 +100,17 @@ impl SearchSetup {
             upstreams,
             policy,
             inflight: Mutex::default(),
+            enhancing: Mutex::default(),
         }
+    }
+
+    /// How long `id`'s results stay cached.
+    pub(super) fn ttl(&self, id: SourceId) -> Duration {
+        self.policy
+            .cache_ttl
+            .get(&id)
+            .copied()
+            .unwrap_or(Duration::from_secs(600))
     }
 
     /// Each source's circuit state (`closed`, `open`, `half_open`).
@@ -119,7 +132,7 @@ impl SearchService {
         request: &SourceRequest,
         weight: u32,
         deadline: Instant,
-    ) -> (SourceState, Result<Vec<SourceRecord>, String>) {
+    ) -> (SourceState, Result<Part, String>) {
         let Some(upstream) = self.setup().upstreams.get(&id) else {
             return (SourceState::Unavailable, Err("not configured".into()));
         };
@@ -139,11 +152,11 @@ impl SearchService {
         })
         .to_string();
         let digest = hex(&self.env.secrets.digest(normalised.as_bytes()));
-        let key = CacheKey::tenant(request.tenant_id, "search", format!("{id}:{digest}"));
+        let key = CacheKey::tenant(request.tenant_id, "part", format!("{id}:{digest}"));
         if let Ok(Some(bytes)) = self.cache.get(&key).await
-            && let Ok(records) = serde_json::from_slice::<Vec<SourceRecord>>(&bytes)
+            && let Some(part) = Part::cached(id, bytes)
         {
-            return (SourceState::Cached, Ok(records));
+            return (SourceState::Cached, Ok(part));
         }
         if !upstream.breaker.allow() {
             return (SourceState::Unavailable, Err("circuit open".into()));
@@ -183,17 +196,10 @@ impl SearchService {
         }
         match outcome {
             Ok(records) => {
-                if let Ok(bytes) = serde_json::to_vec(&records) {
-                    let ttl = self
-                        .setup()
-                        .policy
-                        .cache_ttl
-                        .get(&id)
-                        .copied()
-                        .unwrap_or(Duration::from_secs(600));
-                    let _ = self.cache.set(&key, bytes, ttl).await;
-                }
-                (SourceState::Ok, Ok(records))
+                let part = Part::fresh(id, records);
+                let ttl = self.setup().ttl(id);
+                let _ = self.cache.set(&key, part.bytes().to_vec(), ttl).await;
+                (SourceState::Ok, Ok(part))
             }
             Err((state, detail)) => (state, Err(detail)),
         }

@@ -5,7 +5,7 @@ use pake_domain::search::{QueryText, SourceId};
 use pake_domain::{Reason, ValidationError};
 use serde::{Deserialize, Serialize};
 
-use super::enhance;
+use super::quick;
 use crate::CoreError;
 
 /// `YYYY-MM-DD` dates in JSON (filters, saved-search parameters), for `#[serde(with)]`.
@@ -78,7 +78,7 @@ pub(super) fn invalid(field: &'static str, reason: Reason) -> CoreError {
 pub(super) fn validate(input: &SearchInput, quick: bool) -> Result<Plan, CoreError> {
     let query = QueryText::parse(&input.query)?;
     let (sources, skipped) = if quick {
-        let (chosen, _) = enhance::choose_sources(query.as_str());
+        let (chosen, _) = quick::choose_sources(query.as_str());
         let skipped = SourceId::ALL
             .into_iter()
             .filter(|s| !chosen.contains(s))

@@ -1,14 +1,21 @@
 //! Federated search: fan-out to the sources, merge, rank, enhance, cache, remember.
 
+mod analysis;
 mod breaker;
 mod enhance;
+mod enhanced;
+#[cfg(test)]
+mod equivalence;
 mod fanout;
+mod group_commit;
 mod history;
 mod input;
 mod pacer;
+mod quick;
 mod rank;
+#[cfg(test)]
+mod reference;
 mod saved;
-mod text;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +32,8 @@ pub use input::{SearchFilters, SearchInput, iso_date};
 pub use pacer::Pacing;
 pub use rank::{Score, SearchResult};
 pub use saved::{SavedSearchChanges, SavedSearchInput, SavedSearchService, SearchPatch};
+
+use enhanced::Enhanced;
 
 use crate::caller::Caller;
 use crate::limits::LimitService;
@@ -80,6 +89,73 @@ pub struct SourceStatus {
     pub detail: Option<String>,
 }
 
+/// Each source's status, and the parts of those that answered (in the order asked).
+fn statuses(
+    answers: Vec<(
+        SourceId,
+        SourceState,
+        Result<enhanced::Part, String>,
+        Duration,
+    )>,
+    skipped: &[SourceId],
+) -> (BTreeMap<SourceId, SourceStatus>, Vec<enhanced::Part>) {
+    let mut status = BTreeMap::new();
+    let mut parts = Vec::new();
+    for (id, state, outcome, took) in answers {
+        let (results, detail) = match outcome {
+            Ok(part) => {
+                let n = part.count;
+                parts.push(part);
+                (n, None)
+            }
+            Err(detail) => (0, Some(detail)),
+        };
+        status.insert(
+            id,
+            SourceStatus {
+                status: state,
+                results,
+                ms: millis(took),
+                detail,
+            },
+        );
+    }
+    for id in skipped {
+        status.insert(
+            *id,
+            SourceStatus {
+                status: SourceState::Skipped,
+                results: 0,
+                ms: 0,
+                detail: Some("not chosen for this query".into()),
+            },
+        );
+    }
+    (status, parts)
+}
+
+/// Where a search's ranked, summarised results came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enhancement {
+    /// Computed by this search.
+    Computed,
+    /// Read from the cache (no text work).
+    Cached,
+    /// Computed once for identical searches running at the same time.
+    Shared,
+}
+
+impl Enhancement {
+    /// The snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Computed => "computed",
+            Self::Cached => "cached",
+            Self::Shared => "shared",
+        }
+    }
+}
+
 /// A finished search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchOutcome {
@@ -101,6 +177,8 @@ pub struct SearchOutcome {
     pub key_topics: Vec<String>,
     /// For quick searches: the expanded words the sources were chosen from.
     pub expanded_terms: Option<Vec<String>>,
+    /// Where the results came from.
+    pub enhancement: Enhancement,
 }
 
 /// Search use cases.
@@ -128,7 +206,7 @@ impl SearchService {
         limits: LimitService,
     ) -> Self {
         Self {
-            history,
+            history: Arc::new(group_commit::GroupCommit::new(history)),
             env,
             access,
             setup,
@@ -210,45 +288,24 @@ impl SearchService {
             }
         });
         let answers = futures_util::future::join_all(calls).await;
-        let mut status = BTreeMap::new();
-        let mut records = Vec::new();
-        for (id, state, outcome, took) in answers {
-            let (results, detail) = match outcome {
-                Ok(found) => {
-                    let n = u32::try_from(found.len()).unwrap_or(u32::MAX);
-                    records.extend(found.into_iter().map(|r| (id, r)));
-                    (n, None)
-                }
-                Err(detail) => (0, Some(detail)),
-            };
-            status.insert(
-                id,
-                SourceStatus {
-                    status: state,
-                    results,
-                    ms: millis(took),
-                    detail,
-                },
-            );
-        }
-        for id in &plan.skipped {
-            status.insert(
-                *id,
-                SourceStatus {
-                    status: SourceState::Skipped,
-                    results: 0,
-                    ms: 0,
-                    detail: Some("not chosen for this query".into()),
-                },
-            );
-        }
+        let (status, parts) = statuses(answers, &plan.skipped);
         let cache_hit = plan.sources.iter().all(|s| {
             status
                 .get(s)
                 .is_some_and(|st| st.status == SourceState::Cached)
         });
-        let mut results = rank::rank(plan.query.as_str(), records);
-        let (summary, key_topics) = enhance_results(&plan, &mut results);
+        let options = enhanced::Options {
+            summarise: plan.summarise,
+            topics: plan.enhance,
+        };
+        let (enhanced, enhancement) = self
+            .enhanced(caller.tenant_id, plan.query.as_str(), parts, options)
+            .await;
+        let Enhanced {
+            results,
+            summary,
+            key_topics,
+        } = Arc::try_unwrap(enhanced).unwrap_or_else(|shared| (*shared).clone());
         let execution_ms = millis(started.elapsed());
         let id = self
             .remember(
@@ -270,7 +327,8 @@ impl SearchService {
             cache_hit,
             summary,
             key_topics,
-            expanded_terms: quick.then(|| enhance::expand(plan.query.as_str())),
+            expanded_terms: quick.then(|| quick::expand(plan.query.as_str())),
+            enhancement,
         })
     }
 
@@ -303,50 +361,11 @@ impl SearchService {
             saved_search_id: saved,
             created_at: self.env.clock.now(),
         };
-        // the history is the record of searches: analytics count it, so one write per search
+        // the history is the record of searches (analytics count it): the search answers once
+        // the group commit holding its record is in
         self.history.append(&record).await?;
         Ok(id)
     }
-}
-
-/// Per-result summaries, the digest and the key topics, as the plan asks.
-fn enhance_results(plan: &Plan, results: &mut [SearchResult]) -> (Option<String>, Vec<String>) {
-    let query = plan.query.as_str();
-    if plan.summarise {
-        for r in results.iter_mut() {
-            r.summary = r
-                .abstract_text
-                .as_deref()
-                .or(r.snippet.as_deref())
-                .and_then(|t| enhance::summarise(t, query, 2));
-        }
-    }
-    let texts: Vec<String> = results
-        .iter()
-        .take(20)
-        .map(|r| {
-            format!(
-                "{}. {}",
-                r.title,
-                r.abstract_text
-                    .as_deref()
-                    .or(r.snippet.as_deref())
-                    .unwrap_or("")
-            )
-        })
-        .collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let summary = if plan.summarise {
-        enhance::digest(&refs, query, 3)
-    } else {
-        None
-    };
-    let topics = if plan.enhance {
-        enhance::key_topics(&refs, query, 8)
-    } else {
-        Vec::new()
-    };
-    (summary, topics)
 }
 
 #[cfg(test)]

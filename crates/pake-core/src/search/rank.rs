@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use pake_domain::search::SourceId;
 use pake_ports::SourceRecord;
+use serde::{Deserialize, Serialize};
 
-use super::text::tokens;
+use super::analysis::{Analysis, Doc, Needs, TermId};
 
 /// A result: one paper or page, possibly found by several sources.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResult {
     /// Title.
     pub title: String,
@@ -45,7 +46,7 @@ pub struct SearchResult {
 }
 
 /// The parts of a result's score.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Score {
     /// BM25 of the query over title (counted twice) and abstract or snippet.
     pub bm25: f64,
@@ -54,6 +55,29 @@ pub struct Score {
     /// Reciprocal-rank fusion of the sources' own positions, `Σ 1/(60 + rank)`, normalised to
     /// the best of the set.
     pub source_rank: f64,
+}
+
+impl SearchResult {
+    /// A result with no fields set (what a test or a merge starts from).
+    pub(crate) fn empty() -> Self {
+        Self {
+            title: String::new(),
+            url: String::new(),
+            source: SourceId::Web,
+            sources: Vec::new(),
+            authors: Vec::new(),
+            published: None,
+            doi: None,
+            arxiv_id: None,
+            pmid: None,
+            pdf_url: None,
+            abstract_text: None,
+            snippet: None,
+            relevance_score: 0.0,
+            score: Score::default(),
+            summary: None,
+        }
+    }
 }
 
 /// The weight of text relevance in the fused score (the rest is the sources' own order).
@@ -149,84 +173,61 @@ pub(crate) fn merge(records: Vec<(SourceId, SourceRecord)>) -> Vec<Vec<(SourceId
     groups
 }
 
-/// BM25 of `query` for each document (k1 = 1.2, b = 0.75, idf over this set).
-pub(crate) fn bm25(query: &[String], docs: &[Vec<String>]) -> Vec<f64> {
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "counts and milliseconds far below 2^52"
-    )]
-    let n = docs.len() as f64;
+/// BM25 of the query (its tokens, consecutive repeats once) for each document: its title
+/// counted twice and its body (k1 = 1.2, b = 0.75, idf over this set).
+pub(crate) fn bm25(a: &Analysis) -> Vec<f64> {
+    let docs = &a.docs;
     if docs.is_empty() {
         return Vec::new();
     }
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "counts and milliseconds far below 2^52"
-    )]
-    let avg = docs.iter().map(Vec::len).sum::<usize>() as f64 / n;
-    let mut df: HashMap<&str, f64> = HashMap::new();
+    let mut query = a.query.clone();
+    query.dedup();
+    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let n = docs.len() as f64;
+    let len = |d: &Doc| d.tokens.len() + d.title_tokens;
+    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let avg = docs.iter().map(len).sum::<usize>() as f64 / n;
+    // documents holding each query term
+    let mut df = vec![0.0_f64; query.len()];
     for doc in docs {
-        let mut seen: Vec<&str> = doc.iter().map(String::as_str).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for t in seen {
-            *df.entry(t).or_default() += 1.0;
+        for (q, d) in query.iter().zip(df.iter_mut()) {
+            if doc.tokens.contains(q) {
+                *d += 1.0;
+            }
         }
     }
     let (k1, b) = (1.2, 0.75);
     docs.iter()
         .map(|doc| {
-            #[expect(
-                clippy::cast_precision_loss,
-                reason = "counts and milliseconds far below 2^52"
-            )]
-            let len = doc.len() as f64;
+            #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+            let length = len(doc) as f64;
             query
                 .iter()
-                .map(|q| {
-                    #[expect(
-                        clippy::cast_precision_loss,
-                        reason = "counts and milliseconds far below 2^52"
-                    )]
-                    let tf = doc.iter().filter(|t| *t == q).count() as f64;
+                .zip(&df)
+                .map(|(q, &d)| {
+                    let count = |t: &[TermId]| t.iter().filter(|t| *t == q).count();
+                    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                    let tf = (count(&doc.tokens) + count(&doc.tokens[..doc.title_tokens])) as f64;
                     if tf == 0.0 {
                         return 0.0;
                     }
-                    let d = df.get(q.as_str()).copied().unwrap_or(0.0);
                     let idf = ((n - d + 0.5) / (d + 0.5) + 1.0).ln();
-                    idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * len / avg.max(1.0)))
+                    idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length / avg.max(1.0)))
                 })
                 .sum()
         })
         .collect()
 }
 
-/// Merges, scores and orders `records` for `query`: best first, ties by the sources' order.
-pub(crate) fn rank(query: &str, records: Vec<(SourceId, SourceRecord)>) -> Vec<SearchResult> {
+/// Merges and orders `records` for `query`: best first, ties by the sources' order. Returns the
+/// results and the search's analysis (its docs in the results' order), which the enhancement
+/// reads next.
+pub(crate) fn rank(
+    query: &str,
+    records: Vec<(SourceId, SourceRecord)>,
+    needs: Needs,
+) -> (Vec<SearchResult>, Analysis) {
     let groups = merge(records);
-    let query_tokens = {
-        let mut t = tokens(query);
-        t.dedup();
-        t
-    };
-    let docs: Vec<Vec<String>> = groups
-        .iter()
-        .map(|g| {
-            // the group's best abstract (or snippet) and its title, counted twice
-            let title = g.first().map_or("", |(_, r)| r.title.as_str());
-            let body = g
-                .iter()
-                .filter_map(|(_, r)| r.abstract_text.as_deref().or(r.snippet.as_deref()))
-                .max_by_key(|t| t.len())
-                .unwrap_or("");
-            let mut doc = tokens(title);
-            doc.extend(tokens(title));
-            doc.extend(tokens(body));
-            doc
-        })
-        .collect();
-    let text = bm25(&query_tokens, &docs);
-    let best_text = text.iter().copied().fold(0.0_f64, f64::max);
     let rrf: Vec<f64> = groups
         .iter()
         .map(|g| {
@@ -235,51 +236,43 @@ pub(crate) fn rank(query: &str, records: Vec<(SourceId, SourceRecord)>) -> Vec<S
                 .sum()
         })
         .collect();
+    let mut results: Vec<SearchResult> = groups.into_iter().map(combine).collect();
+    let mut analysis = Analysis::new(query, &results, needs);
+    let text = bm25(&analysis);
+    let best_text = text.iter().copied().fold(0.0_f64, f64::max);
     let best_rrf = rrf.iter().copied().fold(0.0_f64, f64::max);
-    let mut results: Vec<SearchResult> = groups
-        .into_iter()
-        .zip(text.iter().zip(&rrf))
-        .map(|(group, (&bm, &rr))| {
-            let bm25_normalised = if best_text > 0.0 { bm / best_text } else { 0.0 };
-            let source_rank = if best_rrf > 0.0 { rr / best_rrf } else { 0.0 };
-            let fused = TEXT_WEIGHT * bm25_normalised + (1.0 - TEXT_WEIGHT) * source_rank;
-            let score = Score {
-                bm25: bm,
-                bm25_normalised,
-                source_rank,
-            };
-            combine(group, fused, score)
-        })
-        .collect();
-    results.sort_by(|a, b| {
+    for (r, (&bm, &rr)) in results.iter_mut().zip(text.iter().zip(&rrf)) {
+        let bm25_normalised = if best_text > 0.0 { bm / best_text } else { 0.0 };
+        let source_rank = if best_rrf > 0.0 { rr / best_rrf } else { 0.0 };
+        let fused = TEXT_WEIGHT * bm25_normalised + (1.0 - TEXT_WEIGHT) * source_rank;
+        r.relevance_score = (fused * 1e6).round() / 1e6;
+        r.score = Score {
+            bm25: bm,
+            bm25_normalised,
+            source_rank,
+        };
+    }
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&results[a], &results[b]);
         b.relevance_score
             .total_cmp(&a.relevance_score)
             .then(b.score.source_rank.total_cmp(&a.score.source_rank))
     });
-    results
+    analysis.reorder(&order);
+    let mut slots: Vec<Option<SearchResult>> = results.into_iter().map(Some).collect();
+    let results = order.iter().filter_map(|&i| slots[i].take()).collect();
+    (results, analysis)
 }
 
-fn combine(group: Vec<(SourceId, SourceRecord)>, fused: f64, score: Score) -> SearchResult {
+fn combine(group: Vec<(SourceId, SourceRecord)>) -> SearchResult {
     let mut sources: Vec<SourceId> = group.iter().map(|(s, _)| *s).collect();
     sources.dedup();
     let mut it = group.into_iter();
     let Some((source, first)) = it.next() else {
         return SearchResult {
-            title: String::new(),
-            url: String::new(),
-            source: SourceId::Web,
             sources,
-            authors: Vec::new(),
-            published: None,
-            doi: None,
-            arxiv_id: None,
-            pmid: None,
-            pdf_url: None,
-            abstract_text: None,
-            snippet: None,
-            relevance_score: 0.0,
-            score,
-            summary: None,
+            ..SearchResult::empty()
         };
     };
     let mut r = SearchResult {
@@ -295,8 +288,8 @@ fn combine(group: Vec<(SourceId, SourceRecord)>, fused: f64, score: Score) -> Se
         pdf_url: first.pdf_url,
         abstract_text: first.abstract_text,
         snippet: first.snippet,
-        relevance_score: (fused * 1e6).round() / 1e6,
-        score,
+        relevance_score: 0.0,
+        score: Score::default(),
         summary: None,
     };
     for (_, other) in it {
@@ -329,6 +322,11 @@ fn combine(group: Vec<(SourceId, SourceRecord)>, fused: f64, score: Score) -> Se
 mod tests {
     use super::*;
 
+    const NONE: Needs = Needs {
+        sentences: false,
+        body_sentences: false,
+    };
+
     fn rec(title: &str, rank: u32) -> SourceRecord {
         SourceRecord {
             title: title.into(),
@@ -349,13 +347,14 @@ mod tests {
         b.abstract_text = Some("A longer abstract from PubMed.".into());
         let mut c = rec("Unrelated", 0);
         c.pmid = Some("1".into());
-        let results = rank(
+        let (results, _) = rank(
             "tidal lattices",
             vec![
                 (SourceId::Arxiv, a),
                 (SourceId::Pubmed, b),
                 (SourceId::Web, c),
             ],
+            NONE,
         );
         assert_eq!(results.len(), 2);
         let merged = &results[0];
@@ -370,7 +369,7 @@ mod tests {
 
     #[test]
     fn relevance_beats_source_order_and_is_explained() {
-        let results = rank(
+        let (results, _) = rank(
             "quantum error correction",
             vec![
                 (SourceId::Arxiv, rec("Cooking with cast iron pans", 0)),
@@ -379,6 +378,7 @@ mod tests {
                     rec("Quantum error correction with surface codes", 1),
                 ),
             ],
+            NONE,
         );
         assert!(results[0].title.starts_with("Quantum"));
         assert!(results[0].score.bm25 > 0.0);
@@ -390,13 +390,17 @@ mod tests {
 
     #[test]
     fn bm25_prefers_rare_terms_and_shorter_documents() {
-        let q = vec!["lattice".to_owned()];
-        let docs = vec![
-            tokens("lattice"),
-            tokens("lattice with many other words around it here"),
-            tokens("nothing relevant"),
+        let mut docs = vec![
+            rec("lattice", 0),
+            rec("lattice with many other words around it here", 1),
+            rec("nothing relevant", 2),
         ];
-        let s = bm25(&q, &docs);
-        assert!(s[0] > s[1] && s[1] > s[2]);
+        docs[0].abstract_text = Some("lattice".into());
+        let results: Vec<SearchResult> = docs
+            .into_iter()
+            .map(|r| combine(vec![(SourceId::Arxiv, r)]))
+            .collect();
+        let s = bm25(&Analysis::new("lattice", &results, NONE));
+        assert!(s[0] > s[1] && s[1] > s[2], "{s:?}");
     }
 }

@@ -15,6 +15,12 @@ pub trait SearchHistoryRepository: Send + Sync {
     /// [`RepoError::Conflict`] (`Id`) for a duplicate id.
     async fn append(&self, record: &SearchRecord) -> Result<(), RepoError>;
 
+    /// Records several searches (of any tenants) in one transaction: all or none.
+    ///
+    /// # Errors
+    /// As [`SearchHistoryRepository::append`] for any of them; then none is recorded.
+    async fn append_many(&self, records: &[SearchRecord]) -> Result<(), RepoError>;
+
     /// The tenant's searches matching `filter`, newest first, with the total.
     async fn list(
         &self,

@@ -43,6 +43,21 @@ impl SearchHistoryRepository for MemoryStore {
         Ok(())
     }
 
+    async fn append_many(&self, records: &[SearchRecord]) -> Result<(), RepoError> {
+        let mut s = self.state();
+        for (i, record) in records.iter().enumerate() {
+            if !s.users.contains_key(&(record.tenant_id, record.user_id)) {
+                return Err(RepoError::NotFound);
+            }
+            let taken = |r: &SearchRecord| r.tenant_id == record.tenant_id && r.id == record.id;
+            if s.history.iter().any(taken) || records[..i].iter().any(taken) {
+                return Err(RepoError::Conflict(Conflict::Id));
+            }
+        }
+        s.history.extend(records.iter().cloned());
+        Ok(())
+    }
+
     async fn list(
         &self,
         tenant: TenantId,

@@ -1,0 +1,211 @@
+//! The enhanced results of a search: merged, ranked, summarised, with the digest and key topics.
+//! They are a pure function of the source parts' records, the query and the options, so they are
+//! cached per tenant under a key made from exactly those (each part by a hash of its cached
+//! bytes): when any part changes the key changes, and a cached search does no text work at all.
+//! Identical concurrent computations of a tenant are coalesced into one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pake_domain::TenantId;
+use pake_domain::search::SourceId;
+use pake_ports::{CacheKey, SourceRecord};
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::Xxh3;
+
+use super::analysis::{Analysis, Needs};
+use super::rank::{self, SearchResult};
+use super::{Enhancement, SearchService, enhance};
+use crate::util::{hex, lock};
+
+/// What the enhancement is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// Per-result summaries and the digest.
+    pub(crate) summarise: bool,
+    /// Key topics.
+    pub(crate) topics: bool,
+}
+
+/// A search's results as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Enhanced {
+    pub(crate) results: Vec<SearchResult>,
+    pub(crate) summary: Option<String>,
+    pub(crate) key_topics: Vec<String>,
+}
+
+/// One source's records as cached: their count, then their JSON (the bytes the key hashes).
+pub(crate) struct Part {
+    pub(crate) source: SourceId,
+    pub(crate) count: u32,
+    bytes: Vec<u8>,
+    /// Already parsed (a fresh answer), else parsed from `bytes` when needed.
+    records: Option<Vec<SourceRecord>>,
+}
+
+impl Part {
+    /// A fresh answer, and the bytes to cache.
+    pub(crate) fn fresh(source: SourceId, records: Vec<SourceRecord>) -> Self {
+        let count = u32::try_from(records.len()).unwrap_or(u32::MAX);
+        let mut bytes = count.to_le_bytes().to_vec();
+        // records always serialise; an empty body would only make the cached part unreadable
+        let _ = serde_json::to_writer(&mut bytes, &records);
+        Self {
+            source,
+            count,
+            bytes,
+            records: Some(records),
+        }
+    }
+
+    /// A cached part; `None` when the bytes are not one.
+    pub(crate) fn cached(source: SourceId, bytes: Vec<u8>) -> Option<Self> {
+        let count = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
+        Some(Self {
+            source,
+            count,
+            bytes,
+            records: None,
+        })
+    }
+
+    /// The bytes to cache.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn into_records(self) -> Vec<SourceRecord> {
+        self.records.unwrap_or_else(|| {
+            serde_json::from_slice(&self.bytes[4..]).unwrap_or_else(|e| {
+                tracing::warn!(source = %self.source, error = %e, "cached part unreadable; left out");
+                Vec::new()
+            })
+        })
+    }
+}
+
+/// Ranks and enhances the parts' records for `query`: the one place the text work happens.
+pub(crate) fn compose(query: &str, parts: Vec<Part>, o: Options) -> Enhanced {
+    let records: Vec<(SourceId, SourceRecord)> = parts
+        .into_iter()
+        .flat_map(|p| {
+            let source = p.source;
+            p.into_records().into_iter().map(move |r| (source, r))
+        })
+        .collect();
+    let needs = Needs {
+        sentences: o.summarise,
+        body_sentences: o.summarise,
+    };
+    let (mut results, analysis) = rank::rank(query, records, needs);
+    let (summary, key_topics) = enhance_all(o, &analysis, &mut results);
+    Enhanced {
+        results,
+        summary,
+        key_topics,
+    }
+}
+
+/// Per-result summaries, the digest and the key topics, as asked, from the search's analysis
+/// (its docs in the order of `results`).
+fn enhance_all(
+    o: Options,
+    a: &Analysis,
+    results: &mut [SearchResult],
+) -> (Option<String>, Vec<String>) {
+    if o.summarise {
+        for (r, doc) in results.iter_mut().zip(&a.docs) {
+            r.summary = enhance::summarise(doc, &a.query_set, 2);
+        }
+    }
+    let best = &a.docs[..a.docs.len().min(enhance::DIGEST_RESULTS)];
+    let summary = if o.summarise {
+        enhance::digest(best, &a.query_set, 3)
+    } else {
+        None
+    };
+    let topics = if o.topics {
+        enhance::key_topics(a, best, 8)
+    } else {
+        Vec::new()
+    };
+    (summary, topics)
+}
+
+/// The cache key of the enhancement of `parts` for `query` and `o`.
+fn key(query: &str, parts: &[Part], o: Options) -> String {
+    let mut h = Xxh3::new();
+    h.update(&[u8::from(o.summarise), u8::from(o.topics)]);
+    h.update(&(query.len() as u64).to_le_bytes());
+    h.update(query.as_bytes());
+    for p in parts {
+        h.update(p.source.as_str().as_bytes());
+        h.update(&(p.bytes.len() as u64).to_le_bytes());
+        h.update(&p.bytes);
+    }
+    hex(&h.digest128().to_le_bytes())
+}
+
+impl SearchService {
+    /// The enhanced results of `parts`: from the tenant's cache, else computed (once for every
+    /// identical concurrent search of the tenant) and cached for as long as the shortest-lived
+    /// part involved.
+    pub(super) async fn enhanced(
+        &self,
+        tenant: TenantId,
+        query: &str,
+        parts: Vec<Part>,
+        o: Options,
+    ) -> (Arc<Enhanced>, Enhancement) {
+        if parts.is_empty() {
+            return (Arc::new(compose(query, parts, o)), Enhancement::Computed);
+        }
+        let digest = key(query, &parts, o);
+        let key = CacheKey::tenant(tenant, "enhanced", digest.clone());
+        if let Some(found) = self.cached_enhancement(&key).await {
+            return (Arc::new(found), Enhancement::Cached);
+        }
+        let ttl = parts
+            .iter()
+            .map(|p| self.setup().ttl(p.source))
+            .min()
+            .unwrap_or(Duration::from_secs(600));
+        let flight = format!("{tenant}:{digest}");
+        let cell = Arc::clone(
+            lock(&self.setup().enhancing)
+                .entry(flight.clone())
+                .or_default(),
+        );
+        let mut how = Enhancement::Shared;
+        let enhanced = cell
+            .get_or_init(|| async {
+                // an identical search may have finished between the lookup above and now
+                if let Some(found) = self.cached_enhancement(&key).await {
+                    how = Enhancement::Cached;
+                    return Arc::new(found);
+                }
+                how = Enhancement::Computed;
+                let enhanced = compose(query, parts, o);
+                if let Ok(bytes) = serde_json::to_vec(&enhanced) {
+                    let _ = self.cache.set(&key, bytes, ttl).await;
+                }
+                Arc::new(enhanced)
+            })
+            .await
+            .clone();
+        let mut enhancing = lock(&self.setup().enhancing);
+        if enhancing
+            .get(&flight)
+            .is_some_and(|c| Arc::ptr_eq(c, &cell))
+        {
+            enhancing.remove(&flight);
+        }
+        (enhanced, how)
+    }
+
+    async fn cached_enhancement(&self, key: &CacheKey) -> Option<Enhanced> {
+        let bytes = self.cache.get(key).await.ok()??;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
