@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use auth::{AuthConfig, BootstrapConfig, PasswordConfig};
 pub use cache::CacheConfig;
 pub use limits::LimitsConfig;
-pub use search::{SearchConfig, UpstreamConfig};
+pub use search::{PacingMode, SearchConfig, UpstreamConfig};
 pub use server::ServerConfig;
 pub use store::StoreConfig;
 pub use telemetry::{LogConfig, LogFormat, MetricsConfig, TracingConfig};
@@ -129,6 +129,7 @@ impl Config {
         self.store.validate()?;
         self.auth.validate()?;
         self.limits.validate()?;
+        self.search.validate()?;
         self.plan_catalog()?;
         Ok(())
     }
@@ -189,6 +190,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use pake_domain::search::SourceId;
     use secrecy::ExposeSecret;
 
     #[test]
@@ -251,6 +253,41 @@ mod tests {
             assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
             jail.set_env("PAKE_SERVER__WORKERS", "many");
             assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn pacing_off_only_for_a_mirror() {
+        figment::Jail::expect_with(|jail| {
+            for (url, ok) in [
+                ("http://127.0.0.1:9000", true),
+                ("https://arxiv-mirror.lab.example", true),
+                ("https://export.arxiv.org", false),
+                ("https://ARXIV.ORG.", false),
+                ("http://export.arxiv.org:8080/api", false),
+            ] {
+                jail.create_file(
+                    "p.toml",
+                    &format!("[search.arxiv]\nbase_url = \"{url}\"\npacing = \"off\"\n"),
+                )?;
+                let loaded = Config::load(Some(Path::new("p.toml")));
+                assert_eq!(loaded.is_ok(), ok, "{url}: {:?}", loaded.err());
+                if let Ok(c) = loaded {
+                    assert!(c.search.pacing(SourceId::Arxiv).is_off());
+                    assert!(!c.search.pacing(SourceId::Pubmed).is_off());
+                }
+            }
+            // the default hosts are the public ones: off with no mirror URL is refused
+            for source in ["pubmed", "web"] {
+                jail.create_file("d.toml", &format!("[search.{source}]\npacing = \"off\"\n"))?;
+                assert!(Config::load(Some(Path::new("d.toml"))).is_err(), "{source}");
+            }
+            jail.create_file(
+                "both.toml",
+                "[search.web]\nbase_url = \"http://10.0.0.5\"\npacing = \"off\"\ninterval_ms = 5\n",
+            )?;
+            assert!(Config::load(Some(Path::new("both.toml"))).is_err());
             Ok(())
         });
     }

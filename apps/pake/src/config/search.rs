@@ -10,7 +10,7 @@ use pake_sources::{HeaderHook, SourceConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::redact;
+use super::{ConfigError, invalid, redact};
 
 /// Federated search settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +50,9 @@ pub struct UpstreamConfig {
     /// At least this long between two requests across every replica, milliseconds (0: the
     /// upstream's default: arXiv 3000, PubMed 334 or 100 with a key, web 100).
     pub interval_ms: u64,
+    /// `upstream` (default): the upstream's etiquette (or `interval_ms`); `off`: no pacing at
+    /// all, for an operator's own mirror or proxy. Refused for the public upstream hosts.
+    pub pacing: PacingMode,
     /// Time allowed for one HTTP request, milliseconds.
     pub timeout_ms: u64,
     /// The largest answer accepted, bytes.
@@ -58,12 +61,34 @@ pub struct UpstreamConfig {
     pub cache_ttl_secs: u64,
 }
 
+/// Whether an upstream is paced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacingMode {
+    /// The upstream's rules (or `interval_ms`).
+    #[default]
+    Upstream,
+    /// None: the operator's own mirror or proxy.
+    Off,
+}
+
+/// The public hosts of each upstream (and their subdomains): their etiquette is never switched
+/// off.
+fn public_domains(id: SourceId) -> &'static [&'static str] {
+    match id {
+        SourceId::Arxiv => &["arxiv.org"],
+        SourceId::Pubmed => &["nih.gov"],
+        SourceId::Web => &["firecrawl.dev"],
+    }
+}
+
 impl UpstreamConfig {
     fn new(base_url: &str, timeout_ms: u64, cache_ttl_secs: u64) -> Self {
         Self {
             base_url: base_url.to_owned(),
             api_key: None,
             interval_ms: 0,
+            pacing: PacingMode::Upstream,
             timeout_ms,
             max_bytes: 4 * 1024 * 1024,
             cache_ttl_secs,
@@ -102,6 +127,38 @@ impl Default for SearchConfig {
 }
 
 impl SearchConfig {
+    /// Refuses `pacing = "off"` for a public upstream host (or with `interval_ms` set).
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        for id in SourceId::ALL {
+            let u = self.upstream(id);
+            if u.pacing != PacingMode::Off {
+                continue;
+            }
+            let key = format!("search.{}.pacing", id.as_str());
+            if u.interval_ms != 0 {
+                return Err(invalid(format!(
+                    "{key} = \"off\" contradicts search.{}.interval_ms",
+                    id.as_str()
+                )));
+            }
+            let host = url::Url::parse(&u.base_url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+                .ok_or_else(|| invalid(format!("{key} = \"off\" needs a base_url with a host")))?;
+            let host = host.trim_end_matches('.');
+            if public_domains(id)
+                .iter()
+                .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+            {
+                return Err(invalid(format!(
+                    "{key} = \"off\" is only for your own mirror or proxy; {host} is the public \
+                     upstream, whose etiquette stays on"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The search rules of the core.
     pub fn policy(&self) -> SearchPolicy {
         SearchPolicy {
@@ -144,6 +201,9 @@ impl SearchConfig {
     /// How requests to `id` are spaced across every replica: `interval_ms`, else the upstream's
     /// etiquette (arXiv one request every 3 s, one at a time; NCBI 3/s, 10/s with a key; web 10/s).
     pub fn pacing(&self, id: SourceId) -> Pacing {
+        if self.upstream(id).pacing == PacingMode::Off {
+            return Pacing::OFF;
+        }
         let default = match id {
             SourceId::Arxiv => 3000,
             SourceId::Pubmed if self.pubmed.api_key.is_some() => 100,

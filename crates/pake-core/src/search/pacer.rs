@@ -19,12 +19,27 @@ use tokio::sync::oneshot;
 use crate::util::lock;
 
 /// How one upstream is paced.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pacing {
-    /// At least this long between two requests (across every replica).
+    /// At least this long between two requests (across every replica); zero with
+    /// `one_at_a_time` off: no pacing at all (a private mirror's choice, see [`Pacing::OFF`]).
     pub interval: Duration,
     /// One request in flight at a time (across every replica).
     pub one_at_a_time: bool,
+}
+
+impl Pacing {
+    /// No pacing: every request goes at once, without the shared limiter or the fair queue
+    /// (for an operator's own mirror or proxy; never the public upstreams).
+    pub const OFF: Self = Self {
+        interval: Duration::ZERO,
+        one_at_a_time: false,
+    };
+
+    /// Whether this is [`Pacing::OFF`].
+    pub fn is_off(self) -> bool {
+        self == Self::OFF
+    }
 }
 
 /// Virtual time one turn costs a tenant of weight 1; a tenant of weight `w` pays `1/w` of it
@@ -158,6 +173,9 @@ impl Pacer {
         weight: u32,
         deadline: Instant,
     ) -> Result<Turn, SourceError> {
+        if self.pacing.is_off() {
+            return Ok(Turn::free());
+        }
         let (go, turn) = oneshot::channel();
         {
             let mut q = lock(&self.queues);

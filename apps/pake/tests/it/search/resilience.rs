@@ -233,3 +233,44 @@ async fn queries_an_upstream_refuses_never_close_it_for_another_tenant() {
     );
     assert_eq!(body["total_results"], 1);
 }
+
+/// `pacing = "off"` for a mirror: concurrent searches reach it at once (arXiv's etiquette would
+/// send them one at a time, each after the previous answer).
+#[tokio::test]
+async fn pacing_off_sends_a_mirror_every_request_at_once() {
+    let up = Upstreams::start().await;
+    let mirror = Recorder::new(
+        atom_response(atom(&[("2401.00017", "A paper", None, "Text.")]))
+            .set_delay(Duration::from_millis(300)),
+    );
+    Mock::given(path("/api/query"))
+        .respond_with(mirror.clone())
+        .mount(&up.arxiv)
+        .await;
+    let app = spawn_with(|c| {
+        up.configure(c);
+        c.search.arxiv.interval_ms = 0;
+        c.search.arxiv.pacing = pake::config::PacingMode::Off;
+        c.search.budget_ms = 5000;
+    })
+    .await;
+    let root = app.root().await;
+    let (_, admin) = app.tenant(&root, "mirror", "enterprise").await;
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let body = json!({"query": format!("mirror topic {i}"), "sources": ["arxiv"]});
+            spawn_search(&app, &admin, &body)
+        })
+        .collect();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["source_status"]["arxiv"]["status"], "ok", "{body}");
+    }
+    let spread: Duration = mirror.gaps().iter().sum();
+    assert_eq!(mirror.arrivals.lock().unwrap().len(), 6);
+    assert!(
+        spread < Duration::from_millis(250),
+        "six requests within {spread:?} (paced, one at a time: 1.5 s or more)"
+    );
+}
