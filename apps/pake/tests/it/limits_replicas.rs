@@ -4,27 +4,17 @@
 //! admitted count or latency.
 
 use crate::common;
+use crate::common::process::{Process, call, tenant, token};
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pake");
-
-/// A `pake serve` process, killed when dropped.
+/// A server process with a directory of its own.
 struct Server {
-    child: Child,
+    process: Process,
     base: String,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn serve(database_url: &str, redis_url: &str, keys: &std::path::Path) -> Server {
@@ -38,117 +28,17 @@ fn serve_with(
     env: &[(&str, String)],
 ) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
-        .env("PAKE_SERVER__BIND", "127.0.0.1:0")
-        .env("PAKE_SERVER__WORKERS", "1")
-        .env("PAKE_PASSWORDS__ARGON2_MEMORY_KIB", "1024")
-        .env("PAKE_PASSWORDS__ARGON2_ITERATIONS", "1")
-        .env("PAKE_STORE__DATA_DIR", dir.path().join("data"))
-        .env("PAKE_AUTH__KEYS_DIR", keys)
-        .env("PAKE_AUTH__KEY_ENCRYPTION_KEY", common::TEST_KEK)
-        .env("PAKE_BOOTSTRAP_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
-        .env("PAKE_LIMITS__ADDRESS_PER_MINUTE", "1000000")
-        .env("PAKE_LIMITS__USER_FRACTION", "1.0")
-        .env("PAKE_LOG__LEVEL", "warn")
-        .env("DATABASE_URL", database_url)
-        .env("REDIS_URL", redis_url)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn pake");
-    let stdout = child.stdout.take().unwrap();
-    let mut port = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if line.starts_with("PAKE listening on") {
-            port = line
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.trim().parse::<u16>().ok());
-            break;
-        }
-    }
-    let port = port.expect("the server announced its port");
+    let mut all = vec![
+        ("DATABASE_URL", database_url.to_owned()),
+        ("REDIS_URL", redis_url.to_owned()),
+    ];
+    all.extend(env.iter().cloned());
+    let process = Process::start(dir.path(), keys, &all);
     Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
+        base: process.base.clone(),
+        process,
         _dir: dir,
     }
-}
-
-async fn call(
-    client: &reqwest::Client,
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = client.request(method.parse().unwrap(), url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn token(client: &reqwest::Client, base: &str, tenant: &str, password: &str) -> String {
-    let (status, body) = call(
-        client,
-        "POST",
-        &format!("{base}/api/v1/auth/login"),
-        None,
-        Some(json!({"tenant": tenant, "username": "admin", "password": password})),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
-/// Creates an active tenant with `limits`; returns its id and its admin's token.
-async fn tenant(
-    client: &reqwest::Client,
-    base: &str,
-    root: &str,
-    name: &str,
-    limits: Value,
-) -> (String, String) {
-    let body = json!({"name": name, "display_name": name, "plan": "basic",
-        "admin_email": format!("admin@{name}.org"), "admin_password": common::TENANT_ADMIN_PASSWORD});
-    let (status, created) = call(
-        client,
-        "POST",
-        &format!("{base}/api/v1/tenants/"),
-        Some(root),
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["tenant"]["id"].as_str().unwrap().to_owned();
-    let url = format!("{base}/api/v1/tenants/{id}");
-    for _ in 0..200 {
-        let (_, t) = call(client, "GET", &url, Some(root), None).await;
-        if t["tenant"]["status"] == "active" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let (status, body) = call(
-        client,
-        "PATCH",
-        &url,
-        Some(root),
-        Some(json!({ "limits": limits })),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let admin = token(client, base, name, common::TENANT_ADMIN_PASSWORD).await;
-    (id, admin)
 }
 
 /// Fires `n` concurrent `GET /auth/me` with `token`, spread over `bases`; returns how many were
@@ -419,8 +309,8 @@ async fn search_slots_of_a_killed_replica_come_back() {
     );
 
     // the replica dies without releasing anything
-    doomed.child.kill().unwrap();
-    doomed.child.wait().unwrap();
+    doomed.process.child.kill().unwrap();
+    doomed.process.child.wait().unwrap();
     let killed = Instant::now();
     let mut recovered = None;
     while killed.elapsed() < Duration::from_secs(10) {

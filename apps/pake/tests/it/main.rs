@@ -16,6 +16,7 @@ mod audit_targets;
 mod binary;
 mod binary_hardening;
 mod failover;
+mod history_crash;
 mod http_policy;
 mod http_skeleton;
 mod identity_lifecycle;

@@ -1,5 +1,7 @@
 //! A real server on an ephemeral port over a fresh embedded store, as the binary builds it.
 
+pub(crate) mod process;
+
 use pake::config::Config;
 use pake::startup::Application;
 use secrecy::SecretString;
