@@ -7,17 +7,21 @@
 //!   from the *scheduled* send time, so a stalled server cannot hide its stall by slowing the
 //!   client down (no coordinated omission, as in wrk2).
 
+use std::borrow::Cow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// One request to send, pre-rendered.
+/// One request to send, pre-rendered (or, for unique requests, rendered per send).
 #[derive(Clone)]
 pub(super) struct RequestSpec {
     bytes: Arc<Vec<u8>>,
+    /// For unique requests: the head without its length and the body around `{n}`.
+    unique: Option<Arc<(String, String, String, AtomicU64)>>,
     /// The status a successful answer has.
     pub expect_status: u16,
 }
@@ -47,7 +51,44 @@ impl RequestSpec {
         }
         Self {
             bytes: Arc::new(text.into_bytes()),
+            unique: None,
             expect_status,
+        }
+    }
+
+    /// A POST of a JSON `body` in which `{n}` becomes a number no other request of this spec
+    /// had (so a cache never answers it).
+    pub(super) fn unique(path: &str, headers: &[(&str, String)], body: &str) -> Self {
+        use std::fmt::Write as _;
+        let mut head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        for (k, v) in headers {
+            let _ = write!(head, "{k}: {v}\r\n");
+        }
+        head.push_str("Content-Type: application/json\r\n");
+        let (before, after) = body.split_once("{n}").unwrap_or((body, ""));
+        Self {
+            bytes: Arc::new(Vec::new()),
+            unique: Some(Arc::new((
+                head,
+                before.to_owned(),
+                after.to_owned(),
+                AtomicU64::new(0),
+            ))),
+            expect_status: 200,
+        }
+    }
+
+    fn render(&self) -> Cow<'_, [u8]> {
+        match &self.unique {
+            None => Cow::Borrowed(&self.bytes),
+            Some(u) => {
+                let (head, before, after, counter) = &**u;
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let body = format!("{before}{n}{after}");
+                Cow::Owned(
+                    format!("{head}Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes(),
+                )
+            }
         }
     }
 
@@ -175,7 +216,7 @@ async fn connection(
             }
         }
         let result = match stream.as_mut() {
-            Some(s) => match s.write_all(&spec.bytes).await {
+            Some(s) => match s.write_all(&spec.render()).await {
                 Ok(()) => read_response(s, &mut buf).await,
                 Err(e) => Err(e),
             },

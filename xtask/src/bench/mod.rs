@@ -6,7 +6,9 @@
 mod load;
 mod login;
 mod search;
+mod search_speed;
 mod server;
+mod upstream;
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use std::time::Duration;
 use load::{Load, RequestSpec, drive};
 use login::{login_fairness_scenarios, login_scenarios, login_token};
 use search::{fairness_scenarios, search_scenarios};
-use server::{RssSampler, Server, build, rss_kib, start_bare, start_pake};
+use server::{RssSampler, Server, build, cpu_ms, rss_kib, start_bare, start_pake};
 
 struct Options {
     duration: Duration,
@@ -57,6 +59,8 @@ struct Row {
     p999: f64,
     errors: u64,
     rss_mib: f64,
+    /// Server CPU time per successful request, ms (0: not measured).
+    cpu_ms: f64,
     note: String,
 }
 
@@ -71,6 +75,7 @@ impl Row {
             p999: out.percentile_ms(0.999),
             errors: out.errors,
             rss_mib: rss_kib(server.pid()).unwrap_or(0) as f64 / 1024.0,
+            cpu_ms: 0.0,
             note,
         }
     }
@@ -80,6 +85,7 @@ impl Row {
 /// at 75 % of that for honest latencies.
 async fn measure(name: &str, server: &Server, spec: &RequestSpec, o: &Options) -> Row {
     let sampler = RssSampler::start(server.pid());
+    let cpu_before = cpu_ms(server.pid());
     let closed = drive(
         &server.addr(),
         spec,
@@ -102,6 +108,8 @@ async fn measure(name: &str, server: &Server, spec: &RequestSpec, o: &Options) -
     )
     .await;
     let rss = sampler.finish();
+    let served = (closed.ok + open.ok).max(1) as f64;
+    let cpu = (cpu_ms(server.pid()) - cpu_before) / served;
     Row {
         name: name.to_owned(),
         throughput: closed.throughput(),
@@ -110,20 +118,34 @@ async fn measure(name: &str, server: &Server, spec: &RequestSpec, o: &Options) -
         p999: open.percentile_ms(0.999),
         errors: closed.errors + open.errors,
         rss_mib: rss as f64 / 1024.0,
+        cpu_ms: cpu,
         note: format!("latency at {rate:.0} req/s"),
     }
 }
 
 fn print_table(rows: &[Row], baseline: Option<f64>) {
     println!(
-        "\n{:<34} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9}  note",
-        "scenario", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "RSS MiB", "÷/health",
+        "\n{:<40} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9}  note",
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "errors",
+        "RSS MiB",
+        "CPU ms/r",
+        "÷/health",
     );
     for r in rows {
-        let ratio = baseline.map_or_else(|| "-".to_owned(), |b| format!("{:.2}", r.throughput / b));
+        let ratio = baseline.map_or_else(|| "-".to_owned(), |b| format!("{:.3}", r.throughput / b));
+        let cpu = if r.cpu_ms > 0.0 {
+            format!("{:.3}", r.cpu_ms)
+        } else {
+            "-".to_owned()
+        };
         println!(
-            "{:<34} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>8.1} {:>9}  {}",
-            r.name, r.throughput, r.p50, r.p99, r.p999, r.errors, r.rss_mib, ratio, r.note
+            "{:<40} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>8.1} {:>9} {:>9}  {}",
+            r.name, r.throughput, r.p50, r.p99, r.p999, r.errors, r.rss_mib, cpu, ratio, r.note
         );
     }
 }
@@ -180,7 +202,10 @@ async fn observability_scenarios(
     );
     drop(counted);
     // and OTLP trace export at the default sampling, to a local sink
-    let sink = format!("http://127.0.0.1:{}", search::mock_upstreams().await?);
+    let sink = format!(
+        "http://127.0.0.1:{}",
+        upstream::mock(upstream::Delays::SLOW).await?
+    );
     let traced = start_pake(
         pake_bin,
         workers,
@@ -264,6 +289,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         drop(pake);
         if wanted("search") {
             rows.extend(search_scenarios(&pake_bin, workers, &o).await?);
+        }
+        if wanted("search-speed") {
+            rows.extend(search_speed::search_speed_scenarios(&pake_bin, workers, &o).await?);
+        }
+        if wanted("enhance") {
+            rows.push(search_speed::enhancement_row()?);
         }
         if wanted("login-fairness") {
             rows.extend(login_fairness_scenarios(&pake_bin, workers, &o).await?);

@@ -14,137 +14,11 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
 use super::load::RequestSpec;
 use super::login::login_token;
 use super::server::start_pake;
+use super::upstream::{self, Delays};
 use super::{Options, Row, measure};
-
-/// Delays of the mock upstreams.
-pub(super) const ARXIV_DELAY: Duration = Duration::from_millis(300);
-/// Each of PubMed's three requests (ESearch, ESummary, EFetch).
-pub(super) const PUBMED_DELAY: Duration = Duration::from_millis(80);
-/// Firecrawl.
-pub(super) const WEB_DELAY: Duration = Duration::from_millis(200);
-
-fn atom() -> String {
-    let mut xml = String::from(
-        r#"<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom"><id>https://arxiv.org/api/bench</id><title>bench</title>"#,
-    );
-    for i in 0..10 {
-        xml.push_str(&format!(
-            r#"<entry><id>http://arxiv.org/abs/2401.{i:05}v1</id><title>Bench paper {i} on vortex lattices</title><summary>Vortex lattices form in rotating superfluids. Paper {i} measures how they melt. The melting depends on the rotation rate.</summary><published>2025-01-0{d}T00:00:00Z</published><author><name>Author {i}</name></author><link href="https://arxiv.org/abs/2401.{i:05}v1" rel="alternate" type="text/html"/></entry>"#,
-            d = i % 9 + 1
-        ));
-    }
-    xml.push_str("</feed>");
-    xml
-}
-
-fn answer(path: &str) -> (Duration, &'static str, String) {
-    if path.starts_with("/api/query") {
-        (ARXIV_DELAY, "application/atom+xml", atom())
-    } else if path.starts_with("/esearch.fcgi") {
-        let ids: Vec<String> = (0..10).map(|i| format!("\"3900{i:04}\"")).collect();
-        (
-            PUBMED_DELAY,
-            "application/json",
-            format!(
-                r#"{{"esearchresult":{{"count":"10","retmax":"10","retstart":"0","idlist":[{}]}}}}"#,
-                ids.join(",")
-            ),
-        )
-    } else if path.starts_with("/esummary.fcgi") {
-        let ids: Vec<String> = (0..10).map(|i| format!("3900{i:04}")).collect();
-        let docs: Vec<String> = ids
-            .iter()
-            .map(|id| format!(r#""{id}":{{"uid":"{id}","title":"Clinical paper {id} on lattices","authors":[{{"name":"Doe J"}}],"sortpubdate":"2024/05/01 00:00","articleids":[]}}"#))
-            .collect();
-        let quoted: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
-        (
-            PUBMED_DELAY,
-            "application/json",
-            format!(
-                r#"{{"result":{{"uids":[{}],{}}}}}"#,
-                quoted.join(","),
-                docs.join(",")
-            ),
-        )
-    } else if path.starts_with("/efetch.fcgi") {
-        let articles: String = (0..10)
-            .map(|i| format!("<PubmedArticle><MedlineCitation><PMID>3900{i:04}</PMID><Article><Abstract><AbstractText>Lattices in patients. Study {i} reports outcomes.</AbstractText></Abstract></Article></MedlineCitation></PubmedArticle>"))
-            .collect();
-        (
-            PUBMED_DELAY,
-            "text/xml",
-            format!("<?xml version=\"1.0\"?><PubmedArticleSet>{articles}</PubmedArticleSet>"),
-        )
-    } else {
-        let web: Vec<String> = (0..10)
-            .map(|i| format!(r#"{{"url":"https://example.org/{i}","title":"Web page {i} about lattices","description":"A page about vortex lattices."}}"#))
-            .collect();
-        (
-            WEB_DELAY,
-            "application/json",
-            format!(r#"{{"success":true,"data":{{"web":[{}]}}}}"#, web.join(",")),
-        )
-    }
-}
-
-/// Serves the three upstreams' paths on one port, each answer after its upstream's delay.
-pub(super) async fn mock_upstreams() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                let mut read = 0;
-                loop {
-                    let Ok(n) = stream.read(&mut buf[read..]).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    read += n;
-                    let text = String::from_utf8_lossy(&buf[..read]);
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let length = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                let (k, v) = l.split_once(':')?;
-                                k.eq_ignore_ascii_case("content-length")
-                                    .then(|| v.trim().parse::<usize>().ok())?
-                            })
-                            .unwrap_or(0);
-                        if read >= end + 4 + length {
-                            break;
-                        }
-                    }
-                    if read == buf.len() {
-                        return;
-                    }
-                }
-                let text = String::from_utf8_lossy(&buf[..read]).into_owned();
-                let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let (delay, kind, body) = answer(&path);
-                tokio::time::sleep(delay).await;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes()).await;
-                let _ = stream.write_all(body.as_bytes()).await;
-            });
-        }
-    });
-    Ok(port)
-}
 
 /// One blocking JSON request; returns the status and the body.
 pub(super) fn call(
@@ -335,7 +209,7 @@ pub(super) async fn search_scenarios(
     workers: usize,
     o: &Options,
 ) -> Result<Vec<Row>, String> {
-    let upstream = mock_upstreams().await?;
+    let upstream = upstream::mock(Delays::SLOW).await?;
     let base = format!("http://127.0.0.1:{upstream}");
     let env = [
         ("PAKE_SEARCH__ARXIV__BASE_URL", base.as_str()),
@@ -363,8 +237,11 @@ pub(super) async fn search_scenarios(
     let mut sorted = uncached.clone();
     sorted.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let slowest = ARXIV_DELAY.max(PUBMED_DELAY * 3).max(WEB_DELAY);
-    let sum = ARXIV_DELAY + PUBMED_DELAY * 3 + WEB_DELAY;
+    let slowest = Delays::SLOW
+        .arxiv
+        .max(Delays::SLOW.pubmed * 3)
+        .max(Delays::SLOW.web);
+    let sum = Delays::SLOW.arxiv + Delays::SLOW.pubmed * 3 + Delays::SLOW.web;
     let mut rows = vec![Row {
         name: "search, uncached (3 mock sources)".into(),
         throughput: 1.0 / (uncached.iter().map(Duration::as_secs_f64).sum::<f64>() / 20.0),
@@ -373,6 +250,7 @@ pub(super) async fn search_scenarios(
         p999: ms(sorted[sorted.len() - 1]),
         errors: 0,
         rss_mib: 0.0,
+        cpu_ms: 0.0,
         note: format!(
             "one at a time; slowest source {:.0} ms, all sources summed {:.0} ms",
             ms(slowest),
@@ -403,7 +281,7 @@ pub(super) async fn search_scenarios(
 /// budget; in production 3 s and 10 s), NCBI's likewise (34 ms). Prints each probe's source
 /// statuses and latency.
 pub(super) async fn fairness_scenarios(binary: &Path, workers: usize) -> Result<Vec<Row>, String> {
-    let upstream = mock_upstreams().await?;
+    let upstream = upstream::mock(Delays::SLOW).await?;
     let base = format!("http://127.0.0.1:{upstream}");
     let env = [
         ("PAKE_SEARCH__ARXIV__BASE_URL", base.as_str()),
@@ -427,7 +305,7 @@ pub(super) async fn fairness_scenarios(binary: &Path, workers: usize) -> Result<
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "\nsearch fairness: a basic tenant's arXiv + PubMed search (budget 1200 ms; arXiv 1 request / 300 ms, one at a time, {} ms per answer)",
-        ARXIV_DELAY.as_millis()
+        Delays::SLOW.arxiv.as_millis()
     );
     let (idle, _) = fairness_round(port, &flood, &basic, None).await?;
     println!(
@@ -461,6 +339,7 @@ pub(super) async fn fairness_scenarios(binary: &Path, workers: usize) -> Result<
         p999: ms(during[n - 1]),
         errors: (n - all_ok) as u64,
         rss_mib: 0.0,
+        cpu_ms: 0.0,
         note: format!(
             "{all_ok}/{n} probes with every source ok; idle {:.0} ms",
             ms(idle.took)

@@ -181,7 +181,8 @@ pub(crate) struct Doc {
     offsets: Vec<u32>,
     /// How many of `tokens` are the title's.
     pub(crate) title_tokens: usize,
-    /// The sentences of `text` (at most [`MAX_SENTENCES`]), when summaries or a digest were asked.
+    /// The sentences of `text` (at most [`MAX_SENTENCES`]), when a digest was asked and the body
+    /// has none (then: the title).
     pub(crate) sentences: Vec<Sentence>,
     /// The sentences of the body alone (at most [`MAX_SENTENCES`]), when summaries were asked.
     pub(crate) body_sentences: Vec<Sentence>,
@@ -218,7 +219,7 @@ impl Doc {
 /// What the analysis pass computes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Needs {
-    /// Sentences of each result's text (the digest).
+    /// Sentences of each result's text where its body has none (the digest).
     pub(crate) sentences: bool,
     /// Sentences of each result's body (its summary).
     pub(crate) body_sentences: bool,
@@ -273,15 +274,16 @@ impl Analysis {
                     sentences: Vec::new(),
                     body_sentences: Vec::new(),
                 };
-                if needs.sentences {
-                    doc.sentences = doc.sentences_of(sentence_spans(&doc.text));
-                }
                 if needs.body_sentences {
                     let spans = sentence_spans(doc.body())
                         .into_iter()
                         .map(|s| s.start + body_start..s.end + body_start)
                         .collect();
                     doc.body_sentences = doc.sentences_of(spans);
+                }
+                // the whole text's sentences stand in for a body that has none (its title)
+                if needs.sentences && doc.body_sentences.is_empty() {
+                    doc.sentences = doc.sentences_of(sentence_spans(&doc.text));
                 }
                 doc
             })

@@ -8,8 +8,6 @@ use super::analysis::{Analysis, Doc, Sentence, TermId, shared};
 
 /// Results the digest and the key topics read (the best ones).
 pub(crate) const DIGEST_RESULTS: usize = 20;
-/// Sentences of each result the digest weighs.
-const DIGEST_SENTENCES: usize = 8;
 
 /// TextRank's similarity of two sentences (sorted, distinct terms): shared terms over the sum
 /// of the logs of their sizes; 0 when either has fewer than two terms.
@@ -92,35 +90,55 @@ fn best_first(scores: &[f64]) -> Vec<usize> {
     order
 }
 
-/// The `k` best sentences of a result's body for the query, in their original order.
-pub(crate) fn summarise(doc: &Doc, query: &[TermId], k: usize) -> Option<String> {
+/// The `k` best sentences of a result's body for the query (all of them when it has no more
+/// than `k`), in their original order.
+pub(crate) fn summary_sentences<'d>(doc: &'d Doc, query: &[TermId], k: usize) -> Vec<&'d Sentence> {
     let all = &doc.body_sentences;
-    if all.is_empty() {
-        return None;
-    }
-    let join = |picked: &mut dyn Iterator<Item = &Sentence>| {
-        picked
-            .map(|s| &doc.text[s.span.clone()])
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
     if all.len() <= k {
-        return Some(join(&mut all.iter()));
+        return all.iter().collect();
     }
     let items: Vec<&Sentence> = all.iter().collect();
     let scores = textrank(&items, query);
     let mut chosen: Vec<usize> = best_first(&scores).into_iter().take(k).collect();
     chosen.sort_unstable();
-    Some(join(&mut chosen.into_iter().map(|i| &all[i])))
+    chosen.into_iter().map(|i| &all[i]).collect()
 }
 
-/// A digest of the result set: the `k` best sentences across the texts of `docs` (at most one per
-/// text, so the digest covers several results), best first.
-pub(crate) fn digest(docs: &[Doc], query: &[TermId], k: usize) -> Option<String> {
-    let mut items = Vec::new();
+/// `sentences` of `doc` as one text.
+pub(crate) fn joined(doc: &Doc, sentences: &[&Sentence]) -> Option<String> {
+    (!sentences.is_empty()).then(|| {
+        sentences
+            .iter()
+            .map(|s| &doc.text[s.span.clone()])
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// The summary of a result: its [`summary_sentences`] joined.
+#[cfg(test)]
+pub(crate) fn summarise(doc: &Doc, query: &[TermId], k: usize) -> Option<String> {
+    joined(doc, &summary_sentences(doc, query, k))
+}
+
+/// A digest of the result set: the `k` best sentences (by TextRank across the set) among each
+/// result's summary sentences (`picks`; a result without a body offers its title), at most one
+/// per result, best first. Weighing only the summaries keeps the work linear in the results.
+pub(crate) fn digest(
+    docs: &[Doc],
+    picks: &[Vec<&Sentence>],
+    query: &[TermId],
+    k: usize,
+) -> Option<String> {
+    let mut items: Vec<&Sentence> = Vec::new();
     let mut owner = Vec::new();
-    for (i, doc) in docs.iter().enumerate() {
-        for s in doc.sentences.iter().take(DIGEST_SENTENCES) {
+    for (i, (doc, picked)) in docs.iter().zip(picks).enumerate() {
+        let offered: Vec<&Sentence> = if picked.is_empty() {
+            doc.sentences.iter().collect()
+        } else {
+            picked.clone()
+        };
+        for s in offered {
             items.push(s);
             owner.push(i);
         }
@@ -299,7 +317,12 @@ mod tests {
                 ),
             ],
         );
-        let d = digest(&a.docs, &a.query_set, 2).unwrap();
+        let picks: Vec<_> = a
+            .docs
+            .iter()
+            .map(|d| summary_sentences(d, &a.query_set, 2))
+            .collect();
+        let d = digest(&a.docs, &picks, &a.query_set, 2).unwrap();
         assert_eq!(d.matches('.').count(), 2, "{d}");
     }
 

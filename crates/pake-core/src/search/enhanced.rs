@@ -13,7 +13,7 @@ use pake_ports::{CacheKey, SourceRecord};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
-use super::analysis::{Analysis, Needs};
+use super::analysis::{Analysis, Needs, Sentence};
 use super::rank::{self, SearchResult};
 use super::{Enhancement, SearchService, enhance};
 use crate::util::{hex, lock};
@@ -57,6 +57,24 @@ impl Part {
             bytes,
             records: Some(records),
         }
+    }
+
+    /// Records already parsed, never cached (the micro-benchmark's input).
+    #[cfg(feature = "test-support")]
+    pub(crate) fn parsed(source: SourceId, records: Vec<SourceRecord>) -> Self {
+        Self {
+            source,
+            count: u32::try_from(records.len()).unwrap_or(u32::MAX),
+            bytes: Vec::new(),
+            records: Some(records),
+        }
+    }
+
+    /// One more record (the micro-benchmark's input).
+    #[cfg(feature = "test-support")]
+    pub(crate) fn push(&mut self, record: SourceRecord) {
+        self.records.get_or_insert_with(Vec::new).push(record);
+        self.count += 1;
     }
 
     /// A cached part; `None` when the bytes are not one.
@@ -114,14 +132,17 @@ fn enhance_all(
     a: &Analysis,
     results: &mut [SearchResult],
 ) -> (Option<String>, Vec<String>) {
-    if o.summarise {
-        for (r, doc) in results.iter_mut().zip(&a.docs) {
-            r.summary = enhance::summarise(doc, &a.query_set, 2);
-        }
-    }
     let best = &a.docs[..a.docs.len().min(enhance::DIGEST_RESULTS)];
     let summary = if o.summarise {
-        enhance::digest(best, &a.query_set, 3)
+        let picks: Vec<Vec<&Sentence>> = a
+            .docs
+            .iter()
+            .map(|doc| enhance::summary_sentences(doc, &a.query_set, 2))
+            .collect();
+        for ((r, doc), picked) in results.iter_mut().zip(&a.docs).zip(&picks) {
+            r.summary = enhance::joined(doc, picked);
+        }
+        enhance::digest(best, &picks[..best.len()], &a.query_set, 3)
     } else {
         None
     };

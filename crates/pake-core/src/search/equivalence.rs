@@ -118,9 +118,15 @@ proptest! {
         let a = Analysis::new(&q, &results(&texts), ALL);
         let joined: Vec<String> = texts.iter().map(|(t, b)| format!("{t}. {b}")).collect();
         let refs: Vec<&str> = joined.iter().map(String::as_str).collect();
+        let pairs: Vec<(&str, &str)> = texts.iter().map(|(t, b)| (t.as_str(), b.as_str())).collect();
+        let picks: Vec<_> = a
+            .docs
+            .iter()
+            .map(|d| enhance::summary_sentences(d, &a.query_set, 2))
+            .collect();
         prop_assert_eq!(
-            enhance::digest(&a.docs, &a.query_set, 3),
-            reference::digest(&refs, &q, 3)
+            enhance::digest(&a.docs, &picks, &a.query_set, 3),
+            reference::digest(&pairs, &q, 3)
         );
         prop_assert_eq!(
             enhance::key_topics(&a, &a.docs, 8),

@@ -89,6 +89,27 @@ pub struct SourceStatus {
     pub detail: Option<String>,
 }
 
+/// See `testing::enhance`.
+#[cfg(feature = "test-support")]
+pub(crate) fn enhance_for_bench(
+    query: &str,
+    records: Vec<(SourceId, pake_ports::SourceRecord)>,
+) -> (Vec<SearchResult>, Option<String>, Vec<String>) {
+    let mut parts: Vec<enhanced::Part> = Vec::new();
+    for (source, record) in records {
+        match parts.iter_mut().find(|p| p.source == source) {
+            Some(p) => p.push(record),
+            None => parts.push(enhanced::Part::parsed(source, vec![record])),
+        }
+    }
+    let options = enhanced::Options {
+        summarise: true,
+        topics: true,
+    };
+    let e = enhanced::compose(query, parts, options);
+    (e.results, e.summary, e.key_topics)
+}
+
 /// Each source's status, and the parts of those that answered (in the order asked).
 fn statuses(
     answers: Vec<(

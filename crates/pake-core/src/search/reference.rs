@@ -116,14 +116,11 @@ fn textrank(items: &[String], query: &HashSet<String>) -> Vec<f64> {
         .collect()
 }
 
-/// The `k` best sentences of `text` for `query`, in their original order.
-pub(super) fn summarise(text: &str, query: &str, k: usize) -> Option<String> {
+/// The `k` best sentences of `text` for `query` (all when it has no more), in their order.
+pub(super) fn summary_sentences(text: &str, query: &str, k: usize) -> Vec<String> {
     let all = sentences(text);
-    if all.is_empty() {
-        return None;
-    }
     if all.len() <= k {
-        return Some(all.join(" "));
+        return all;
     }
     let query: HashSet<String> = tokens(query).into_iter().collect();
     let scores = textrank(&all, &query);
@@ -131,22 +128,26 @@ pub(super) fn summarise(text: &str, query: &str, k: usize) -> Option<String> {
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     let mut chosen: Vec<usize> = order.into_iter().take(k).collect();
     chosen.sort_unstable();
-    Some(
-        chosen
-            .into_iter()
-            .map(|i| all[i].as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    chosen.into_iter().map(|i| all[i].clone()).collect()
 }
 
-/// A digest of the whole result set: the `k` best sentences across every text (at most one per
-/// text, so the digest covers several results), best first.
-pub(super) fn digest(texts: &[&str], query: &str, k: usize) -> Option<String> {
+/// The `k` best sentences of `text` for `query`, in their original order.
+pub(super) fn summarise(text: &str, query: &str, k: usize) -> Option<String> {
+    let chosen = summary_sentences(text, query, k);
+    (!chosen.is_empty()).then(|| chosen.join(" "))
+}
+
+/// A digest of `(title, body)` texts: the `k` best sentences across each text's two summary
+/// sentences (its title when the body has none), at most one per text, best first.
+pub(super) fn digest(texts: &[(&str, &str)], query: &str, k: usize) -> Option<String> {
     let mut items = Vec::new();
     let mut owner = Vec::new();
-    for (i, text) in texts.iter().enumerate() {
-        for s in sentences(text).into_iter().take(8) {
+    for (i, (title, body)) in texts.iter().enumerate() {
+        let mut offered = summary_sentences(body, query, 2);
+        if offered.is_empty() {
+            offered = sentences(&format!("{title}. {body}"));
+        }
+        for s in offered {
             items.push(s);
             owner.push(i);
         }

@@ -12,7 +12,8 @@ mod memory;
 use std::sync::Arc;
 
 use pake_domain::PlanCatalog;
-use pake_ports::{Cache, Clock, LocalEvents};
+use pake_domain::search::SourceId;
+use pake_ports::{Cache, Clock, LocalEvents, SourceRecord};
 
 pub use fakes::{CountingSecrets, FakeTokens, ManualClock, PlainHasher};
 pub use memory::MemoryStore;
@@ -64,4 +65,18 @@ pub fn deps(
         optional_probes: Vec::new(),
         search,
     }
+}
+
+/// Merges, ranks and enhances `records` for `query` exactly as a search does (summaries, the
+/// digest and the key topics), with no cache: the entry of the enhancement micro-benchmark.
+/// Returns the results, the digest and the key topics.
+pub fn enhance(
+    query: &str,
+    records: Vec<(SourceId, SourceRecord)>,
+) -> (
+    Vec<crate::search::SearchResult>,
+    Option<String>,
+    Vec<String>,
+) {
+    crate::search::enhance_for_bench(query, records)
 }
