@@ -183,16 +183,16 @@ impl SearchService {
             return (Arc::new(compose(query, parts, o)), Enhancement::Computed);
         }
         let digest = key(query, &parts, o);
-        let key = CacheKey::tenant(tenant, "enhanced", digest.clone());
-        if let Some(found) = self.cached_enhancement(&key).await {
-            return (Arc::new(found), Enhancement::Cached);
+        let flight = format!("{tenant}:{digest}");
+        let key = CacheKey::tenant(tenant, "enhanced", digest);
+        if let Some(found) = self.cached_enhancement(&flight, &key).await {
+            return (found, Enhancement::Cached);
         }
         let ttl = parts
             .iter()
             .map(|p| self.setup().ttl(p.source))
             .min()
             .unwrap_or(Duration::from_secs(600));
-        let flight = format!("{tenant}:{digest}");
         let cell = Arc::clone(
             lock(&self.setup().enhancing)
                 .entry(flight.clone())
@@ -202,16 +202,18 @@ impl SearchService {
         let enhanced = cell
             .get_or_init(|| async {
                 // an identical search may have finished between the lookup above and now
-                if let Some(found) = self.cached_enhancement(&key).await {
+                if let Some(found) = self.cached_enhancement(&flight, &key).await {
                     how = Enhancement::Cached;
-                    return Arc::new(found);
+                    return found;
                 }
                 how = Enhancement::Computed;
-                let enhanced = compose(query, parts, o);
-                if let Ok(bytes) = serde_json::to_vec(&enhanced) {
+                let enhanced = Arc::new(compose(query, parts, o));
+                if let Ok(bytes) = serde_json::to_vec(&*enhanced) {
+                    self.setup()
+                        .remember_enhanced(&flight, &enhanced, bytes.len());
                     let _ = self.cache.set(&key, bytes, ttl).await;
                 }
-                Arc::new(enhanced)
+                enhanced
             })
             .await
             .clone();
@@ -225,8 +227,15 @@ impl SearchService {
         (enhanced, how)
     }
 
-    async fn cached_enhancement(&self, key: &CacheKey) -> Option<Enhanced> {
+    /// The enhancement under `key`: from this process's parsed copies (`local` is the tenant
+    /// and digest), else from the cache (and then, asked a second time, kept parsed here).
+    async fn cached_enhancement(&self, local: &str, key: &CacheKey) -> Option<Arc<Enhanced>> {
+        if let Some((found, _)) = self.setup().parsed.get(local) {
+            return Some(found);
+        }
         let bytes = self.cache.get(key).await.ok()??;
-        serde_json::from_slice(&bytes).ok()
+        let found = Arc::new(serde_json::from_slice::<Enhanced>(&bytes).ok()?);
+        self.setup().remember_enhanced(local, &found, bytes.len());
+        Some(found)
     }
 }

@@ -59,6 +59,9 @@ struct Upstream {
     breaker: Breaker,
 }
 
+/// The parsed enhancements a process keeps at most, by their serialised size.
+const PARSED_BYTES: u64 = 8 * 1024 * 1024;
+
 /// What one source answered, shareable between coalesced callers.
 type Fetched = Result<Vec<SourceRecord>, (SourceState, String)>;
 
@@ -70,6 +73,9 @@ pub struct SearchSetup {
     inflight: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Fetched>>>>,
     /// Enhancements in flight, by tenant and key.
     pub(super) enhancing: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Enhanced>>>>>,
+    /// Recent enhancements, parsed, by tenant and key (content-addressed, so never stale; the
+    /// time to live only bounds memory), so a cached search neither parses nor copies them.
+    pub(super) parsed: moka::sync::Cache<String, (Arc<Enhanced>, u32)>,
 }
 
 impl SearchSetup {
@@ -101,7 +107,23 @@ impl SearchSetup {
             policy,
             inflight: Mutex::default(),
             enhancing: Mutex::default(),
+            parsed: moka::sync::Cache::builder()
+                .weigher(|k: &String, v: &(Arc<Enhanced>, u32)| {
+                    u32::try_from(k.len())
+                        .unwrap_or(u32::MAX)
+                        .saturating_add(v.1)
+                })
+                .max_capacity(PARSED_BYTES)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
         }
+    }
+
+    /// Keeps `enhanced` (`bytes` long serialised) parsed under `key`.
+    pub(super) fn remember_enhanced(&self, key: &str, enhanced: &Arc<Enhanced>, bytes: usize) {
+        let weight = u32::try_from(bytes).unwrap_or(u32::MAX);
+        self.parsed
+            .insert(key.to_owned(), (Arc::clone(enhanced), weight));
     }
 
     /// How long `id`'s results stay cached.
