@@ -108,8 +108,8 @@ async fn measure(name: &str, server: &Server, spec: &RequestSpec, o: &Options) -
     )
     .await;
     let rss = sampler.finish();
-    let served = (closed.ok + open.ok).max(1) as f64;
-    let cpu = (cpu_ms(server.pid()) - cpu_before) / served;
+    let answered = (closed.ok + open.ok).max(1) as f64;
+    let cpu = (cpu_ms(server.pid()) - cpu_before) / answered;
     Row {
         name: name.to_owned(),
         throughput: closed.throughput(),

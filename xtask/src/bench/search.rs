@@ -2,12 +2,6 @@
 //! about the slowest source, not the sum of all), cached ones (throughput and latency), and a
 //! basic tenant's search while an enterprise tenant floods the shared upstreams.
 
-#![expect(
-    clippy::format_push_string,
-    clippy::format_collect,
-    reason = "fixture text, built once"
-)]
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

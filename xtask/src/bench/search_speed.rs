@@ -60,12 +60,13 @@ pub(super) async fn search_speed_scenarios(
     .await
     .map_err(|e| e.to_string())??;
     let auth = [("Authorization", format!("Bearer {token}"))];
-    let post = |body: String| RequestSpec::new("POST", "/api/v1/search/", &auth, Some(&body), 200);
+    let search_spec =
+        |body: String| RequestSpec::new("POST", "/api/v1/search/", &auth, Some(&body), 200);
     let mut rows = Vec::new();
     let mut cached = measure(
         "search, cached (arXiv + PubMed, 20)",
         &pake,
-        &post(format!(r#"{{"query":"vortex lattices",{QUERY}}}"#)),
+        &search_spec(format!(r#"{{"query":"vortex lattices",{QUERY}}}"#)),
         o,
     )
     .await;
@@ -75,7 +76,7 @@ pub(super) async fn search_speed_scenarios(
         measure(
             "search, cached, enhancement off",
             &pake,
-            &post(format!(
+            &search_spec(format!(
                 r#"{{"query":"vortex lattices",{QUERY},"enable_ml_enhancement":false}}"#
             )),
             o,
