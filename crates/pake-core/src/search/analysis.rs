@@ -7,7 +7,9 @@
 
 use std::ops::Range;
 
-use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 
 use super::rank::SearchResult;
 
@@ -49,7 +51,8 @@ struct Term {
 /// Words seen in one search, each with an id (in order of first appearance).
 #[derive(Default)]
 pub(crate) struct Vocabulary {
-    ids: FxHashMap<Box<str>, TermId>,
+    /// Words from third-party text: a fast hasher, randomly seeded (no crafted collisions).
+    ids: HashMap<Box<str>, TermId, RandomState>,
     terms: Vec<Term>,
     lower: String,
 }

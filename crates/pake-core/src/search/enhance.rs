@@ -2,7 +2,9 @@
 //! extractive summaries by TextRank (sentences ranked by their similarity to the rest of the
 //! text), a digest of the result set, and key topics by TF-IDF over the result set.
 
-use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 
 use super::analysis::{Analysis, Doc, Sentence, TermId, shared};
 
@@ -182,7 +184,7 @@ struct Counts {
 pub(crate) fn key_topics(a: &Analysis, docs: &[Doc], k: usize) -> Vec<String> {
     let vocab = &a.vocab;
     let excluded = |t: TermId| a.query_set.binary_search(&t).is_ok() || vocab.is_digits(t);
-    let mut counts: FxHashMap<Gram, Counts> = FxHashMap::default();
+    let mut counts: HashMap<Gram, Counts, RandomState> = HashMap::default();
     for (d, doc) in docs.iter().enumerate() {
         let unigrams = doc.tokens.iter().map(|&t| Gram {
             first: t,

@@ -154,10 +154,15 @@ fn enhance_all(
     (summary, topics)
 }
 
+/// The version of the ranking and enhancement code: part of every key, so results computed by
+/// an older release (another replica during a rolling deploy, or Redis after one) are never
+/// served. Bump it whenever what `compose` returns changes.
+const VERSION: u8 = 2;
+
 /// The cache key of the enhancement of `parts` for `query` and `o`.
 fn key(query: &str, parts: &[Part], o: Options) -> String {
     let mut h = Xxh3::new();
-    h.update(&[u8::from(o.summarise), u8::from(o.topics)]);
+    h.update(&[VERSION, u8::from(o.summarise), u8::from(o.topics)]);
     h.update(&(query.len() as u64).to_le_bytes());
     h.update(query.as_bytes());
     for p in parts {
@@ -166,6 +171,25 @@ fn key(query: &str, parts: &[Part], o: Options) -> String {
         h.update(&p.bytes);
     }
     hex(&h.digest128().to_le_bytes())
+}
+
+type Flights =
+    std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::OnceCell<Arc<Enhanced>>>>>;
+
+/// Removes an enhancement's in-flight entry (if it is still this one) when dropped.
+struct Forget<'a> {
+    map: &'a Flights,
+    key: &'a str,
+    cell: &'a Arc<tokio::sync::OnceCell<Arc<Enhanced>>>,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        let mut map = lock(self.map);
+        if map.get(self.key).is_some_and(|c| Arc::ptr_eq(c, self.cell)) {
+            map.remove(self.key);
+        }
+    }
 }
 
 impl SearchService {
@@ -198,6 +222,12 @@ impl SearchService {
                 .entry(flight.clone())
                 .or_default(),
         );
+        // leaves the map when done, or when this search is dropped half-way (a client gone)
+        let _forget = Forget {
+            map: &self.setup().enhancing,
+            key: &flight,
+            cell: &cell,
+        };
         let mut how = Enhancement::Shared;
         let enhanced = cell
             .get_or_init(|| async {
@@ -217,13 +247,6 @@ impl SearchService {
             })
             .await
             .clone();
-        let mut enhancing = lock(&self.setup().enhancing);
-        if enhancing
-            .get(&flight)
-            .is_some_and(|c| Arc::ptr_eq(c, &cell))
-        {
-            enhancing.remove(&flight);
-        }
         (enhanced, how)
     }
 

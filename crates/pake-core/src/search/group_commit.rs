@@ -6,13 +6,15 @@
 //! A batch is whatever queued while the previous one was committing (at most [`MAX_BATCH`]), so
 //! a lone search waits for its own commit only, and under load one commit carries many.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pake_domain::search::{HistoryFilter, PopularQuery, SearchRecord, SearchStats};
 use pake_domain::{Page, PageRequest, TenantId};
 use pake_ports::{Conflict, RepoError, SearchHistoryRepository};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::util::lock;
 
 /// Records one transaction carries at most.
 pub(crate) const MAX_BATCH: usize = 256;
@@ -27,24 +29,49 @@ struct Pending {
 /// The history behind a group-committing writer (reads go straight to the store).
 pub(crate) struct GroupCommit {
     inner: Arc<dyn SearchHistoryRepository>,
-    /// The writer's queue, started with the first record (inside the caller's runtime).
-    queue: OnceLock<mpsc::Sender<Pending>>,
+    /// The writer's queue, started with the first record (inside the caller's runtime), and
+    /// started again there if that runtime has stopped since.
+    queue: Mutex<Option<mpsc::Sender<Pending>>>,
 }
 
 impl GroupCommit {
     pub(crate) fn new(inner: Arc<dyn SearchHistoryRepository>) -> Self {
         Self {
             inner,
-            queue: OnceLock::new(),
+            queue: Mutex::new(None),
         }
     }
 
-    fn queue(&self) -> &mpsc::Sender<Pending> {
-        self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(write(Arc::clone(&self.inner), rx));
-            tx
-        })
+    fn queue(&self) -> mpsc::Sender<Pending> {
+        let mut queue = lock(&self.queue);
+        match queue.as_ref() {
+            Some(tx) if !tx.is_closed() => tx.clone(),
+            _ => {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tokio::spawn(write(Arc::clone(&self.inner), rx));
+                *queue = Some(tx.clone());
+                tx
+            }
+        }
+    }
+}
+
+/// Whether `e` is about one record (so the others of its batch may still go in), not the store.
+fn of_one_record(e: &RepoError) -> bool {
+    matches!(
+        e,
+        RepoError::NotFound | RepoError::Conflict(_) | RepoError::LimitReached
+    )
+}
+
+/// The same failure again, for the next search of a failed batch.
+fn same(e: &RepoError) -> RepoError {
+    match e {
+        RepoError::NotFound => RepoError::NotFound,
+        RepoError::Conflict(c) => RepoError::Conflict(*c),
+        RepoError::LimitReached => RepoError::LimitReached,
+        RepoError::Unavailable(why) => RepoError::Unavailable(why.to_string().into()),
+        RepoError::Internal(why) => RepoError::Internal(why.to_string().into()),
     }
 }
 
@@ -60,15 +87,17 @@ async fn write(store: Arc<dyn SearchHistoryRepository>, mut rx: mpsc::Receiver<P
                 }
             }
             // one bad record must not fail the others: each on its own
-            Err(e) if batch.len() > 1 => {
+            Err(e) if batch.len() > 1 && of_one_record(&e) => {
                 tracing::debug!(error = %e, n = batch.len(), "history batch refused; one by one");
                 for p in batch.drain(..) {
                     let _ = p.done.send(store.append(&p.record).await);
                 }
             }
+            // the store itself failed: every search of the batch hears it now (retrying each
+            // would keep the queue, and every tenant's searches, waiting a timeout per record)
             Err(e) => {
-                if let Some(p) = batch.pop() {
-                    let _ = p.done.send(Err(e));
+                for p in batch.drain(..) {
+                    let _ = p.done.send(Err(same(&e)));
                 }
             }
         }
@@ -83,7 +112,8 @@ impl SearchHistoryRepository for GroupCommit {
             record: record.clone(),
             done,
         };
-        if self.queue().send(pending).await.is_err() {
+        let queue = self.queue();
+        if queue.send(pending).await.is_err() {
             // the writer's runtime is gone: write it here
             return self.inner.append(record).await;
         }
@@ -126,5 +156,111 @@ impl SearchHistoryRepository for GroupCommit {
         limit: u32,
     ) -> Result<Vec<PopularQuery>, RepoError> {
         self.inner.popular(tenant, filter, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use pake_domain::search::{QueryText, SourceId};
+    use pake_domain::{SearchId, UserId};
+
+    use super::*;
+
+    /// A history whose batches fail with `error`; counts the single appends it is asked for.
+    struct Failing {
+        error: fn() -> RepoError,
+        singles: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl SearchHistoryRepository for Failing {
+        async fn append(&self, _: &SearchRecord) -> Result<(), RepoError> {
+            self.singles.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        async fn append_many(&self, _: &[SearchRecord]) -> Result<(), RepoError> {
+            Err((self.error)())
+        }
+        async fn list(
+            &self,
+            _: TenantId,
+            _: &HistoryFilter,
+            _: PageRequest,
+        ) -> Result<Page<SearchRecord>, RepoError> {
+            Err(RepoError::NotFound)
+        }
+        async fn stats(&self, _: TenantId, _: &HistoryFilter) -> Result<SearchStats, RepoError> {
+            Err(RepoError::NotFound)
+        }
+        async fn popular(
+            &self,
+            _: TenantId,
+            _: &HistoryFilter,
+            _: u32,
+        ) -> Result<Vec<PopularQuery>, RepoError> {
+            Err(RepoError::NotFound)
+        }
+    }
+
+    fn record() -> SearchRecord {
+        SearchRecord {
+            tenant_id: TenantId::new(),
+            id: SearchId::new(),
+            user_id: UserId::new(),
+            query: QueryText::parse("q").unwrap_or_else(|_| unreachable!()),
+            sources: vec![SourceId::Arxiv],
+            result_count: 0,
+            execution_ms: 1,
+            cache_hit: false,
+            source_status: serde_json::json!({}),
+            saved_search_id: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// Appends `n` records at once through the group commit; their results and the singles.
+    async fn run(error: fn() -> RepoError, n: usize) -> (Vec<Result<(), RepoError>>, usize) {
+        let store = Arc::new(Failing {
+            error,
+            singles: AtomicUsize::new(0),
+        });
+        let commit = Arc::new(GroupCommit::new(Arc::clone(&store) as _));
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let commit = Arc::clone(&commit);
+                tokio::spawn(async move { commit.append(&record()).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap_or_else(|_| Err(RepoError::NotFound)));
+        }
+        (out, store.singles.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_fails_the_batch_at_once() {
+        let (results, singles) = run(|| RepoError::Unavailable("pool timed out".into()), 20).await;
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Err(RepoError::Unavailable(_))))
+        );
+        assert_eq!(singles, 0, "no record retried on its own");
+    }
+
+    #[tokio::test]
+    async fn a_record_refused_lets_the_others_in_one_by_one() {
+        let (results, singles) = run(|| RepoError::Conflict(Conflict::Id), 20).await;
+        // a batch of one fails as it is; larger batches are retried record by record
+        let retried = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(retried, singles);
+        assert!(
+            results
+                .iter()
+                .all(|r| r.is_ok() || matches!(r, Err(RepoError::Conflict(Conflict::Id))))
+        );
     }
 }

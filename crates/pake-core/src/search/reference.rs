@@ -1,5 +1,9 @@
-//! The set-based text functions as they were before the analysis pass (strings, hash sets),
-//! kept as the reference the id-based ones must equal.
+//! The set-based text functions (strings, hash sets) the id-based analysis replaced, kept as the
+//! reference it must equal bit for bit. Tokens, sentences, similarity, TextRank, summaries, key
+//! topics and BM25 are the old code as it was; the digest is the new definition (each text's
+//! summary sentences) written the old way. Not covered, by design: bodies past
+//! `analysis::MAX_SENTENCES`, and BM25 now reading the merged result's own abstract (before:
+//! the longest text of its group).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
