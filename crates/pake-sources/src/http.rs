@@ -30,6 +30,9 @@ pub struct SourceConfig {
     pub user_agent: String,
     /// Extra headers per request (the caller's trace context), if any.
     pub headers: Option<HeaderHook>,
+    /// Follow redirects (off for an unpaced mirror, so it cannot hand the requests on to the
+    /// public upstream unpaced: a 3xx is then an upstream error).
+    pub follow_redirects: bool,
 }
 
 /// A response read in full (up to the bound).
@@ -62,7 +65,13 @@ impl Body {
 
 /// Builds the shared client.
 pub(crate) fn client(config: &SourceConfig) -> reqwest::Client {
+    let redirects = if config.follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
     reqwest::Client::builder()
+        .redirect(redirects)
         .user_agent(config.user_agent.clone())
         .timeout(config.timeout)
         .connect_timeout(config.timeout)

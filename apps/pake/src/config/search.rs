@@ -189,6 +189,7 @@ impl SearchConfig {
     pub fn source(&self, id: SourceId) -> SourceConfig {
         let u = self.upstream(id);
         SourceConfig {
+            follow_redirects: u.pacing != PacingMode::Off,
             base_url: u.base_url.clone(),
             api_key: u.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
             timeout: Duration::from_millis(u.timeout_ms),

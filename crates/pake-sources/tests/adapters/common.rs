@@ -22,6 +22,7 @@ pub(crate) fn fixture(name: &str) -> String {
 
 pub(crate) fn config(server: &MockServer, key: Option<&str>) -> SourceConfig {
     SourceConfig {
+        follow_redirects: true,
         base_url: server.uri(),
         api_key: key.map(str::to_owned),
         timeout: Duration::from_millis(800),

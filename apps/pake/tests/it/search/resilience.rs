@@ -274,3 +274,43 @@ async fn pacing_off_sends_a_mirror_every_request_at_once() {
         "six requests within {spread:?} (paced, one at a time: 1.5 s or more)"
     );
 }
+
+/// An unpaced mirror cannot hand requests on to another host: redirects are not followed.
+#[tokio::test]
+async fn an_unpaced_mirror_cannot_redirect_the_requests() {
+    let up = Upstreams::start().await;
+    let elsewhere = wiremock::MockServer::start().await;
+    Mock::given(path("/api/query"))
+        .respond_with(atom_response(atom(&[(
+            "2401.00017",
+            "A paper",
+            None,
+            "Text.",
+        )])))
+        .mount(&elsewhere)
+        .await;
+    Mock::given(path("/api/query"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/api/query", elsewhere.uri())),
+        )
+        .mount(&up.arxiv)
+        .await;
+    let app = spawn_with(|c| {
+        up.configure(c);
+        c.search.arxiv.interval_ms = 0;
+        c.search.arxiv.pacing = pake::config::PacingMode::Off;
+    })
+    .await;
+    let root = app.root().await;
+    let (_, admin) = app.tenant(&root, "redirected", "enterprise").await;
+    let (status, body) = app
+        .search(
+            &admin,
+            json!({"query": "redirect me", "sources": ["arxiv"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["source_status"]["arxiv"]["status"], "error", "{body}");
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
