@@ -11,7 +11,10 @@
 //! Beside the permits the gate may keep spare ones, taken only by a tenant with no permit in use
 //! when every permit is busy: a tenant asking now and then does not even wait for the next permit
 //! to come back while another tenant floods, and a flooding tenant (which always has one in use)
-//! can never take them.
+//! can never take them. A spare borrows the next regular permit to come back (held back until
+//! the spare returns), so the work running at once exceeds the permits only briefly: the
+//! occasional tenant's hash does not share the CPUs with one more of the flood's for its whole
+//! length.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -29,6 +32,10 @@ struct State {
     free: usize,
     /// Spare permits not in use.
     spare: usize,
+    /// Regular permits the spares in use still owe: the next ones to come back are held back.
+    owed: usize,
+    /// Regular permits held back while a spare is in use, handed on when it comes back.
+    held_back: usize,
     /// Permits (and spares) each tenant holds now.
     in_use: HashMap<Option<TenantId>, usize>,
     /// The start tag of the request served last.
@@ -87,8 +94,14 @@ impl Drop for FairPermit {
         s.unhold(self.tenant);
         if self.spare {
             s.spare += 1;
+            if s.held_back > 0 {
+                s.held_back -= 1;
+                FairGate::hand_on(&mut s);
+            } else {
+                s.owed = s.owed.saturating_sub(1);
+            }
         } else {
-            FairGate::hand_on(&mut s);
+            FairGate::give_back(&mut s);
         }
     }
 }
@@ -109,7 +122,7 @@ impl Drop for Waiting {
             if self.rx.try_recv().is_ok() {
                 let mut s = lock(&self.gate.state);
                 s.unhold(self.tenant);
-                FairGate::hand_on(&mut s);
+                FairGate::give_back(&mut s);
             }
         }
     }
@@ -153,6 +166,9 @@ impl FairGate {
                     s.free -= 1;
                 } else {
                     s.spare -= 1;
+                    // the spare borrows the next regular permit to come back, so the hashes
+                    // running at once fall back to the permits' number soon
+                    s.owed += 1;
                 }
                 s.virtual_time = s.virtual_time.max(start);
                 s.hold(tenant);
@@ -182,6 +198,16 @@ impl FairGate {
             gate: Arc::clone(self),
             tenant,
             spare: false,
+        }
+    }
+
+    /// A regular permit comes back: held back while a spare in use owes one, else handed on.
+    fn give_back(s: &mut State) {
+        if s.owed > 0 {
+            s.owed -= 1;
+            s.held_back += 1;
+        } else {
+            Self::hand_on(s);
         }
     }
 
@@ -329,6 +355,32 @@ mod tests {
         assert!(again.is_ok(), "the spare came back");
         drop(again);
         drop(held);
+        assert!(tokio::time::timeout(wait, gate.acquire(a)).await.is_ok());
+    }
+
+    /// While a spare is in use, the next regular permit to come back waits for it.
+    #[tokio::test]
+    async fn a_spare_borrows_the_next_permit_to_come_back() {
+        let gate = FairGate::with_spares(1, 1);
+        let (a, b) = (Some(TenantId::new()), Some(TenantId::new()));
+        let wait = Duration::from_millis(20);
+        let held = gate.acquire(a).await;
+        let spare = gate.acquire(b).await;
+        let next = tokio::spawn({
+            let gate = Arc::clone(&gate);
+            async move { gate.acquire(a).await }
+        });
+        tokio::time::sleep(wait).await;
+        drop(held);
+        tokio::time::sleep(wait).await;
+        assert!(!next.is_finished(), "held back while the spare runs");
+        drop(spare);
+        let granted = tokio::time::timeout(Duration::from_secs(1), next).await;
+        assert!(granted.is_ok(), "handed on when the spare came back");
+        // and with nothing owed, the spare leaves no debt behind
+        drop(granted);
+        let spare = gate.acquire(b).await;
+        drop(spare);
         assert!(tokio::time::timeout(wait, gate.acquire(a)).await.is_ok());
     }
 
