@@ -104,13 +104,51 @@ fn tokens_all(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// An arXiv id as a key: lower case, without its version suffix (`2401.00017v2` → `2401.00017`).
+fn arxiv_key(id: &str) -> String {
+    let id = id.trim().to_lowercase();
+    match id.rsplit_once('v') {
+        Some((stem, version))
+            if !stem.is_empty()
+                && !version.is_empty()
+                && version.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            stem.to_owned()
+        }
+        _ => id,
+    }
+}
+
+/// A DOI as a key: lower case, without `https://doi.org/` or `doi:` prefixes.
+fn doi_key(doi: &str) -> String {
+    let doi = doi.trim().to_lowercase();
+    [
+        "https://doi.org/",
+        "http://doi.org/",
+        "https://dx.doi.org/",
+        "http://dx.doi.org/",
+        "doi:",
+    ]
+    .iter()
+    .find_map(|p| doi.strip_prefix(p).map(str::to_owned))
+    .unwrap_or(doi)
+}
+
+/// The DataCite DOI arXiv gives each preprint.
+const ARXIV_DOI: &str = "10.48550/arxiv.";
+
 fn keys(r: &SourceRecord) -> Vec<String> {
     let mut k = Vec::new();
     if let Some(doi) = &r.doi {
+        let doi = doi_key(doi);
+        // arXiv's own DOI names the preprint: the same key as its arXiv id
+        if let Some(id) = doi.strip_prefix(ARXIV_DOI) {
+            k.push(format!("arxiv:{}", arxiv_key(id)));
+        }
         k.push(format!("doi:{doi}"));
     }
     if let Some(id) = &r.arxiv_id {
-        k.push(format!("arxiv:{}", id.to_lowercase()));
+        k.push(format!("arxiv:{}", arxiv_key(id)));
     }
     if let Some(id) = &r.pmid {
         k.push(format!("pmid:{id}"));
@@ -365,6 +403,32 @@ mod tests {
             merged.abstract_text.as_deref(),
             Some("A longer abstract from PubMed.")
         );
+    }
+
+    #[test]
+    fn arxiv_dois_versions_and_doi_spellings_are_one_paper() {
+        let mut preprint = rec("Surface codes at scale", 0);
+        preprint.arxiv_id = Some("2401.00017v2".into());
+        let mut datacite = rec("Surface codes at scale (DataCite)", 1);
+        datacite.doi = Some("10.48550/arXiv.2401.00017".into());
+        let mut published = rec("Surface codes at scale, published", 2);
+        published.doi = Some("https://doi.org/10.1103/PhysRev.X".into());
+        let mut again = rec("Surface codes at scale, again", 3);
+        again.doi = Some("doi:10.1103/physrev.x".into());
+        let mut other = rec("Another paper on codes", 4);
+        other.arxiv_id = Some("2401.00018".into());
+        let groups = merge(vec![
+            (SourceId::Arxiv, preprint),
+            (SourceId::Web, datacite),
+            (SourceId::Pubmed, published),
+            (SourceId::Web, again),
+            (SourceId::Arxiv, other),
+        ]);
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![2, 2, 1], "{groups:?}");
+        assert_eq!(arxiv_key("hep-th/9901001v3"), "hep-th/9901001");
+        assert_eq!(arxiv_key("2401.00017"), "2401.00017");
+        assert_eq!(arxiv_key("v2"), "v2", "nothing before the version: kept");
     }
 
     #[test]
