@@ -56,6 +56,10 @@ pub struct SearchInput {
     /// Summaries (default: as `enable_ml_enhancement`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_summarization: Option<bool>,
+    /// Answer within this many milliseconds with what arrived (1 to `search.budget_ms`;
+    /// default: the budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u32>,
 }
 
 /// A validated search.

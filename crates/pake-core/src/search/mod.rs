@@ -282,7 +282,7 @@ impl SearchService {
         let plan = validate(input, quick)?;
         let _slot = self.limits.search_slot(caller).await?;
         let started = Instant::now();
-        let deadline = started + self.setup().policy.budget;
+        let deadline = started + self.time_allowed(input)?;
         // the tenant's share of the turns at a shared upstream: its plan's `upstream_weight`
         let weight = self
             .access
@@ -351,6 +351,26 @@ impl SearchService {
             expanded_terms: quick.then(|| quick::expand(plan.query.as_str())),
             enhancement,
         })
+    }
+
+    /// How long the search may wait for its sources: the caller's `timeout_ms`, at most the
+    /// budget.
+    fn time_allowed(&self, input: &SearchInput) -> Result<Duration, CoreError> {
+        let budget = self.setup().policy.budget;
+        let Some(ms) = input.timeout_ms else {
+            return Ok(budget);
+        };
+        let max = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX).max(1);
+        if !(1..=max).contains(&u64::from(ms)) {
+            return Err(input::invalid(
+                "timeout_ms",
+                pake_domain::Reason::OutOfRange {
+                    min: 1,
+                    max: i64::try_from(max).unwrap_or(i64::MAX),
+                },
+            ));
+        }
+        Ok(Duration::from_millis(u64::from(ms)))
     }
 
     /// Records the search in the history.

@@ -314,3 +314,57 @@ async fn an_unpaced_mirror_cannot_redirect_the_requests() {
     assert_eq!(body["source_status"]["arxiv"]["status"], "error", "{body}");
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
 }
+
+/// `timeout_ms`: an interactive client gets what arrived within its own deadline; more than the
+/// server's budget, or zero, is a 400 naming the field.
+#[tokio::test]
+async fn a_search_answers_within_its_own_deadline() {
+    let up = Upstreams::start().await;
+    Mock::given(path("/api/query"))
+        .respond_with(
+            atom_response(atom(&[("2401.00017", "A paper", None, "Text.")]))
+                .set_delay(Duration::from_millis(1200)),
+        )
+        .mount(&up.arxiv)
+        .await;
+    mount_pubmed(
+        &up.pubmed,
+        &[("39000011", "Fast paper.", "10.5555/fast", "Quick.")],
+    )
+    .await;
+    let app = spawn_with(|c| {
+        up.configure(c);
+        c.search.budget_ms = 3000;
+    })
+    .await;
+    let root = app.root().await;
+    let (_, admin) = app.tenant(&root, "deadline", "enterprise").await;
+    let started = std::time::Instant::now();
+    let (status, body) = app
+        .search(
+            &admin,
+            json!({"query": "deadline", "sources": ["arxiv", "pubmed"], "timeout_ms": 400}),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["source_status"]["arxiv"]["status"], "timeout",
+        "{body}"
+    );
+    assert_eq!(body["source_status"]["pubmed"]["status"], "ok", "{body}");
+    assert!(
+        took < Duration::from_millis(1100),
+        "answered after {took:?}"
+    );
+    for bad in [json!(0), json!(3001), json!(-1), json!("soon")] {
+        let (status, body) = app
+            .search(&admin, json!({"query": "deadline", "timeout_ms": bad}))
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (_, body) = app
+        .search(&admin, json!({"query": "deadline", "timeout_ms": 3001}))
+        .await;
+    assert!(body.to_string().contains("timeout_ms"), "{body}");
+}

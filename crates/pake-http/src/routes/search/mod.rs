@@ -105,6 +105,10 @@ pub struct SearchRequest {
     pub enable_ml_enhancement: Option<bool>,
     /// Summaries (default: as `enable_ml_enhancement`).
     pub enable_summarization: Option<bool>,
+    /// Answer within this many milliseconds with what the sources gave by then (1 to the
+    /// server's `search.budget_ms`, default that budget; more is a 400).
+    #[schema(minimum = 1)]
+    pub timeout_ms: Option<u32>,
 }
 
 impl SearchRequest {
@@ -117,6 +121,7 @@ impl SearchRequest {
             filters: self.filters.into(),
             enable_ml_enhancement: self.enable_ml_enhancement,
             enable_summarization: self.enable_summarization,
+            timeout_ms: self.timeout_ms,
         })
     }
 }

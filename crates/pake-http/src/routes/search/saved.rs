@@ -106,6 +106,8 @@ impl SavedSearchRequest {
                     filters: self.filters.unwrap_or_default(),
                     enable_ml_enhancement: self.enable_ml_enhancement,
                     enable_summarization: self.enable_summarization,
+                    // a saved search runs within the server's budget
+                    timeout_ms: None,
                 }
                 .into_input()?,
             ),
