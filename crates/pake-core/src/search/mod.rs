@@ -155,6 +155,31 @@ fn statuses(
     (status, parts)
 }
 
+/// Counts over a search's merged results, to narrow it by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    /// Results per publication year (results without a date are not counted).
+    pub year: BTreeMap<i32, u32>,
+    /// Results each source found (a result found by two sources counts for both).
+    pub source: BTreeMap<SourceId, u32>,
+}
+
+impl Facets {
+    /// The facets of `results`.
+    pub fn of(results: &[SearchResult]) -> Self {
+        let mut f = Self::default();
+        for r in results {
+            if let Some(date) = r.published {
+                *f.year.entry(date.year()).or_default() += 1;
+            }
+            for s in &r.sources {
+                *f.source.entry(*s).or_default() += 1;
+            }
+        }
+        f
+    }
+}
+
 /// Where a search's ranked, summarised results came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enhancement {
@@ -198,6 +223,8 @@ pub struct SearchOutcome {
     pub key_topics: Vec<String>,
     /// For quick searches: the expanded words the sources were chosen from.
     pub expanded_terms: Option<Vec<String>>,
+    /// Counts over the merged results.
+    pub facets: Facets,
     /// Where the results came from.
     pub enhancement: Enhancement,
 }
@@ -327,6 +354,7 @@ impl SearchService {
             summary,
             key_topics,
         } = Arc::try_unwrap(enhanced).unwrap_or_else(|shared| (*shared).clone());
+        let facets = Facets::of(&results);
         let execution_ms = millis(started.elapsed());
         let id = self
             .remember(
@@ -349,6 +377,7 @@ impl SearchService {
             summary,
             key_topics,
             expanded_terms: quick.then(|| quick::expand(plan.query.as_str())),
+            facets,
             enhancement,
         })
     }

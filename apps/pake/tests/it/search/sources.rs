@@ -135,6 +135,19 @@ async fn duplicates_merge_then_caching_history_analytics_and_popular_tell_the_tr
     assert!(!first["key_topics"].as_array().unwrap().is_empty());
     assert_eq!(first["cache_hit"], false);
     assert_eq!(first["source_status"]["arxiv"]["status"], "ok");
+    // facets count the merged results: the merged paper for both of its sources
+    assert_eq!(
+        first["facets"]["source"],
+        json!({"arxiv": 2, "pubmed": 1}),
+        "{first}"
+    );
+    let years: u64 = first["facets"]["year"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(years, 2, "both results are dated: {first}");
     let upstream_calls = up.arxiv.received_requests().await.unwrap().len()
         + up.pubmed.received_requests().await.unwrap().len();
 

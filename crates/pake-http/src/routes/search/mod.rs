@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
-use pake_core::search::{SearchFilters, SearchInput, SearchOutcome, SearchResult, SourceStatus};
+use pake_core::search::{
+    Facets, SearchFilters, SearchInput, SearchOutcome, SearchResult, SourceStatus,
+};
 use pake_domain::search::SourceId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -270,6 +272,34 @@ pub struct SearchResponse {
     /// Quick search: the expanded words the sources were chosen from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expanded_terms: Option<Vec<String>>,
+    /// Counts over the merged results.
+    pub facets: FacetsDto,
+}
+
+/// Counts over a search's merged results, to narrow it by.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetsDto {
+    /// Results per publication year (`"2024": 3`; results without a date are not counted).
+    pub year: BTreeMap<String, u32>,
+    /// Results each source found (`"arxiv": 10`; a result two sources found counts for both).
+    pub source: BTreeMap<String, u32>,
+}
+
+impl From<Facets> for FacetsDto {
+    fn from(f: Facets) -> Self {
+        Self {
+            year: f
+                .year
+                .into_iter()
+                .map(|(y, n)| (y.to_string(), n))
+                .collect(),
+            source: f
+                .source
+                .into_iter()
+                .map(|(s, n)| (s.as_str().to_owned(), n))
+                .collect(),
+        }
+    }
 }
 
 impl From<SearchOutcome> for SearchResponse {
@@ -285,6 +315,7 @@ impl From<SearchOutcome> for SearchResponse {
             summary: o.summary,
             key_topics: o.key_topics,
             expanded_terms: o.expanded_terms,
+            facets: o.facets.into(),
         }
     }
 }
