@@ -241,9 +241,49 @@ pub struct SavedSearchFilter {
     pub include_public: bool,
 }
 
+/// A DOI, bare and lower-cased: URL and `doi:` prefixes removed (in any case); `None` when it
+/// does not look like one (`10.` prefix and a `/`).
+pub fn normalise_doi(raw: &str) -> Option<String> {
+    let mut doi = raw.trim();
+    for prefix in [
+        "https://doi.org/",
+        "http://doi.org/",
+        "https://dx.doi.org/",
+        "http://dx.doi.org/",
+        "doi:",
+    ] {
+        if doi
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        {
+            doi = doi[prefix.len()..].trim();
+        }
+    }
+    (doi.starts_with("10.") && doi.contains('/')).then(|| doi.to_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dois_are_bare_and_lower_case() {
+        assert_eq!(
+            normalise_doi("https://doi.org/10.1109/ICSTW.2022.00035").as_deref(),
+            Some("10.1109/icstw.2022.00035")
+        );
+        assert_eq!(
+            normalise_doi("doi: 10.1056/NEJMoa2001017").as_deref(),
+            Some("10.1056/nejmoa2001017")
+        );
+        assert_eq!(
+            normalise_doi("HTTPS://DOI.ORG/10.1103/PhysRev.X").as_deref(),
+            Some("10.1103/physrev.x")
+        );
+        assert_eq!(normalise_doi("DOI:10.1/x").as_deref(), Some("10.1/x"));
+        assert_eq!(normalise_doi(""), None);
+        assert_eq!(normalise_doi("S0140-6736(20)30183-5"), None);
+    }
 
     #[test]
     fn query_rules() {

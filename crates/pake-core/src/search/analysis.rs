@@ -222,10 +222,9 @@ impl Doc {
 /// What the analysis pass computes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Needs {
-    /// Sentences of each result's text where its body has none (the digest).
+    /// Sentences (for the summaries and the digest): each result's body's, and its whole
+    /// text's where the body has none (then: its title).
     pub(crate) sentences: bool,
-    /// Sentences of each result's body (its summary).
-    pub(crate) body_sentences: bool,
 }
 
 /// The analysis of one search: its vocabulary, the query's terms and every result's.
@@ -277,16 +276,16 @@ impl Analysis {
                     sentences: Vec::new(),
                     body_sentences: Vec::new(),
                 };
-                if needs.body_sentences {
+                if needs.sentences {
                     let spans = sentence_spans(doc.body())
                         .into_iter()
                         .map(|s| s.start + body_start..s.end + body_start)
                         .collect();
                     doc.body_sentences = doc.sentences_of(spans);
-                }
-                // the whole text's sentences stand in for a body that has none (its title)
-                if needs.sentences && doc.body_sentences.is_empty() {
-                    doc.sentences = doc.sentences_of(sentence_spans(&doc.text));
+                    // the whole text's sentences stand in for a body that has none (its title)
+                    if doc.body_sentences.is_empty() {
+                        doc.sentences = doc.sentences_of(sentence_spans(&doc.text));
+                    }
                 }
                 doc
             })

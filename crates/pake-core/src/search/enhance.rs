@@ -275,14 +275,7 @@ mod tests {
 
     fn analyse(query: &str, texts: &[(&str, &str)]) -> Analysis {
         let results: Vec<SearchResult> = texts.iter().map(|(t, b)| result(t, b)).collect();
-        Analysis::new(
-            query,
-            &results,
-            Needs {
-                sentences: true,
-                body_sentences: true,
-            },
-        )
+        Analysis::new(query, &results, Needs { sentences: true })
     }
 
     fn summary(body: &str, query: &str) -> Option<String> {

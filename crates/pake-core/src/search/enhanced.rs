@@ -114,7 +114,6 @@ pub(crate) fn compose(query: &str, parts: Vec<Part>, o: Options) -> Enhanced {
         .collect();
     let needs = Needs {
         sentences: o.summarise,
-        body_sentences: o.summarise,
     };
     let (mut results, analysis) = rank::rank(query, records, needs);
     let (summary, key_topics) = enhance_all(o, &analysis, &mut results);
@@ -173,7 +172,8 @@ fn key(query: &str, parts: &[Part], o: Options) -> String {
     hex(&h.digest128().to_le_bytes())
 }
 
-type Flights =
+/// Enhancements in flight, by tenant and key.
+pub(super) type Flights =
     std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::OnceCell<Arc<Enhanced>>>>>;
 
 /// Removes an enhancement's in-flight entry (if it is still this one) when dropped.

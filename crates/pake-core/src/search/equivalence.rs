@@ -78,10 +78,7 @@ fn results(texts: &[(String, String)]) -> Vec<SearchResult> {
         .collect()
 }
 
-const ALL: Needs = Needs {
-    sentences: true,
-    body_sentences: true,
-};
+const ALL: Needs = Needs { sentences: true };
 
 proptest! {
     #[test]

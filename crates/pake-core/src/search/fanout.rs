@@ -12,7 +12,7 @@ use pake_ports::{
 };
 
 use super::breaker::{Breaker, BreakerPolicy, Verdict};
-use super::enhanced::{Enhanced, Part};
+use super::enhanced::{Enhanced, Flights, Part};
 use super::pacer::{Flight, PacedGate, Pacer, Pacing};
 use super::{SearchService, SourceState};
 use crate::util::{hex, lock};
@@ -72,7 +72,7 @@ pub struct SearchSetup {
     pub(super) policy: SearchPolicy,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Fetched>>>>,
     /// Enhancements in flight, by tenant and key.
-    pub(super) enhancing: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Enhanced>>>>>,
+    pub(super) enhancing: Flights,
     /// Recent enhancements, parsed, by tenant and key (content-addressed, so never stale; the
     /// time to live only bounds memory), so a cached search neither parses nor copies them.
     pub(super) parsed: moka::sync::Cache<String, (Arc<Enhanced>, u32)>,

@@ -307,9 +307,10 @@ impl SearchService {
     ) -> Result<SearchOutcome, CoreError> {
         self.access.authorize(caller, Permission::Search)?;
         let plan = validate(input, quick)?;
+        let allowed = self.time_allowed(input)?;
         let _slot = self.limits.search_slot(caller).await?;
         let started = Instant::now();
-        let deadline = started + self.time_allowed(input)?;
+        let deadline = started + allowed;
         // the tenant's share of the turns at a shared upstream: its plan's `upstream_weight`
         let weight = self
             .access

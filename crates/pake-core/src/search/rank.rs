@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use pake_domain::search::SourceId;
+use pake_domain::search::{SourceId, normalise_doi};
 use pake_ports::SourceRecord;
 use serde::{Deserialize, Serialize};
 
@@ -119,19 +119,10 @@ fn arxiv_key(id: &str) -> String {
     }
 }
 
-/// A DOI as a key: lower case, without `https://doi.org/` or `doi:` prefixes.
+/// A DOI as a key: the domain's bare, lower-case form (`https://doi.org/`, `doi:` prefixes
+/// removed), or the text lower-cased when it does not look like a DOI.
 fn doi_key(doi: &str) -> String {
-    let doi = doi.trim().to_lowercase();
-    [
-        "https://doi.org/",
-        "http://doi.org/",
-        "https://dx.doi.org/",
-        "http://dx.doi.org/",
-        "doi:",
-    ]
-    .iter()
-    .find_map(|p| doi.strip_prefix(p).map(str::to_owned))
-    .unwrap_or(doi)
+    normalise_doi(doi).unwrap_or_else(|| doi.trim().to_lowercase())
 }
 
 /// The DataCite DOI arXiv gives each preprint.
@@ -360,10 +351,7 @@ fn combine(group: Vec<(SourceId, SourceRecord)>) -> SearchResult {
 mod tests {
     use super::*;
 
-    const NONE: Needs = Needs {
-        sentences: false,
-        body_sentences: false,
-    };
+    const NONE: Needs = Needs { sentences: false };
 
     fn rec(title: &str, rank: u32) -> SourceRecord {
         SourceRecord {
