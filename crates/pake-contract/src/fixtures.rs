@@ -75,6 +75,8 @@ pub fn search(user: &User, query: &str, sources: &[SourceId], at: OffsetDateTime
         source_status: serde_json::json!({}),
         saved_search_id: None,
         created_at: at,
+        pages: 1,
+        paging: None,
     }
 }
 

@@ -17,11 +17,27 @@ pub enum SourceId {
     Arxiv,
     /// PubMed (NCBI E-utilities).
     Pubmed,
+    /// Europe PMC (its REST search).
+    Europepmc,
+    /// Crossref (`/works`).
+    Crossref,
+    /// OpenAlex (`/works`; needs an API key).
+    Openalex,
+    /// Semantic Scholar (Graph API paper search).
+    SemanticScholar,
 }
 
 impl SourceId {
     /// Every source.
-    pub const ALL: [Self; 3] = [Self::Web, Self::Arxiv, Self::Pubmed];
+    pub const ALL: [Self; 7] = [
+        Self::Web,
+        Self::Arxiv,
+        Self::Pubmed,
+        Self::Europepmc,
+        Self::Crossref,
+        Self::Openalex,
+        Self::SemanticScholar,
+    ];
 
     /// The snake_case name.
     pub const fn as_str(self) -> &'static str {
@@ -29,6 +45,10 @@ impl SourceId {
             Self::Web => "web",
             Self::Arxiv => "arxiv",
             Self::Pubmed => "pubmed",
+            Self::Europepmc => "europepmc",
+            Self::Crossref => "crossref",
+            Self::Openalex => "openalex",
+            Self::SemanticScholar => "semantic_scholar",
         }
     }
 
@@ -133,6 +153,11 @@ pub struct SearchRecord {
     pub saved_search_id: Option<SavedSearchId>,
     /// When.
     pub created_at: OffsetDateTime,
+    /// Pages fetched so far (1 for a search never continued).
+    pub pages: u32,
+    /// Where each source's next page starts and what the pages returned (the search service's
+    /// own JSON), while it can be continued.
+    pub paging: Option<serde_json::Value>,
 }
 
 /// Which history rows to list.

@@ -27,7 +27,8 @@ use crate::routes::{audit, auth, docs, health, search, system, tenants, users};
         users::create, users::list, users::get, users::update, users::delete, users::unlock,
         users::reset_password,
         audit::list,
-        search::search, search::quick, search::history::history, search::history::analytics,
+        search::search, search::quick, search::more, search::history::history,
+        search::history::analytics,
         search::history::popular, search::saved::create_saved, search::saved::list_saved,
         search::saved::get_saved, search::saved::update_saved, search::saved::delete_saved,
         search::saved::run_saved, system::status, system::metrics,
@@ -46,7 +47,7 @@ use crate::routes::{audit, auth, docs, health, search, system, tenants, users};
         (name = "users", description = "Users of the caller's tenant"),
         (name = "audit", description = "The tenant's audit trail"),
         (name = "system", description = "The platform operator's view of a replica (super admin)"),
-        (name = "search", description = "Federated search over arXiv, PubMed and the web; history, analytics, saved searches")
+        (name = "search", description = "Federated search over arXiv, PubMed, Europe PMC, Crossref, OpenAlex, Semantic Scholar and the web; paging, history, analytics, saved searches")
     )
 )]
 pub struct ApiDoc;

@@ -32,8 +32,8 @@ pub use repository::{
     UserRepository,
 };
 pub use search_source::{
-    OpenGate, SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest, Turn,
-    UpstreamGate,
+    Filter, OpenAccess, OpenGate, SearchSource, SortOrder, SourceAvailability, SourceError,
+    SourcePage, SourceRecord, SourceRequest, Turn, UpstreamGate, publication_type,
 };
 pub use secrets::SecretGenerator;
 pub use token::{AccessClaims, IssuedToken, TokenError, TokenIssuer, TokenVerifier};

@@ -7,6 +7,54 @@ use pake_domain::TenantId;
 use pake_domain::search::{QueryText, SourceId};
 use serde::{Deserialize, Serialize};
 
+/// The order a source is asked to return records in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// The source's own relevance order.
+    #[default]
+    Relevance,
+    /// Newest first.
+    Date,
+    /// Most cited first.
+    Citations,
+}
+
+/// A filter a source can translate into its own syntax (what `filters_applied` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Filter {
+    /// The publication date range (`year_from`/`year_to`, `date_from`/`date_to`).
+    Dates,
+    /// Authors.
+    Authors,
+    /// Venues (journals, proceedings).
+    Venues,
+    /// Publication types.
+    PublicationTypes,
+    /// Open access only.
+    OpenAccess,
+    /// Subject categories (arXiv `cat:`).
+    Categories,
+    /// The sort order (newest or most cited first).
+    Sort,
+}
+
+impl Filter {
+    /// The snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Dates => "dates",
+            Self::Authors => "authors",
+            Self::Venues => "venues",
+            Self::PublicationTypes => "publication_types",
+            Self::OpenAccess => "open_access",
+            Self::Categories => "categories",
+            Self::Sort => "sort",
+        }
+    }
+}
+
 /// What one source is asked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SourceRequest {
@@ -22,12 +70,116 @@ pub struct SourceRequest {
     pub date_to: Option<time::Date>,
     /// Subject categories (arXiv `cat:`), when the source supports them.
     pub categories: Vec<String>,
-    /// Publication types (PubMed `[pt]`), when the source supports them.
+    /// Publication types in the common vocabulary (`journal_article`, `review`, `preprint`, …;
+    /// see [`publication_type`]), when the source supports them.
     pub publication_types: Vec<String>,
-    /// `relevance` or `date`.
-    pub sort_by_date: bool,
+    /// Only records with one of these authors (names as the user wrote them).
+    pub authors: Vec<String>,
+    /// Only records in one of these venues.
+    pub venues: Vec<String>,
+    /// Only open-access records.
+    pub open_access_only: bool,
+    /// The order asked for.
+    pub sort: SortOrder,
     /// Fetch abstracts where that costs an extra upstream request (PubMed EFetch).
     pub abstracts: bool,
+    /// Where to continue: the `next` of this source's previous page (`None`: the first page).
+    pub page: Option<String>,
+}
+
+impl SourceRequest {
+    /// A first-page request for `query` with no filters.
+    pub fn new(tenant_id: TenantId, query: QueryText, max_results: u32) -> Self {
+        Self {
+            tenant_id,
+            query,
+            max_results,
+            date_from: None,
+            date_to: None,
+            categories: Vec::new(),
+            publication_types: Vec::new(),
+            authors: Vec::new(),
+            venues: Vec::new(),
+            open_access_only: false,
+            sort: SortOrder::Relevance,
+            abstracts: true,
+            page: None,
+        }
+    }
+
+    /// Whether `filter` is set on this request.
+    pub fn has(&self, filter: Filter) -> bool {
+        match filter {
+            Filter::Dates => self.date_from.is_some() || self.date_to.is_some(),
+            Filter::Authors => !self.authors.is_empty(),
+            Filter::Venues => !self.venues.is_empty(),
+            Filter::PublicationTypes => !self.publication_types.is_empty(),
+            Filter::OpenAccess => self.open_access_only,
+            Filter::Categories => !self.categories.is_empty(),
+            Filter::Sort => self.sort != SortOrder::Relevance,
+        }
+    }
+
+    /// Of `supported`, the filters this request sets (what a source reports as applied).
+    pub fn applied(&self, supported: &[Filter]) -> Vec<Filter> {
+        let mut applied: Vec<Filter> = supported.iter().copied().filter(|f| self.has(*f)).collect();
+        applied.sort();
+        applied.dedup();
+        applied
+    }
+}
+
+/// A publication type in the common vocabulary: lower case, words joined by `_`
+/// (`"Journal Article"` → `journal_article`, `posted-content` stays as its words).
+pub fn publication_type(raw: &str) -> String {
+    let mut out = String::new();
+    for word in raw
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push('_');
+        }
+        out.push_str(&word.to_lowercase());
+    }
+    out
+}
+
+/// How a record can be read for free.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OpenAccess {
+    /// Free to read.
+    pub is_oa: bool,
+    /// Where (a landing page or PDF), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Its licence (`cc-by`, …), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+}
+
+/// One page of a source's answer.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SourcePage {
+    /// The records, in the source's order.
+    pub records: Vec<SourceRecord>,
+    /// Where the next page starts (the source's own cursor or offset), `None` at the end.
+    #[serde(default)]
+    pub next: Option<String>,
+    /// The request's filters the source applied upstream (the rest are applied after the merge).
+    #[serde(default)]
+    pub applied: Vec<Filter>,
+}
+
+impl SourcePage {
+    /// A last page of `records` with no filter applied upstream.
+    pub fn last(records: Vec<SourceRecord>) -> Self {
+        Self {
+            records,
+            next: None,
+            applied: Vec::new(),
+        }
+    }
 }
 
 /// One record as a source returned it, normalised.
@@ -55,6 +207,37 @@ pub struct SourceRecord {
     pub snippet: Option<String>,
     /// 0-based position in the source's own ranking.
     pub rank: u32,
+    /// Journal, proceedings or repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<String>,
+    /// Publication type in the common vocabulary ([`publication_type`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication_type: Option<String>,
+    /// Citations the source counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation_count: Option<u32>,
+    /// Open access, when the source says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_access: Option<OpenAccess>,
+    /// The source marks it retracted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retracted: bool,
+    /// PubMed Central id (`PMC…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pmcid: Option<String>,
+    /// OpenAlex work id (`W…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openalex_id: Option<String>,
+    /// Semantic Scholar paper id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s2_id: Option<String>,
+    /// Whether this record is a preprint (arXiv, a `posted-content` DOI, a Europe PMC `PPR`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preprint: bool,
+    /// DOIs of the same work's other versions the source names (Crossref `is-preprint-of`,
+    /// `has-preprint`), bare and lower-cased.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_versions: Vec<String>,
 }
 
 /// Whether a source can be asked at all.
@@ -189,5 +372,5 @@ pub trait SearchSource: Send + Sync {
         &self,
         request: &SourceRequest,
         gate: &dyn UpstreamGate,
-    ) -> Result<Vec<SourceRecord>, SourceError>;
+    ) -> Result<SourcePage, SourceError>;
 }

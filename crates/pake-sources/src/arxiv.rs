@@ -3,17 +3,23 @@
 use async_trait::async_trait;
 use pake_domain::search::SourceId;
 use pake_ports::{
-    SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest, UpstreamGate,
+    Filter, OpenAccess, SearchSource, SortOrder, SourceAvailability, SourceError, SourcePage,
+    SourceRecord, SourceRequest, UpstreamGate,
 };
 use roxmltree::{Document, Node};
 
 use crate::http::{self, SourceConfig};
+use crate::paging;
 use crate::text::{collapse, normalise_doi};
 
 const ATOM: &str = "http://www.w3.org/2005/Atom";
 const ARXIV: &str = "http://arxiv.org/schemas/atom";
 /// Field prefixes a user may write (`au:smith`); anything else is searched in all fields.
 const FIELDS: [&str; 8] = ["ti", "au", "abs", "co", "jr", "cat", "rn", "all"];
+
+/// The deepest position arXiv serves a query to (its manual: 30000 results, in slices of at
+/// most 2000).
+const MAX_DEPTH: u32 = 30_000;
 
 /// The arXiv source.
 pub struct Arxiv {
@@ -93,6 +99,15 @@ pub(crate) fn search_query(request: &SourceRequest) -> Option<String> {
         return None;
     }
     let mut query = format!("({})", parts.join(" "));
+    let authors: Vec<String> = request
+        .authors
+        .iter()
+        .map(|a| term(a, true).replacen("all:", "au:", 1))
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !authors.is_empty() {
+        query = format!("{query} AND ({})", authors.join(" OR "));
+    }
     if !request.categories.is_empty() {
         let cats: Vec<String> = request
             .categories
@@ -181,6 +196,12 @@ fn record(entry: Node<'_, '_>, rank: u32) -> Option<SourceRecord> {
         .filter(|n| !n.is_empty())
         .collect();
     let summary = child_text(entry, ATOM, "summary");
+    let journal = child_text(entry, ARXIV, "journal_ref");
+    let open_access = OpenAccess {
+        is_oa: true,
+        url: pdf_url.clone().or_else(|| Some(url.clone())),
+        license: None,
+    };
     Some(SourceRecord {
         title: child_text(entry, ATOM, "title"),
         authors,
@@ -193,12 +214,35 @@ fn record(entry: Node<'_, '_>, rank: u32) -> Option<SourceRecord> {
         abstract_text: (!summary.is_empty()).then_some(summary),
         snippet: None,
         rank,
+        venue: (!journal.is_empty()).then_some(journal),
+        publication_type: Some("preprint".into()),
+        open_access: Some(open_access),
+        preprint: true,
+        ..SourceRecord::default()
     })
+}
+
+/// The filters an arXiv query carries: dates, categories, authors (`au:`), the date order; and
+/// open access, which every arXiv paper is.
+fn applied(request: &SourceRequest) -> Vec<Filter> {
+    let mut supported = vec![
+        Filter::Dates,
+        Filter::Categories,
+        Filter::Authors,
+        Filter::OpenAccess,
+    ];
+    if request.sort == SortOrder::Date {
+        supported.push(Filter::Sort);
+    }
+    request.applied(&supported)
 }
 
 /// Parses a feed answered with `status`. An error entry (`…/api/errors#…`) is an upstream error
 /// whatever the status; entries without an id (the legacy blank entry) are skipped.
-pub(crate) fn parse_feed(xml: &str, status: u16) -> Result<Vec<SourceRecord>, SourceError> {
+pub(crate) fn parse_feed(
+    xml: &str,
+    status: u16,
+) -> Result<(Vec<SourceRecord>, Option<u64>), SourceError> {
     let doc = Document::parse(xml)
         .map_err(|e| SourceError::InvalidResponse(format!("arXiv feed: {e}")))?;
     let feed = doc.root_element();
@@ -238,7 +282,12 @@ pub(crate) fn parse_feed(xml: &str, status: u16) -> Result<Vec<SourceRecord>, So
             records.push(r);
         }
     }
-    Ok(records)
+    let total = feed
+        .children()
+        .find(|c| c.tag_name().name() == "totalResults")
+        .and_then(|n| n.text())
+        .and_then(|t| t.trim().parse().ok());
+    Ok((records, total))
 }
 
 #[async_trait]
@@ -255,20 +304,22 @@ impl SearchSource for Arxiv {
         &self,
         request: &SourceRequest,
         gate: &dyn UpstreamGate,
-    ) -> Result<Vec<SourceRecord>, SourceError> {
+    ) -> Result<SourcePage, SourceError> {
         let Some(query) = search_query(request) else {
-            return Ok(Vec::new());
+            return Ok(SourcePage::last(Vec::new()));
         };
-        let sort = if request.sort_by_date {
+        let sort = if request.sort == SortOrder::Date {
             "submittedDate"
         } else {
             "relevance"
         };
         let url = format!("{}/api/query", self.config.base_url.trim_end_matches('/'));
         let max = request.max_results.to_string();
+        let start = paging::offset(request);
+        let start_text = start.to_string();
         let call = self.client.get(url).query(&[
             ("search_query", query.as_str()),
-            ("start", "0"),
+            ("start", start_text.as_str()),
             ("max_results", max.as_str()),
             ("sortBy", sort),
             ("sortOrder", "descending"),
@@ -282,7 +333,12 @@ impl SearchSource for Arxiv {
         }
         let text = String::from_utf8_lossy(&body.bytes);
         if text.trim_start().starts_with('<') {
-            return parse_feed(&text, body.status);
+            let (records, total) = parse_feed(&text, body.status)?;
+            return Ok(SourcePage {
+                next: paging::next_offset(start, request.max_results, records.len(), total, MAX_DEPTH),
+                records,
+                applied: applied(request),
+            });
         }
         Err(SourceError::Upstream {
             status: body.status,
@@ -298,17 +354,7 @@ mod tests {
     use pake_domain::search::QueryText;
 
     fn request(q: &str) -> SourceRequest {
-        SourceRequest {
-            tenant_id: TenantId::new(),
-            query: QueryText::parse(q).unwrap(),
-            max_results: 10,
-            date_from: None,
-            date_to: None,
-            categories: Vec::new(),
-            publication_types: Vec::new(),
-            sort_by_date: false,
-            abstracts: true,
-        }
+        SourceRequest::new(TenantId::new(), QueryText::parse(q).unwrap(), 10)
     }
 
     #[test]
@@ -324,10 +370,11 @@ mod tests {
         let mut r = request("transformers");
         r.categories = vec!["cs.LG".into(), "stat.ML".into()];
         r.date_from = Some(time::macros::date!(2023 - 01 - 01));
+        r.authors = vec!["Ada Lovelace".into()];
         assert_eq!(
             search_query(&r).as_deref(),
             Some(
-                "(all:transformers) AND (cat:cs.LG OR cat:stat.ML) AND submittedDate:[202301010000 TO 209912312359]"
+                "(all:transformers) AND (au:\"Ada Lovelace\") AND (cat:cs.LG OR cat:stat.ML) AND submittedDate:[202301010000 TO 209912312359]"
             )
         );
         // punctuation that would unbalance the query is dropped; nothing left → no request

@@ -3,11 +3,17 @@
 use async_trait::async_trait;
 use pake_domain::search::SourceId;
 use pake_ports::{
-    SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest, UpstreamGate,
+    Filter, SearchSource, SourceAvailability, SourceError, SourcePage, SourceRecord,
+    SourceRequest, UpstreamGate,
 };
 use serde_json::{Value, json};
 
 use crate::http::{self, SourceConfig};
+use crate::paging;
+
+/// The most results one `/search` returns; Firecrawl has no offset, so later pages re-ask with a
+/// larger `limit` and keep the part past the earlier pages.
+const MAX_DEPTH: u32 = 100;
 use crate::text::{collapse, normalise_doi};
 
 /// The web source.
@@ -86,6 +92,7 @@ pub(crate) fn parse(value: &Value, status: u16) -> Result<Vec<SourceRecord>, Sou
             abstract_text: None,
             snippet,
             rank: u32::try_from(records.len()).unwrap_or(u32::MAX),
+            ..SourceRecord::default()
         });
     }
     Ok(records)
@@ -132,13 +139,15 @@ impl SearchSource for Firecrawl {
         &self,
         request: &SourceRequest,
         gate: &dyn UpstreamGate,
-    ) -> Result<Vec<SourceRecord>, SourceError> {
+    ) -> Result<SourcePage, SourceError> {
         let Some(key) = self.config.api_key.as_deref().filter(|k| !k.is_empty()) else {
             return Err(SourceError::Unavailable);
         };
+        let start = paging::offset(request).min(MAX_DEPTH);
+        let limit = start.saturating_add(request.max_results).clamp(1, MAX_DEPTH);
         let mut body = json!({
             "query": request.query.as_str(),
-            "limit": request.max_results.clamp(1, 100),
+            "limit": limit,
         });
         if let Some(tbs) = tbs(request) {
             body["tbs"] = Value::String(tbs);
@@ -154,7 +163,26 @@ impl SearchSource for Firecrawl {
         }
         let value: Option<Value> = serde_json::from_slice(&answer.bytes).ok();
         match (answer.status, value) {
-            (200, Some(v)) => parse(&v, 200),
+            (200, Some(v)) => {
+                let all = parse(&v, 200)?;
+                let got = all.len();
+                let skip = usize::try_from(start).unwrap_or(usize::MAX);
+                let records: Vec<SourceRecord> = all
+                    .into_iter()
+                    .skip(skip)
+                    .zip(0..)
+                    .map(|(mut r, rank)| {
+                        r.rank = rank;
+                        r
+                    })
+                    .collect();
+                let total = (u32::try_from(got).map_or(false, |g| g < limit)).then_some(got as u64);
+                Ok(SourcePage {
+                    next: paging::next_offset(start, request.max_results, records.len(), total, MAX_DEPTH),
+                    records,
+                    applied: request.applied(&[Filter::Dates]),
+                })
+            }
             (200, None) => Err(SourceError::InvalidResponse(
                 "Firecrawl: body is not JSON".into(),
             )),

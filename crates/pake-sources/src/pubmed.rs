@@ -3,12 +3,17 @@
 use async_trait::async_trait;
 use pake_domain::search::SourceId;
 use pake_ports::{
-    SearchSource, SourceAvailability, SourceError, SourceRecord, SourceRequest, UpstreamGate,
+    Filter, OpenAccess, SearchSource, SortOrder, SourceAvailability, SourceError, SourcePage,
+    SourceRecord, SourceRequest, UpstreamGate, publication_type,
 };
 use serde_json::Value;
 
 use crate::http::{self, Body, SourceConfig};
+use crate::paging;
 use crate::text::{collapse, normalise_doi};
+
+/// ESearch serves positions up to 9,999 without the history server.
+const MAX_DEPTH: u32 = 9_999;
 
 /// The PubMed source.
 pub struct Pubmed {
@@ -77,8 +82,25 @@ fn json(body: &Body) -> Result<Value, SourceError> {
         .map_err(|e| SourceError::InvalidResponse(format!("E-utilities JSON: {e}")))
 }
 
-/// The entrez term: the user's words (each a term; quoted phrases kept), and the publication
-/// types as `[pt]` alternatives.
+/// A value for a field tag: quotes and brackets removed, whitespace collapsed.
+fn tag_value(text: &str) -> String {
+    collapse(&text.replace(['"', '[', ']', '(', ')'], " "))
+}
+
+/// `(a[tag] OR b[tag])` of the non-empty `values`.
+fn any_of(values: &[String], tag: &str, map: impl Fn(&str) -> String) -> Option<String> {
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| tag_value(&map(v)))
+        .filter(|v| !v.is_empty())
+        .map(|v| format!("\"{v}\"[{tag}]"))
+        .collect();
+    (!parts.is_empty()).then(|| format!("({})", parts.join(" OR ")))
+}
+
+/// The entrez term: the user's words (each a term; quoted phrases kept), the publication types
+/// as `[pt]` alternatives (`journal_article` as `"journal article"[pt]`), authors as `[au]`,
+/// venues as `[journal]`, open access as `free full text[sb]`.
 pub(crate) fn term(request: &SourceRequest) -> String {
     let words: String = request
         .query
@@ -96,19 +118,38 @@ pub(crate) fn term(request: &SourceRequest) -> String {
     if term.matches('"').count() % 2 == 1 {
         term = term.replace('"', "");
     }
-    if !request.publication_types.is_empty() {
-        let types: Vec<String> = request
-            .publication_types
-            .iter()
-            .map(|t| format!("\"{}\"[pt]", t.replace('"', "")))
-            .collect();
-        term = format!("({term}) AND ({})", types.join(" OR "));
+    let clauses = [
+        any_of(&request.publication_types, "pt", |t| t.replace('_', " ")),
+        any_of(&request.authors, "au", str::to_owned),
+        any_of(&request.venues, "journal", str::to_owned),
+        request
+            .open_access_only
+            .then(|| "free full text[sb]".to_owned()),
+    ];
+    for clause in clauses.into_iter().flatten() {
+        term = format!("({term}) AND {clause}");
     }
     term
 }
 
-/// PMIDs of an ESearch answer, in order. `ERROR` inside a 200 is an upstream error.
-pub(crate) fn parse_esearch(value: &Value) -> Result<Vec<String>, SourceError> {
+/// The filters an ESearch term carries (the citation order is not one PubMed has).
+fn applied(request: &SourceRequest) -> Vec<Filter> {
+    let mut supported = vec![
+        Filter::Dates,
+        Filter::PublicationTypes,
+        Filter::Authors,
+        Filter::Venues,
+        Filter::OpenAccess,
+    ];
+    if request.sort == SortOrder::Date {
+        supported.push(Filter::Sort);
+    }
+    request.applied(&supported)
+}
+
+/// PMIDs of an ESearch answer, in order, and the total count. `ERROR` inside a 200 is an
+/// upstream error.
+pub(crate) fn parse_esearch(value: &Value) -> Result<(Vec<String>, Option<u64>), SourceError> {
     let result = value
         .get("esearchresult")
         .ok_or_else(|| SourceError::InvalidResponse("ESearch: no esearchresult".into()))?;
@@ -118,7 +159,7 @@ pub(crate) fn parse_esearch(value: &Value) -> Result<Vec<String>, SourceError> {
             message: error.chars().take(200).collect(),
         });
     }
-    Ok(result
+    let ids = result
         .get("idlist")
         .and_then(Value::as_array)
         .map(|ids| {
@@ -127,7 +168,12 @@ pub(crate) fn parse_esearch(value: &Value) -> Result<Vec<String>, SourceError> {
                 .map(str::to_owned)
                 .collect()
         })
-        .unwrap_or_default())
+        .unwrap_or_default();
+    let count = result
+        .get("count")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse().ok());
+    Ok((ids, count))
 }
 
 /// `sortpubdate` (`YYYY/MM/DD HH:MM`) or, failing that, the year of `pubdate`.
@@ -164,16 +210,36 @@ pub(crate) fn parse_esummary(value: &Value) -> Result<Vec<SourceRecord>, SourceE
             continue;
         }
         let text = |k: &str| collapse(doc.get(k).and_then(Value::as_str).unwrap_or(""));
-        let doi = doc
-            .get("articleids")
-            .and_then(Value::as_array)
-            .and_then(|ids| {
-                ids.iter()
-                    .find(|i| i.get("idtype").and_then(Value::as_str) == Some("doi"))
-            })
-            .and_then(|i| i.get("value").and_then(Value::as_str))
+        let article_id = |kind: &str| {
+            doc.get("articleids")
+                .and_then(Value::as_array)
+                .and_then(|ids| {
+                    ids.iter()
+                        .find(|i| i.get("idtype").and_then(Value::as_str) == Some(kind))
+                })
+                .and_then(|i| i.get("value").and_then(Value::as_str))
+        };
+        let doi = article_id("doi")
             .and_then(normalise_doi)
             .or_else(|| normalise_doi(&text("elocationid")));
+        let pmcid = article_id("pmc")
+            .map(str::trim)
+            .filter(|p| p.starts_with("PMC") && p[3..].bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned);
+        let types: Vec<&str> = doc
+            .get("pubtype")
+            .and_then(Value::as_array)
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        // the most telling type: a review or trial over the generic "Journal Article"
+        let kind = types
+            .iter()
+            .find(|t| !t.eq_ignore_ascii_case("journal article"))
+            .or_else(|| types.first())
+            .map(|t| publication_type(t));
+        let venue = Some(text("fulljournalname"))
+            .filter(|v| !v.is_empty())
+            .or_else(|| Some(text("source")).filter(|v| !v.is_empty()));
         let authors = doc
             .get("authors")
             .and_then(Value::as_array)
@@ -197,6 +263,19 @@ pub(crate) fn parse_esummary(value: &Value) -> Result<Vec<SourceRecord>, SourceE
             abstract_text: None,
             snippet: None,
             rank: u32::try_from(records.len()).unwrap_or(u32::MAX),
+            venue,
+            publication_type: kind,
+            retracted: types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case("retracted publication")),
+            // a PMC copy is free to read
+            open_access: pmcid.as_ref().map(|p| OpenAccess {
+                is_oa: true,
+                url: Some(format!("https://pmc.ncbi.nlm.nih.gov/articles/{p}/")),
+                license: None,
+            }),
+            pmcid,
+            ..SourceRecord::default()
         });
     }
     Ok(records)
@@ -291,20 +370,21 @@ impl SearchSource for Pubmed {
         &self,
         request: &SourceRequest,
         gate: &dyn UpstreamGate,
-    ) -> Result<Vec<SourceRecord>, SourceError> {
+    ) -> Result<SourcePage, SourceError> {
         let term = term(request);
         if term.trim().is_empty() {
-            return Ok(Vec::new());
+            return Ok(SourcePage::last(Vec::new()));
         }
+        let start = paging::offset(request);
         let mut params = vec![
             ("db", "pubmed".to_owned()),
             ("term", term),
             ("retmode", "json".to_owned()),
-            ("retstart", "0".to_owned()),
+            ("retstart", start.to_string()),
             ("retmax", request.max_results.to_string()),
             (
                 "sort",
-                if request.sort_by_date {
+                if request.sort == SortOrder::Date {
                     "pub_date"
                 } else {
                     "relevance"
@@ -323,10 +403,14 @@ impl SearchSource for Pubmed {
             params.push(("mindate", day(request.date_from, "1800/01/01")));
             params.push(("maxdate", day(request.date_to, "2099/12/31")));
         }
-        let ids = parse_esearch(&json(&self.get("esearch.fcgi", &params, gate).await?)?)?;
+        let (ids, total) = parse_esearch(&json(&self.get("esearch.fcgi", &params, gate).await?)?)?;
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(SourcePage {
+                applied: applied(request),
+                ..SourcePage::default()
+            });
         }
+        let next = paging::next_offset(start, request.max_results, ids.len(), total, MAX_DEPTH);
         let id_list = ids.join(",");
         let summary_params = [
             ("db", "pubmed".to_owned()),
@@ -355,6 +439,10 @@ impl SearchSource for Pubmed {
                 }
             }
         }
-        Ok(records)
+        Ok(SourcePage {
+            records,
+            next,
+            applied: applied(request),
+        })
     }
 }

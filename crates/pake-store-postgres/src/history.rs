@@ -33,6 +33,8 @@ struct HistoryRow {
     source_status: serde_json::Value,
     saved_search_id: Option<Uuid>,
     created_at: OffsetDateTime,
+    pages: i32,
+    paging: Option<serde_json::Value>,
 }
 
 impl HistoryRow {
@@ -55,6 +57,8 @@ impl HistoryRow {
             source_status: r.source_status.clone(),
             saved_search_id: r.saved_search_id.map(|s| s.as_uuid()),
             created_at: r.created_at,
+            pages: i32::try_from(r.pages).unwrap_or(i32::MAX),
+            paging: r.paging.clone(),
         }
     }
 
@@ -77,6 +81,8 @@ impl HistoryRow {
             source_status: self.source_status,
             saved_search_id: self.saved_search_id.map(SavedSearchId::from_uuid),
             created_at: self.created_at,
+            pages: u32::try_from(self.pages).unwrap_or(1),
+            paging: self.paging,
         })
     }
 }
@@ -224,6 +230,50 @@ impl SearchHistoryRepository for PgStore {
             )
             .await;
         result.map_err(|e| e.0)
+    }
+
+    async fn get(&self, tenant: TenantId, id: SearchId) -> Result<Option<SearchRecord>, RepoError> {
+        let (t, id) = (tenant.as_uuid(), id.as_uuid());
+        tenant_tx!(self, t, |c| {
+            let row: Option<HistoryRow> = search_history::table
+                .filter(search_history::tenant_id.eq(t))
+                .filter(search_history::id.eq(id))
+                .select(HistoryRow::as_select())
+                .first(c)
+                .await
+                .optional()?;
+            Ok(row.map(HistoryRow::into_domain).transpose()?)
+        })
+    }
+
+    async fn add_page(
+        &self,
+        tenant: TenantId,
+        id: SearchId,
+        pages: u32,
+        paging: &serde_json::Value,
+        added: u32,
+    ) -> Result<bool, RepoError> {
+        let (t, id) = (tenant.as_uuid(), id.as_uuid());
+        let paging = paging.clone();
+        let pages = i32::try_from(pages).unwrap_or(i32::MAX);
+        let added = i32::try_from(added).unwrap_or(i32::MAX);
+        tenant_tx!(self, t, |c| {
+            let n = diesel::update(
+                search_history::table
+                    .filter(search_history::tenant_id.eq(t))
+                    .filter(search_history::id.eq(id))
+                    .filter(search_history::pages.eq(pages)),
+            )
+            .set((
+                search_history::pages.eq(pages.saturating_add(1)),
+                search_history::paging.eq(Some(paging)),
+                search_history::result_count.eq(search_history::result_count + added),
+            ))
+            .execute(c)
+            .await?;
+            Ok(n == 1)
+        })
     }
 
     async fn list(

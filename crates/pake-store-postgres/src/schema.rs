@@ -93,6 +93,8 @@ diesel::table! {
         source_status -> Jsonb,
         saved_search_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        pages -> Int4,
+        paging -> Nullable<Jsonb>,
     }
 }
 

@@ -7,6 +7,7 @@ use pake_domain::search::{
     HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SourceId,
 };
 use pake_domain::{Page, PageRequest, SavedSearchId, SearchId, TenantId, UserId};
+use diesel::OptionalExtension;
 use pake_ports::{RepoError, SearchHistoryRepository};
 use time::Date;
 use time::macros::format_description;
@@ -31,6 +32,8 @@ struct HistoryRow {
     source_status: String,
     saved_search_id: Option<String>,
     created_at: i64,
+    pages: i32,
+    paging: Option<String>,
 }
 
 impl HistoryRow {
@@ -53,6 +56,8 @@ impl HistoryRow {
             source_status: to_json(&r.source_status)?,
             saved_search_id: r.saved_search_id.map(|s| s.to_string()),
             created_at: to_micros(r.created_at),
+            pages: i32::try_from(r.pages).unwrap_or(i32::MAX),
+            paging: r.paging.as_ref().map(to_json).transpose()?,
         })
     }
 
@@ -80,6 +85,8 @@ impl HistoryRow {
                 .transpose()
                 .map_err(RepoError::corrupt)?,
             created_at: from_micros(self.created_at)?,
+            pages: u32::try_from(self.pages).unwrap_or(1),
+            paging: self.paging.as_deref().map(json).transpose()?,
         })
     }
 }
@@ -224,6 +231,50 @@ impl SearchHistoryRepository for SqliteStore {
                     .execute(c)?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn get(&self, tenant: TenantId, id: SearchId) -> Result<Option<SearchRecord>, RepoError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.read(move |c| {
+            let row: Option<HistoryRow> = search_history::table
+                .filter(search_history::tenant_id.eq(tenant))
+                .filter(search_history::id.eq(id))
+                .select(HistoryRow::as_select())
+                .first(c)
+                .optional()?;
+            Ok(row.map(HistoryRow::into_domain).transpose()?)
+        })
+        .await
+    }
+
+    async fn add_page(
+        &self,
+        tenant: TenantId,
+        id: SearchId,
+        pages: u32,
+        paging: &serde_json::Value,
+        added: u32,
+    ) -> Result<bool, RepoError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        let paging = to_json(paging)?;
+        let pages = i32::try_from(pages).unwrap_or(i32::MAX);
+        let added = i32::try_from(added).unwrap_or(i32::MAX);
+        self.write(move |c| {
+            let n = diesel::update(
+                search_history::table
+                    .filter(search_history::tenant_id.eq(tenant))
+                    .filter(search_history::id.eq(id))
+                    .filter(search_history::pages.eq(pages)),
+            )
+            .set((
+                search_history::pages.eq(pages.saturating_add(1)),
+                search_history::paging.eq(Some(paging)),
+                search_history::result_count.eq(search_history::result_count + added),
+            ))
+            .execute(c)?;
+            Ok(n == 1)
         })
         .await
     }

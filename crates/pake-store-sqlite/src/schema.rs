@@ -93,6 +93,8 @@ diesel::table! {
         source_status -> Text,
         saved_search_id -> Nullable<Text>,
         created_at -> BigInt,
+        pages -> Integer,
+        paging -> Nullable<Text>,
     }
 }
 

@@ -28,7 +28,8 @@ pub struct SearchConfig {
     pub breaker_cooldown_secs: u64,
     /// The User-Agent sent upstream (name, version, and a way to reach the operator).
     pub user_agent: String,
-    /// The operator's e-mail, sent to NCBI as `email`.
+    /// The operator's e-mail: sent to NCBI as `email`, to Crossref as `mailto` (its polite
+    /// pool) and to OpenAlex as `mailto`.
     pub contact_email: String,
     /// arXiv (Atom API).
     pub arxiv: UpstreamConfig,
@@ -36,6 +37,15 @@ pub struct SearchConfig {
     pub pubmed: UpstreamConfig,
     /// The web (Firecrawl `/search`); without `api_key` the source reports itself unavailable.
     pub web: UpstreamConfig,
+    /// Europe PMC (REST search; no key).
+    pub europepmc: UpstreamConfig,
+    /// Crossref (`/works`; no key, `contact_email` as `mailto`).
+    pub crossref: UpstreamConfig,
+    /// OpenAlex (`/works`); without `api_key` the source reports itself unavailable.
+    pub openalex: UpstreamConfig,
+    /// Semantic Scholar (Graph API paper search); `api_key` optional (keyless calls share a
+    /// heavily throttled pool).
+    pub semantic_scholar: UpstreamConfig,
 }
 
 /// One upstream.
@@ -44,11 +54,13 @@ pub struct SearchConfig {
 pub struct UpstreamConfig {
     /// Base URL.
     pub base_url: String,
-    /// API key (PubMed: raises NCBI's rate from 3/s to 10/s; web: required).
+    /// API key (PubMed: raises NCBI's rate from 3/s to 10/s; web and OpenAlex: required;
+    /// Semantic Scholar: optional, sent as `x-api-key`).
     #[serde(serialize_with = "redact")]
     pub api_key: Option<SecretString>,
     /// At least this long between two requests across every replica, milliseconds (0: the
-    /// upstream's default: arXiv 3000, PubMed 334 or 100 with a key, web 100).
+    /// upstream's default: arXiv 3000, PubMed 334 or 100 with a key, Europe PMC 200, Crossref
+    /// 334, OpenAlex 100, Semantic Scholar 1000, web 100).
     pub interval_ms: u64,
     /// `upstream` (default): the upstream's etiquette (or `interval_ms`); `off`: no pacing at
     /// all, for an operator's own mirror or proxy. Refused for the public upstream hosts.
@@ -79,6 +91,10 @@ fn public_domains(id: SourceId) -> &'static [&'static str] {
         SourceId::Arxiv => &["arxiv.org"],
         SourceId::Pubmed => &["nih.gov"],
         SourceId::Web => &["firecrawl.dev"],
+        SourceId::Europepmc => &["ebi.ac.uk", "europepmc.org"],
+        SourceId::Crossref => &["crossref.org"],
+        SourceId::Openalex => &["openalex.org"],
+        SourceId::SemanticScholar => &["semanticscholar.org"],
     }
 }
 
@@ -122,6 +138,14 @@ impl Default for SearchConfig {
                 3600,
             ),
             web: UpstreamConfig::new("https://api.firecrawl.dev", 8000, 600),
+            europepmc: UpstreamConfig::new(
+                "https://www.ebi.ac.uk/europepmc/webservices/rest",
+                8000,
+                3600,
+            ),
+            crossref: UpstreamConfig::new("https://api.crossref.org", 8000, 3600),
+            openalex: UpstreamConfig::new("https://api.openalex.org", 8000, 3600),
+            semantic_scholar: UpstreamConfig::new("https://api.semanticscholar.org", 8000, 3600),
         }
     }
 }
@@ -182,6 +206,10 @@ impl SearchConfig {
             SourceId::Arxiv => &self.arxiv,
             SourceId::Pubmed => &self.pubmed,
             SourceId::Web => &self.web,
+            SourceId::Europepmc => &self.europepmc,
+            SourceId::Crossref => &self.crossref,
+            SourceId::Openalex => &self.openalex,
+            SourceId::SemanticScholar => &self.semantic_scholar,
         }
     }
 
@@ -200,7 +228,9 @@ impl SearchConfig {
     }
 
     /// How requests to `id` are spaced across every replica: `interval_ms`, else the upstream's
-    /// etiquette (arXiv one request every 3 s, one at a time; NCBI 3/s, 10/s with a key; web 10/s).
+    /// etiquette (arXiv one request every 3 s, one at a time; NCBI 3/s, 10/s with a key; Europe
+    /// PMC 5/s; Crossref 3/s, its list rate in the polite pool; OpenAlex 10/s; Semantic Scholar
+    /// 1/s, a key's whole allowance; web 10/s).
     pub fn pacing(&self, id: SourceId) -> Pacing {
         if self.upstream(id).pacing == PacingMode::Off {
             return Pacing::OFF;
@@ -209,7 +239,10 @@ impl SearchConfig {
             SourceId::Arxiv => 3000,
             SourceId::Pubmed if self.pubmed.api_key.is_some() => 100,
             SourceId::Pubmed => 334,
-            SourceId::Web => 100,
+            SourceId::Web | SourceId::Openalex => 100,
+            SourceId::Europepmc => 200,
+            SourceId::Crossref => 334,
+            SourceId::SemanticScholar => 1000,
         };
         let configured = self.upstream(id).interval_ms;
         Pacing {

@@ -9,7 +9,7 @@ use pake_core::{FairGate, SearchSetup};
 use pake_crypto::Argon2Hasher;
 use pake_domain::search::SourceId;
 use pake_ports::{ConcurrencyLimiter, RateLimiter, SearchSource};
-use pake_sources::{Arxiv, Firecrawl, Pubmed};
+use pake_sources::{Arxiv, Crossref, EuropePmc, Firecrawl, OpenAlex, Pubmed, SemanticScholar};
 use secrecy::ExposeSecret;
 
 use crate::config::Config;
@@ -35,6 +35,28 @@ pub(super) fn build_search(config: &Config, limits: &Arc<FallbackLimits>) -> Sea
         (
             Arc::new(Firecrawl::new(c.source(SourceId::Web))),
             c.pacing(SourceId::Web),
+        ),
+        (
+            Arc::new(EuropePmc::new(c.source(SourceId::Europepmc))),
+            c.pacing(SourceId::Europepmc),
+        ),
+        (
+            Arc::new(Crossref::new(
+                c.source(SourceId::Crossref),
+                &c.contact_email,
+            )),
+            c.pacing(SourceId::Crossref),
+        ),
+        (
+            Arc::new(OpenAlex::new(
+                c.source(SourceId::Openalex),
+                &c.contact_email,
+            )),
+            c.pacing(SourceId::Openalex),
+        ),
+        (
+            Arc::new(SemanticScholar::new(c.source(SourceId::SemanticScholar))),
+            c.pacing(SourceId::SemanticScholar),
         ),
     ];
     let limiter: Arc<dyn RateLimiter> = limits.clone();

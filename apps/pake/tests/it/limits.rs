@@ -359,7 +359,9 @@ async fn the_operator_sees_refusals_by_plan_and_reason_and_the_replica_status() 
     assert_eq!(s["dependencies"]["database"]["status"], "ok");
     assert_eq!(
         s["circuits"],
-        json!({"arxiv": "closed", "pubmed": "closed", "web": "closed"})
+        json!({"arxiv": "closed", "crossref": "closed", "europepmc": "closed",
+            "openalex": "closed", "pubmed": "closed", "semantic_scholar": "closed",
+            "web": "closed"})
     );
     assert_eq!(s["version"], env!("CARGO_PKG_VERSION"));
     assert!(s["store_pool"]["connections"].as_u64().unwrap() >= 1, "{s}");

@@ -152,3 +152,41 @@ pub async fn history_batches(r: &Repositories) {
         151
     );
 }
+
+/// Pages: a search read back whole (its paging state with hostile text intact), one more page
+/// recorded only from the page count it was read at (a second writer from the same count is
+/// refused), never across tenants.
+pub async fn history_pages(r: &Repositories) {
+    let t = fixtures::tenant("pages", PlanId::Basic);
+    let other = fixtures::tenant("pages-other", PlanId::Basic);
+    r.tenants.create(&t).await.unwrap();
+    r.tenants.create(&other).await.unwrap();
+    let alice = fixtures::user(t.id, "alice", Role::User);
+    r.users.create(&alice, None).await.unwrap();
+    let mut s = fixtures::search(&alice, "paged", &[SourceId::Crossref], fixtures::now());
+    s.paging = Some(serde_json::json!({"next": {"crossref": "20"}, "note": "é \u{1F600} ' \" ;--"}));
+    r.history.append(&s).await.unwrap();
+    let read = r.history.get(t.id, s.id).await.unwrap().expect("stored");
+    assert_eq!(read.pages, 1);
+    assert_eq!(read.paging, s.paging);
+    assert_eq!(read.result_count, 10);
+    assert!(r.history.get(other.id, s.id).await.unwrap().is_none(), "not another tenant's");
+    assert!(r.history.get(t.id, pake_domain::SearchId::new()).await.unwrap().is_none());
+
+    let state = serde_json::json!({"next": {"crossref": "40"}});
+    assert!(!r.history.add_page(other.id, s.id, 1, &state, 5).await.unwrap(), "other tenant");
+    assert!(r.history.add_page(t.id, s.id, 1, &state, 5).await.unwrap());
+    assert!(
+        !r.history.add_page(t.id, s.id, 1, &state, 5).await.unwrap(),
+        "the page count moved on: a second writer from 1 is refused"
+    );
+    let read = r.history.get(t.id, s.id).await.unwrap().unwrap();
+    assert_eq!((read.pages, read.result_count), (2, 15));
+    assert_eq!(read.paging, Some(state));
+    let listed = r
+        .history
+        .list(t.id, &HistoryFilter::default(), page(10, 0))
+        .await
+        .unwrap();
+    assert_eq!(listed.items[0].pages, 2);
+}

@@ -15,7 +15,7 @@ use pake_domain::session::RefreshTokenHash;
 use pake_ports::Repositories;
 
 pub use audit::audit;
-pub use history::{history, history_batches};
+pub use history::{history, history_batches, history_pages};
 pub use isolation::tenant_isolation;
 pub use saved_searches::saved_searches;
 pub use sessions::{refresh_rotation, sessions};

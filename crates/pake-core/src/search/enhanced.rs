@@ -9,22 +9,24 @@ use std::time::Duration;
 
 use pake_domain::TenantId;
 use pake_domain::search::SourceId;
-use pake_ports::{CacheKey, SourceRecord};
+use pake_ports::{CacheKey, Filter, SourcePage, SourceRecord};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::analysis::{Analysis, Needs, Sentence};
-use super::rank::{self, SearchResult};
+use super::rank::{self, Refine, SearchResult};
 use super::{Enhancement, SearchService, enhance};
 use crate::util::{hex, lock};
 
 /// What the enhancement is asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Options {
     /// Per-result summaries and the digest.
     pub(crate) summarise: bool,
     /// Key topics.
     pub(crate) topics: bool,
+    /// The filters applied after the merge, the order, and what earlier pages returned.
+    pub(crate) refine: Refine,
 }
 
 /// A search's results as answered.
@@ -35,26 +37,55 @@ pub(crate) struct Enhanced {
     pub(crate) key_topics: Vec<String>,
 }
 
-/// One source's records as cached: their count, then their JSON (the bytes the key hashes).
+/// What a part says besides its records: where the source's next page starts and the filters
+/// it applied upstream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PartHead {
+    pub(crate) next: Option<String>,
+    pub(crate) applied: Vec<Filter>,
+}
+
+/// One source's page as cached: the record count and the head's length (4 bytes each, little
+/// endian), the head's JSON, then the records' JSON (the bytes the key hashes). A cached part's
+/// records are parsed only when the enhancement is computed.
 pub(crate) struct Part {
     pub(crate) source: SourceId,
     pub(crate) count: u32,
+    pub(crate) head: PartHead,
     bytes: Vec<u8>,
+    /// Where the records' JSON starts in `bytes`.
+    body: usize,
     /// Already parsed (a fresh answer), else parsed from `bytes` when needed.
     records: Option<Vec<SourceRecord>>,
 }
 
 impl Part {
     /// A fresh answer, and the bytes to cache.
-    pub(crate) fn fresh(source: SourceId, records: Vec<SourceRecord>) -> Self {
+    pub(crate) fn fresh(source: SourceId, page: SourcePage) -> Self {
+        let SourcePage {
+            records,
+            next,
+            applied,
+        } = page;
+        let head = PartHead { next, applied };
         let count = u32::try_from(records.len()).unwrap_or(u32::MAX);
+        // both always serialise; an empty body would only make the cached part unreadable
+        let head_bytes = serde_json::to_vec(&head).unwrap_or_default();
         let mut bytes = count.to_le_bytes().to_vec();
-        // records always serialise; an empty body would only make the cached part unreadable
+        bytes.extend_from_slice(
+            &u32::try_from(head_bytes.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
+        bytes.extend_from_slice(&head_bytes);
+        let body = bytes.len();
         let _ = serde_json::to_writer(&mut bytes, &records);
         Self {
             source,
             count,
+            head,
             bytes,
+            body,
             records: Some(records),
         }
     }
@@ -65,7 +96,9 @@ impl Part {
         Self {
             source,
             count: u32::try_from(records.len()).unwrap_or(u32::MAX),
+            head: PartHead::default(),
             bytes: Vec::new(),
+            body: 0,
             records: Some(records),
         }
     }
@@ -80,10 +113,15 @@ impl Part {
     /// A cached part; `None` when the bytes are not one.
     pub(crate) fn cached(source: SourceId, bytes: Vec<u8>) -> Option<Self> {
         let count = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
+        let head_len = u32::from_le_bytes(bytes.get(4..8)?.try_into().ok()?);
+        let body = 8usize.checked_add(usize::try_from(head_len).ok()?)?;
+        let head = serde_json::from_slice(bytes.get(8..body)?).ok()?;
         Some(Self {
             source,
             count,
+            head,
             bytes,
+            body,
             records: None,
         })
     }
@@ -95,7 +133,7 @@ impl Part {
 
     fn into_records(self) -> Vec<SourceRecord> {
         self.records.unwrap_or_else(|| {
-            serde_json::from_slice(&self.bytes[4..]).unwrap_or_else(|e| {
+            serde_json::from_slice(self.bytes.get(self.body..).unwrap_or_default()).unwrap_or_else(|e| {
                 tracing::warn!(source = %self.source, error = %e, "cached part unreadable; left out");
                 Vec::new()
             })
@@ -104,7 +142,11 @@ impl Part {
 }
 
 /// Ranks and enhances the parts' records for `query`: the one place the text work happens.
-pub(crate) fn compose(query: &str, parts: Vec<Part>, o: Options) -> Enhanced {
+pub(crate) fn compose(query: &str, parts: Vec<Part>, o: &Options) -> Enhanced {
+    let applied: std::collections::BTreeMap<SourceId, Vec<Filter>> = parts
+        .iter()
+        .map(|p| (p.source, p.head.applied.clone()))
+        .collect();
     let records: Vec<(SourceId, SourceRecord)> = parts
         .into_iter()
         .flat_map(|p| {
@@ -115,7 +157,7 @@ pub(crate) fn compose(query: &str, parts: Vec<Part>, o: Options) -> Enhanced {
     let needs = Needs {
         sentences: o.summarise,
     };
-    let (mut results, analysis) = rank::rank(query, records, needs);
+    let (mut results, analysis) = rank::rank(query, records, needs, &o.refine, &applied);
     let (summary, key_topics) = enhance_all(o, &analysis, &mut results);
     Enhanced {
         results,
@@ -127,7 +169,7 @@ pub(crate) fn compose(query: &str, parts: Vec<Part>, o: Options) -> Enhanced {
 /// Per-result summaries, the digest and the key topics, as asked, from the search's analysis
 /// (its docs in the order of `results`).
 fn enhance_all(
-    o: Options,
+    o: &Options,
     a: &Analysis,
     results: &mut [SearchResult],
 ) -> (Option<String>, Vec<String>) {
@@ -156,12 +198,15 @@ fn enhance_all(
 /// The version of the ranking and enhancement code: part of every key, so results computed by
 /// an older release (another replica during a rolling deploy, or Redis after one) are never
 /// served. Bump it whenever what `compose` returns changes.
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 
 /// The cache key of the enhancement of `parts` for `query` and `o`.
-fn key(query: &str, parts: &[Part], o: Options) -> String {
+fn key(query: &str, parts: &[Part], o: &Options) -> String {
     let mut h = Xxh3::new();
     h.update(&[VERSION, u8::from(o.summarise), u8::from(o.topics)]);
+    let refine = serde_json::to_vec(&o.refine).unwrap_or_default();
+    h.update(&(refine.len() as u64).to_le_bytes());
+    h.update(&refine);
     h.update(&(query.len() as u64).to_le_bytes());
     h.update(query.as_bytes());
     for p in parts {
@@ -201,7 +246,7 @@ impl SearchService {
         tenant: TenantId,
         query: &str,
         parts: Vec<Part>,
-        o: Options,
+        o: &Options,
     ) -> (Arc<Enhanced>, Enhancement) {
         if parts.is_empty() {
             return (Arc::new(compose(query, parts, o)), Enhancement::Computed);

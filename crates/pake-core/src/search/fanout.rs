@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use pake_domain::search::SourceId;
 use pake_ports::{
     CacheKey, ConcurrencyLimiter, RateLimiter, SearchSource, SourceAvailability, SourceError,
-    SourceRecord, SourceRequest,
+    SourcePage, SourceRequest,
 };
 
 use super::breaker::{Breaker, BreakerPolicy, Verdict};
@@ -46,6 +46,10 @@ impl Default for SearchPolicy {
             cache_ttl: [
                 (SourceId::Arxiv, Duration::from_secs(3600)),
                 (SourceId::Pubmed, Duration::from_secs(3600)),
+                (SourceId::Europepmc, Duration::from_secs(3600)),
+                (SourceId::Crossref, Duration::from_secs(3600)),
+                (SourceId::Openalex, Duration::from_secs(3600)),
+                (SourceId::SemanticScholar, Duration::from_secs(3600)),
                 (SourceId::Web, Duration::from_secs(600)),
             ]
             .into(),
@@ -63,7 +67,7 @@ struct Upstream {
 const PARSED_BYTES: u64 = 8 * 1024 * 1024;
 
 /// What one source answered, shareable between coalesced callers.
-type Fetched = Result<Vec<SourceRecord>, (SourceState, String)>;
+type Fetched = Result<SourcePage, (SourceState, String)>;
 
 /// The sources, their pacers and breakers, and the calls in flight (built once by the
 /// composition root).
@@ -161,7 +165,10 @@ impl SearchService {
         if upstream.source.availability() == SourceAvailability::NotConfigured {
             return (SourceState::Unavailable, Err("not configured".into()));
         }
+        // `v`: the layout of a cached part (bumped when it changes, so no replica reads another
+        // release's parts)
         let normalised = serde_json::json!({
+            "v": 2,
             "source": id,
             "q": request.query.grouping_key(),
             "max": request.max_results,
@@ -169,8 +176,12 @@ impl SearchService {
             "to": request.date_to.map(|d| d.to_string()),
             "cats": request.categories,
             "pts": request.publication_types,
-            "date": request.sort_by_date,
+            "au": request.authors,
+            "ve": request.venues,
+            "oa": request.open_access_only,
+            "sort": request.sort,
             "abs": request.abstracts,
+            "page": request.page,
         })
         .to_string();
         let digest = hex(&self.env.secrets.digest(normalised.as_bytes()));
@@ -217,8 +228,8 @@ impl SearchService {
             }
         }
         match outcome {
-            Ok(records) => {
-                let part = Part::fresh(id, records);
+            Ok(page) => {
+                let part = Part::fresh(id, page);
                 let ttl = self.setup().ttl(id);
                 let _ = self.cache.set(&key, part.bytes().to_vec(), ttl).await;
                 (SourceState::Ok, Ok(part))
@@ -251,9 +262,9 @@ impl SearchService {
         loop {
             flight.reset();
             match upstream.source.search(request, &gate).await {
-                Ok(records) => {
+                Ok(page) => {
                     upstream.breaker.record(Verdict::Healthy);
-                    return Ok(records);
+                    return Ok(page);
                 }
                 Err(e) => {
                     let verdict = if flight.refused() {

@@ -132,6 +132,25 @@ impl SearchHistoryRepository for GroupCommit {
         self.inner.append_many(records).await
     }
 
+    async fn get(
+        &self,
+        tenant: TenantId,
+        id: pake_domain::SearchId,
+    ) -> Result<Option<SearchRecord>, RepoError> {
+        self.inner.get(tenant, id).await
+    }
+
+    async fn add_page(
+        &self,
+        tenant: TenantId,
+        id: pake_domain::SearchId,
+        pages: u32,
+        paging: &serde_json::Value,
+        added: u32,
+    ) -> Result<bool, RepoError> {
+        self.inner.add_page(tenant, id, pages, paging, added).await
+    }
+
     async fn list(
         &self,
         tenant: TenantId,
@@ -183,6 +202,23 @@ mod tests {
         async fn append_many(&self, _: &[SearchRecord]) -> Result<(), RepoError> {
             Err((self.error)())
         }
+        async fn get(
+            &self,
+            _: TenantId,
+            _: SearchId,
+        ) -> Result<Option<SearchRecord>, RepoError> {
+            Err(RepoError::NotFound)
+        }
+        async fn add_page(
+            &self,
+            _: TenantId,
+            _: SearchId,
+            _: u32,
+            _: &serde_json::Value,
+            _: u32,
+        ) -> Result<bool, RepoError> {
+            Err(RepoError::NotFound)
+        }
         async fn list(
             &self,
             _: TenantId,
@@ -217,6 +253,8 @@ mod tests {
             source_status: serde_json::json!({}),
             saved_search_id: None,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
+            pages: 1,
+            paging: None,
         }
     }
 

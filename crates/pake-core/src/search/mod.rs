@@ -11,6 +11,7 @@ mod group_commit;
 mod history;
 mod input;
 mod pacer;
+mod paging;
 mod quick;
 mod rank;
 #[cfg(test)]
@@ -23,14 +24,14 @@ use std::time::{Duration, Instant};
 
 use pake_domain::search::{SearchRecord, SourceId};
 use pake_domain::{Permission, SavedSearchId, SearchId};
-use pake_ports::{Cache, SearchHistoryRepository, SourceRequest};
+use pake_ports::{Cache, Filter, SearchHistoryRepository, SourceRequest};
 use serde::{Deserialize, Serialize};
 
 pub use breaker::BreakerPolicy;
 pub use fanout::{SearchPolicy, SearchSetup};
 pub use input::{SearchFilters, SearchInput, iso_date};
 pub use pacer::Pacing;
-pub use rank::{Score, SearchResult};
+pub use rank::{Score, SearchResult, Version, VersionKind, score_method};
 pub use saved::{SavedSearchChanges, SavedSearchInput, SavedSearchService, SearchPatch};
 
 use enhanced::Enhanced;
@@ -39,6 +40,7 @@ use crate::caller::Caller;
 use crate::limits::LimitService;
 use crate::{Access, CoreError, Environment};
 use input::{Plan, validate};
+use paging::Paging;
 
 /// What a source did for a search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +89,10 @@ pub struct SourceStatus {
     /// Why, when it did not answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The search's filters this source applied upstream (the others were applied after the
+    /// merge).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters_applied: Vec<Filter>,
 }
 
 /// See `testing::enhance`.
@@ -105,8 +111,9 @@ pub(crate) fn enhance_for_bench(
     let options = enhanced::Options {
         summarise: true,
         topics: true,
+        refine: rank::Refine::default(),
     };
-    let e = enhanced::compose(query, parts, options);
+    let e = enhanced::compose(query, parts, &options);
     (e.results, e.summary, e.key_topics)
 }
 
@@ -118,18 +125,19 @@ fn statuses(
         Result<enhanced::Part, String>,
         Duration,
     )>,
-    skipped: &[SourceId],
+    skipped: &[(SourceId, &'static str)],
 ) -> (BTreeMap<SourceId, SourceStatus>, Vec<enhanced::Part>) {
     let mut status = BTreeMap::new();
     let mut parts = Vec::new();
     for (id, state, outcome, took) in answers {
-        let (results, detail) = match outcome {
+        let (results, detail, filters_applied) = match outcome {
             Ok(part) => {
                 let n = part.count;
+                let applied = part.head.applied.clone();
                 parts.push(part);
-                (n, None)
+                (n, None, applied)
             }
-            Err(detail) => (0, Some(detail)),
+            Err(detail) => (0, Some(detail), Vec::new()),
         };
         status.insert(
             id,
@@ -138,17 +146,19 @@ fn statuses(
                 results,
                 ms: millis(took),
                 detail,
+                filters_applied,
             },
         );
     }
-    for id in skipped {
+    for (id, why) in skipped {
         status.insert(
             *id,
             SourceStatus {
                 status: SourceState::Skipped,
                 results: 0,
                 ms: 0,
-                detail: Some("not chosen for this query".into()),
+                detail: Some((*why).into()),
+                filters_applied: Vec::new(),
             },
         );
     }
@@ -162,7 +172,16 @@ pub struct Facets {
     pub year: BTreeMap<i32, u32>,
     /// Results each source found (a result found by two sources counts for both).
     pub source: BTreeMap<SourceId, u32>,
+    /// Results per venue (the 20 most frequent; results without one are not counted).
+    pub venue: BTreeMap<String, u32>,
+    /// Results per publication type (results without one are not counted).
+    pub publication_type: BTreeMap<String, u32>,
+    /// Results by open access: `true` free to read, `false` not (unknown: not counted).
+    pub open_access: BTreeMap<bool, u32>,
 }
+
+/// The venues a facet lists at most.
+const VENUE_FACETS: usize = 20;
 
 impl Facets {
     /// The facets of `results`.
@@ -175,6 +194,20 @@ impl Facets {
             for s in &r.sources {
                 *f.source.entry(*s).or_default() += 1;
             }
+            if let Some(v) = &r.venue {
+                *f.venue.entry(v.clone()).or_default() += 1;
+            }
+            if let Some(t) = &r.publication_type {
+                *f.publication_type.entry(t.clone()).or_default() += 1;
+            }
+            if let Some(o) = &r.open_access {
+                *f.open_access.entry(o.is_oa).or_default() += 1;
+            }
+        }
+        if f.venue.len() > VENUE_FACETS {
+            let mut by_count: Vec<(String, u32)> = std::mem::take(&mut f.venue).into_iter().collect();
+            by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            f.venue = by_count.into_iter().take(VENUE_FACETS).collect();
         }
         f
     }
@@ -227,6 +260,23 @@ pub struct SearchOutcome {
     pub facets: Facets,
     /// Where the results came from.
     pub enhancement: Enhancement,
+    /// Which page of the search this is (1 for its first).
+    pub page: u32,
+    /// The cursor of the next page (`POST /search/{id}/more`), when there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// One page as fetched, merged and enhanced.
+struct PageOutcome {
+    results: Vec<SearchResult>,
+    status: BTreeMap<SourceId, SourceStatus>,
+    cache_hit: bool,
+    summary: Option<String>,
+    key_topics: Vec<String>,
+    facets: Facets,
+    enhancement: Enhancement,
+    /// The sources with more, and where each continues.
+    next: BTreeMap<SourceId, Option<String>>,
 }
 
 /// Search use cases.
@@ -310,7 +360,151 @@ impl SearchService {
         let allowed = self.time_allowed(input)?;
         let _slot = self.limits.search_slot(caller).await?;
         let started = Instant::now();
-        let deadline = started + allowed;
+        let from_start: BTreeMap<SourceId, Option<String>> =
+            plan.sources.iter().map(|s| (*s, None)).collect();
+        let skipped: Vec<(SourceId, &'static str)> = plan
+            .skipped
+            .iter()
+            .map(|s| (*s, "not chosen for this query"))
+            .collect();
+        let page = self
+            .page(caller, &plan, &from_start, &skipped, Vec::new(), started + allowed)
+            .await;
+        let mut paging = Paging {
+            input: input.clone(),
+            quick,
+            next: page.next.clone(),
+            seen: Vec::new(),
+        };
+        paging.remember(page.results.iter().flat_map(rank::result_keys));
+        let execution_ms = millis(started.elapsed());
+        let id = self
+            .remember(
+                caller,
+                &plan,
+                &page,
+                execution_ms,
+                saved,
+                &paging,
+            )
+            .await?;
+        let next_cursor = paging.has_more(1).then(|| paging::cursor(id, 1));
+        Ok(Self::outcome(id, &plan, page, execution_ms, 1, next_cursor))
+    }
+
+    /// The next page of the caller's search `id` from `cursor` (what its last page returned):
+    /// the sources with more are asked where they left off, with the same etiquette and limits;
+    /// results earlier pages returned are left out; the page is recorded on the same history
+    /// entry.
+    ///
+    /// # Errors
+    /// [`CoreError::NotFound`] for a cursor that does not name a search of the caller (another
+    /// tenant's or user's, or none), [`CoreError::InvalidState`] for a cursor already used or a
+    /// search with no more pages, as [`SearchService::search`] otherwise.
+    pub async fn more(
+        &self,
+        caller: &Caller,
+        id: SearchId,
+        cursor: &str,
+    ) -> Result<SearchOutcome, CoreError> {
+        self.access.authorize(caller, Permission::Search)?;
+        let (named, pages) = paging::parse_cursor(cursor)
+            .filter(|(named, _)| *named == id)
+            .ok_or(CoreError::NotFound)?;
+        let record = self
+            .history
+            .get(caller.tenant_id, id)
+            .await?
+            .filter(|r| r.user_id == caller.user_id && r.id == named)
+            .ok_or(CoreError::NotFound)?;
+        const NO_MORE: &str = "this search has no more pages";
+        const USED: &str = "this cursor was used already: continue from the latest page's cursor";
+        let mut paging: Paging = record
+            .paging
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or(CoreError::InvalidState(NO_MORE))?;
+        if record.pages != pages {
+            return Err(CoreError::InvalidState(USED));
+        }
+        if !paging.has_more(pages) {
+            return Err(CoreError::InvalidState(NO_MORE));
+        }
+        let mut plan = validate(&paging.input, paging.quick)?;
+        let allowed = self.time_allowed(&paging.input)?;
+        let _slot = self.limits.search_slot(caller).await?;
+        let started = Instant::now();
+        let done: Vec<(SourceId, &'static str)> = plan
+            .sources
+            .iter()
+            .filter(|s| !paging.next.contains_key(s))
+            .map(|s| (*s, "no more results"))
+            .chain(plan.skipped.iter().map(|s| (*s, "not chosen for this query")))
+            .collect();
+        plan.sources.retain(|s| paging.next.contains_key(s));
+        let page = self
+            .page(
+                caller,
+                &plan,
+                &paging.next,
+                &done,
+                paging.seen.clone(),
+                started + allowed,
+            )
+            .await;
+        paging.next.clone_from(&page.next);
+        paging.remember(page.results.iter().flat_map(rank::result_keys));
+        let added = u32::try_from(page.results.len()).unwrap_or(u32::MAX);
+        let state = serde_json::to_value(&paging).map_err(|e| CoreError::Internal(e.into()))?;
+        if !self
+            .history
+            .add_page(caller.tenant_id, id, pages, &state, added)
+            .await?
+        {
+            return Err(CoreError::InvalidState(USED));
+        }
+        let execution_ms = millis(started.elapsed());
+        let next_cursor = paging
+            .has_more(pages + 1)
+            .then(|| paging::cursor(id, pages + 1));
+        Ok(Self::outcome(id, &plan, page, execution_ms, pages + 1, next_cursor))
+    }
+
+    fn outcome(
+        id: SearchId,
+        plan: &Plan,
+        page: PageOutcome,
+        execution_ms: u32,
+        number: u32,
+        next_cursor: Option<String>,
+    ) -> SearchOutcome {
+        SearchOutcome {
+            id,
+            query: plan.query.as_str().to_owned(),
+            results: page.results,
+            source_status: page.status,
+            execution_ms,
+            cache_hit: page.cache_hit,
+            summary: page.summary,
+            key_topics: page.key_topics,
+            expanded_terms: plan.quick.then(|| quick::expand(plan.query.as_str())),
+            facets: page.facets,
+            enhancement: page.enhancement,
+            page: number,
+            next_cursor,
+        }
+    }
+
+    /// One page: each of the plan's sources asked from its `from` position, the answers merged
+    /// (leaving out what `seen` names), narrowed, ranked and enhanced.
+    async fn page(
+        &self,
+        caller: &Caller,
+        plan: &Plan,
+        from: &BTreeMap<SourceId, Option<String>>,
+        skipped: &[(SourceId, &'static str)],
+        seen: Vec<u64>,
+        deadline: Instant,
+    ) -> PageOutcome {
         // the tenant's share of the turns at a shared upstream: its plan's `upstream_weight`
         let weight = self
             .access
@@ -321,34 +515,73 @@ impl SearchService {
             tenant_id: caller.tenant_id,
             query: plan.query.clone(),
             max_results: plan.max_results,
-            date_from: plan.filters.date_from,
-            date_to: plan.filters.date_to,
+            date_from: plan.date_from,
+            date_to: plan.date_to,
             categories: plan.filters.categories.clone(),
-            publication_types: plan.filters.publication_types.clone(),
-            sort_by_date: plan.sort_by_date,
+            publication_types: plan.publication_types.clone(),
+            authors: plan.filters.authors.clone(),
+            venues: plan.filters.venues.clone(),
+            open_access_only: plan.filters.open_access_only,
+            sort: plan.sort,
             abstracts: plan.enhance || plan.summarise,
+            page: None,
         };
         let calls = plan.sources.iter().map(|&id| {
-            let request = &request;
+            let mut request = request.clone();
+            request.page = from.get(&id).cloned().flatten();
             async move {
                 let t = Instant::now();
-                let (state, outcome) = self.fetch(id, request, weight, deadline).await;
-                (id, state, outcome, t.elapsed())
+                let (state, outcome) = self.fetch(id, &request, weight, deadline).await;
+                (id, state, outcome, t.elapsed(), request.page)
             }
         });
         let answers = futures_util::future::join_all(calls).await;
-        let (status, parts) = statuses(answers, &plan.skipped);
-        let cache_hit = plan.sources.iter().all(|s| {
-            status
-                .get(s)
-                .is_some_and(|st| st.status == SourceState::Cached)
-        });
+        let mut next = BTreeMap::new();
+        let answers: Vec<_> = answers
+            .into_iter()
+            .map(|(id, state, outcome, took, asked)| {
+                match &outcome {
+                    Ok(part) => {
+                        if let Some(token) = paging::clean_token(part.head.next.clone()) {
+                            next.insert(id, Some(token));
+                        }
+                    }
+                    // a source that could not answer this page is asked again from where it was
+                    Err(_) if matches!(
+                        state,
+                        SourceState::Timeout | SourceState::RateLimited | SourceState::Error
+                    ) =>
+                    {
+                        next.insert(id, asked);
+                    }
+                    Err(_) => {}
+                }
+                (id, state, outcome, took)
+            })
+            .collect();
+        let (status, parts) = statuses(answers, skipped);
+        let cache_hit = !plan.sources.is_empty()
+            && plan.sources.iter().all(|s| {
+                status
+                    .get(s)
+                    .is_some_and(|st| st.status == SourceState::Cached)
+            });
         let options = enhanced::Options {
             summarise: plan.summarise,
             topics: plan.enhance,
+            refine: rank::Refine {
+                date_from: plan.date_from,
+                date_to: plan.date_to,
+                authors: plan.filters.authors.clone(),
+                venues: plan.filters.venues.clone(),
+                publication_types: plan.publication_types.clone(),
+                open_access_only: plan.filters.open_access_only,
+                sort: plan.sort,
+                seen,
+            },
         };
         let (enhanced, enhancement) = self
-            .enhanced(caller.tenant_id, plan.query.as_str(), parts, options)
+            .enhanced(caller.tenant_id, plan.query.as_str(), parts, &options)
             .await;
         let Enhanced {
             results,
@@ -356,31 +589,16 @@ impl SearchService {
             key_topics,
         } = Arc::try_unwrap(enhanced).unwrap_or_else(|shared| (*shared).clone());
         let facets = Facets::of(&results);
-        let execution_ms = millis(started.elapsed());
-        let id = self
-            .remember(
-                caller,
-                &plan,
-                &results,
-                &status,
-                execution_ms,
-                cache_hit,
-                saved,
-            )
-            .await?;
-        Ok(SearchOutcome {
-            id,
-            query: plan.query.as_str().to_owned(),
+        PageOutcome {
             results,
-            source_status: status,
-            execution_ms,
+            status,
             cache_hit,
             summary,
             key_topics,
-            expanded_terms: quick.then(|| quick::expand(plan.query.as_str())),
             facets,
             enhancement,
-        })
+            next,
+        }
     }
 
     /// How long the search may wait for its sources: the caller's `timeout_ms`, at most the
@@ -403,20 +621,15 @@ impl SearchService {
         Ok(Duration::from_millis(u64::from(ms)))
     }
 
-    /// Records the search in the history.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "each argument is one part of the search it records"
-    )]
+    /// Records the search (its first page) in the history, with what continues it.
     async fn remember(
         &self,
         caller: &Caller,
         plan: &Plan,
-        results: &[SearchResult],
-        status: &BTreeMap<SourceId, SourceStatus>,
+        page: &PageOutcome,
         execution_ms: u32,
-        cache_hit: bool,
         saved: Option<SavedSearchId>,
+        paging: &Paging,
     ) -> Result<SearchId, CoreError> {
         let id = SearchId::new();
         let record = SearchRecord {
@@ -425,12 +638,14 @@ impl SearchService {
             user_id: caller.user_id,
             query: plan.query.clone(),
             sources: plan.sources.clone(),
-            result_count: u32::try_from(results.len()).unwrap_or(u32::MAX),
+            result_count: u32::try_from(page.results.len()).unwrap_or(u32::MAX),
             execution_ms,
-            cache_hit,
-            source_status: serde_json::to_value(status).unwrap_or_default(),
+            cache_hit: page.cache_hit,
+            source_status: serde_json::to_value(&page.status).unwrap_or_default(),
             saved_search_id: saved,
             created_at: self.env.clock.now(),
+            pages: 1,
+            paging: serde_json::to_value(paging).ok(),
         };
         // the history is the record of searches (analytics count it): the search answers once
         // the group commit holding its record is in

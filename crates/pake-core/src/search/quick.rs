@@ -177,9 +177,10 @@ pub(crate) fn expand(query: &str) -> Vec<String> {
     out
 }
 
-/// The sources a quick search asks, chosen from the expanded words: PubMed for biomedical words,
-/// arXiv for physics, mathematics and computing, the web for news and how-tos; every source
-/// when no word says anything. Returns the sources (in `SourceId` order) and the expanded words.
+/// The sources a quick search asks, chosen from the expanded words: PubMed and Europe PMC for
+/// biomedical words, arXiv and Semantic Scholar for physics, mathematics and computing, Crossref
+/// and OpenAlex for either, the web for news and how-tos; every source when no word says
+/// anything. Returns the sources (in `SourceId` order) and the expanded words.
 pub(crate) fn choose_sources(query: &str) -> (Vec<SourceId>, Vec<String>) {
     let words = expand(query);
     let hits = |list: &[&str]| words.iter().filter(|w| list.contains(&w.as_str())).count();
@@ -190,10 +191,19 @@ pub(crate) fn choose_sources(query: &str) -> (Vec<SourceId>, Vec<String>) {
     }
     if pre > 0 {
         sources.push(SourceId::Arxiv);
+        sources.push(SourceId::SemanticScholar);
     }
     if bio > 0 {
         sources.push(SourceId::Pubmed);
+        sources.push(SourceId::Europepmc);
     }
+    if bio > 0 || pre > 0 {
+        // the cross-disciplinary indexes know both kinds
+        sources.push(SourceId::Crossref);
+        sources.push(SourceId::Openalex);
+    }
+    sources.sort();
+    sources.dedup();
     if sources.is_empty() {
         sources = SourceId::ALL.to_vec();
     }
@@ -207,12 +217,34 @@ mod tests {
     #[test]
     fn quick_search_picks_sources_from_expanded_words() {
         let (s, words) = choose_sources("CRISPR in mice");
-        assert_eq!(s, vec![SourceId::Pubmed]);
+        assert_eq!(
+            s,
+            vec![
+                SourceId::Pubmed,
+                SourceId::Europepmc,
+                SourceId::Crossref,
+                SourceId::Openalex
+            ]
+        );
         assert!(words.contains(&"gene".to_owned()));
-        assert_eq!(choose_sources("LLM reasoning").0, vec![SourceId::Arxiv]);
+        assert_eq!(
+            choose_sources("LLM reasoning").0,
+            vec![
+                SourceId::Arxiv,
+                SourceId::Crossref,
+                SourceId::Openalex,
+                SourceId::SemanticScholar
+            ]
+        );
         assert_eq!(
             choose_sources("latest news on quantum computing").0,
-            vec![SourceId::Web, SourceId::Arxiv]
+            vec![
+                SourceId::Web,
+                SourceId::Arxiv,
+                SourceId::Crossref,
+                SourceId::Openalex,
+                SourceId::SemanticScholar
+            ]
         );
         assert_eq!(choose_sources("bees").0, SourceId::ALL.to_vec());
     }

@@ -1,14 +1,58 @@
-//! Merging and ranking: duplicates across sources become one result (by DOI, arXiv id, PMID, or
-//! normalised title plus first author), and results are ordered by BM25 relevance to the query
-//! over title and abstract, fused with each source's own order.
+//! Merging and ranking: duplicates across sources become one result (by DOI, arXiv id, PMID,
+//! PMCID, OpenAlex or Semantic Scholar id, a version's DOI, or normalised title plus first
+//! author), a preprint and its published version one result with both in `versions`; the
+//! filters no source applied are applied to the merged results; results are ordered by BM25
+//! relevance to the query over title and abstract, fused with each source's own order and a
+//! bounded citation prior (or by date or citations when asked).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pake_domain::search::{SourceId, normalise_doi};
-use pake_ports::SourceRecord;
+use pake_ports::{Filter, OpenAccess, SortOrder, SourceRecord};
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{Analysis, Doc, Needs, TermId};
+
+/// One version of a work: its preprint or its published form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    /// `preprint` or `published`.
+    pub kind: VersionKind,
+    /// Its DOI, when known.
+    pub doi: Option<String>,
+    /// Its arXiv id, for an arXiv preprint.
+    pub arxiv_id: Option<String>,
+    /// Where it is, when known.
+    pub url: Option<String>,
+    /// Its venue (journal, proceedings, preprint server), when known.
+    pub venue: Option<String>,
+    /// The source that named it.
+    pub source: SourceId,
+}
+
+/// Which version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionKind {
+    /// Before peer review (arXiv, a preprint server).
+    Preprint,
+    /// The version of record.
+    Published,
+}
+
+/// What narrows and orders a page of results after the merge.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct Refine {
+    pub(crate) date_from: Option<time::Date>,
+    pub(crate) date_to: Option<time::Date>,
+    pub(crate) authors: Vec<String>,
+    pub(crate) venues: Vec<String>,
+    pub(crate) publication_types: Vec<String>,
+    pub(crate) open_access_only: bool,
+    pub(crate) sort: SortOrder,
+    /// Keys of the results earlier pages returned (those are left out of this one).
+    pub(crate) seen: Vec<u64>,
+}
 
 /// A result: one paper or page, possibly found by several sources.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +87,33 @@ pub struct SearchResult {
     pub score: Score,
     /// An extractive summary, when asked.
     pub summary: Option<String>,
+    /// Journal, proceedings or repository.
+    #[serde(default)]
+    pub venue: Option<String>,
+    /// Publication type in the common vocabulary.
+    #[serde(default)]
+    pub publication_type: Option<String>,
+    /// Citations (the most any source counts).
+    #[serde(default)]
+    pub citation_count: Option<u32>,
+    /// Open access (free to read when any source says so).
+    #[serde(default)]
+    pub open_access: Option<OpenAccess>,
+    /// A source marks it retracted.
+    #[serde(default)]
+    pub retracted: bool,
+    /// PubMed Central id.
+    #[serde(default)]
+    pub pmcid: Option<String>,
+    /// OpenAlex work id.
+    #[serde(default)]
+    pub openalex_id: Option<String>,
+    /// Semantic Scholar paper id.
+    #[serde(default)]
+    pub s2_id: Option<String>,
+    /// Its preprint and published versions, when both are known.
+    #[serde(default)]
+    pub versions: Vec<Version>,
 }
 
 /// The parts of a result's score.
@@ -55,6 +126,13 @@ pub struct Score {
     /// Reciprocal-rank fusion of the sources' own positions, `Σ 1/(60 + rank)`, normalised to
     /// the best of the set.
     pub source_rank: f64,
+    /// `ln(1 + citations) / ln(1 + most citations in the set)` (0..=1; 0 without counts).
+    #[serde(default)]
+    pub citation_prior: f64,
+    /// Whether the prior took part (some result of the set has a citation count and the order
+    /// is by relevance).
+    #[serde(default)]
+    pub with_citations: bool,
 }
 
 impl SearchResult {
@@ -76,13 +154,33 @@ impl SearchResult {
             relevance_score: 0.0,
             score: Score::default(),
             summary: None,
+            venue: None,
+            publication_type: None,
+            citation_count: None,
+            open_access: None,
+            retracted: false,
+            pmcid: None,
+            openalex_id: None,
+            s2_id: None,
+            versions: Vec::new(),
         }
     }
 }
 
 /// The weight of text relevance in the fused score (the rest is the sources' own order).
 const TEXT_WEIGHT: f64 = 0.7;
+/// With citation counts: text, the sources' order and the citation prior.
+const CITED_WEIGHTS: (f64, f64, f64) = (0.6, 0.3, 0.1);
 const RRF_K: f64 = 60.0;
+
+/// How a score is made, as the `score.method` of a result says.
+pub fn score_method(with_citations: bool) -> &'static str {
+    if with_citations {
+        "0.6 × bm25_normalised + 0.3 × source_rank + 0.1 × citation_prior"
+    } else {
+        "0.7 × bm25_normalised + 0.3 × source_rank"
+    }
+}
 
 /// The title key for duplicates: lower-case alphanumeric words.
 fn title_key(title: &str, first_author: Option<&String>) -> Option<String> {
@@ -128,9 +226,22 @@ fn doi_key(doi: &str) -> String {
 /// The DataCite DOI arXiv gives each preprint.
 const ARXIV_DOI: &str = "10.48550/arxiv.";
 
-fn keys(r: &SourceRecord) -> Vec<String> {
+/// The merge keys of a record's identity: its DOI (an arXiv DataCite DOI also as its arXiv
+/// id), arXiv id, PMID, PMCID, OpenAlex and Semantic Scholar ids, its other versions' DOIs, and
+/// its title with first author.
+#[expect(clippy::too_many_arguments, reason = "each is one identifier a record may carry")]
+fn identity_keys(
+    doi: Option<&str>,
+    arxiv_id: Option<&str>,
+    pmid: Option<&str>,
+    pmcid: Option<&str>,
+    openalex_id: Option<&str>,
+    s2_id: Option<&str>,
+    other_dois: &[String],
+    title: Option<String>,
+) -> Vec<String> {
     let mut k = Vec::new();
-    if let Some(doi) = &r.doi {
+    for doi in doi.into_iter().chain(other_dois.iter().map(String::as_str)) {
         let doi = doi_key(doi);
         // arXiv's own DOI names the preprint: the same key as its arXiv id
         if let Some(id) = doi.strip_prefix(ARXIV_DOI) {
@@ -138,16 +249,65 @@ fn keys(r: &SourceRecord) -> Vec<String> {
         }
         k.push(format!("doi:{doi}"));
     }
-    if let Some(id) = &r.arxiv_id {
+    if let Some(id) = arxiv_id {
         k.push(format!("arxiv:{}", arxiv_key(id)));
     }
-    if let Some(id) = &r.pmid {
-        k.push(format!("pmid:{id}"));
+    if let Some(id) = pmid {
+        k.push(format!("pmid:{}", id.trim()));
     }
-    if let Some(t) = title_key(&r.title, r.authors.first()) {
+    if let Some(id) = pmcid {
+        k.push(format!("pmcid:{}", id.trim().to_ascii_uppercase()));
+    }
+    if let Some(id) = openalex_id {
+        k.push(format!("openalex:{}", id.trim().to_ascii_uppercase()));
+    }
+    if let Some(id) = s2_id {
+        k.push(format!("s2:{}", id.trim().to_ascii_lowercase()));
+    }
+    if let Some(t) = title {
         k.push(format!("title:{t}"));
     }
     k
+}
+
+fn keys(r: &SourceRecord) -> Vec<String> {
+    identity_keys(
+        r.doi.as_deref(),
+        r.arxiv_id.as_deref(),
+        r.pmid.as_deref(),
+        r.pmcid.as_deref(),
+        r.openalex_id.as_deref(),
+        r.s2_id.as_deref(),
+        &r.other_versions,
+        title_key(&r.title, r.authors.first()),
+    )
+}
+
+/// A key as the 64-bit hash earlier pages are remembered by.
+fn key_hash(key: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+}
+
+/// The hashed merge keys of a result (what a later page is de-duplicated against).
+pub(crate) fn result_keys(r: &SearchResult) -> Vec<u64> {
+    let version_dois: Vec<String> = r.versions.iter().filter_map(|v| v.doi.clone()).collect();
+    let mut k = identity_keys(
+        r.doi.as_deref(),
+        r.arxiv_id.as_deref(),
+        r.pmid.as_deref(),
+        r.pmcid.as_deref(),
+        r.openalex_id.as_deref(),
+        r.s2_id.as_deref(),
+        &version_dois,
+        title_key(&r.title, r.authors.first()),
+    );
+    k.extend(
+        r.versions
+            .iter()
+            .filter_map(|v| v.arxiv_id.as_deref())
+            .map(|id| format!("arxiv:{}", arxiv_key(id))),
+    );
+    k.iter().map(|k| key_hash(k)).collect()
 }
 
 fn find(parent: &mut [usize], i: usize) -> usize {
@@ -248,45 +408,132 @@ pub(crate) fn bm25(a: &Analysis) -> Vec<f64> {
         .collect()
 }
 
-/// Merges and orders `records` for `query`: best first, ties by the sources' order. Returns the
-/// results and the search's analysis (its docs in the results' order), which the enhancement
-/// reads next.
+/// Whether `r` meets the filters of `refine`: each set filter either applied upstream by one of
+/// the sources that found it, or met by its merged fields (a result without the field does not
+/// meet it).
+fn passes(r: &SearchResult, refine: &Refine, applied: &BTreeMap<SourceId, Vec<Filter>>) -> bool {
+    let vouched = |f: Filter| {
+        r.sources
+            .iter()
+            .any(|s| applied.get(s).is_some_and(|a| a.contains(&f)))
+    };
+    let check = |f: Filter, set: bool, local: &dyn Fn() -> bool| !set || vouched(f) || local();
+    check(
+        Filter::Dates,
+        refine.date_from.is_some() || refine.date_to.is_some(),
+        &|| {
+            r.published.is_some_and(|d| {
+                refine.date_from.is_none_or(|f| d >= f) && refine.date_to.is_none_or(|t| d <= t)
+            })
+        },
+    ) && check(Filter::Authors, !refine.authors.is_empty(), &|| {
+        refine.authors.iter().any(|wanted| {
+            let surname = tokens_all(wanted)
+                .into_iter()
+                .filter(|w| w.chars().count() >= 2)
+                .max_by_key(|w| w.chars().count());
+            surname.is_some_and(|s| r.authors.iter().any(|a| tokens_all(a).contains(&s)))
+        })
+    }) && check(Filter::Venues, !refine.venues.is_empty(), &|| {
+        let venue = r
+            .venue
+            .as_deref()
+            .map(|v| format!(" {} ", tokens_all(v).join(" ")));
+        venue.is_some_and(|v| {
+            refine
+                .venues
+                .iter()
+                .any(|w| v.contains(&format!(" {} ", tokens_all(w).join(" "))))
+        })
+    }) && check(
+        Filter::PublicationTypes,
+        !refine.publication_types.is_empty(),
+        &|| {
+            r.publication_type
+                .as_ref()
+                .is_some_and(|t| refine.publication_types.contains(t))
+        },
+    ) && check(Filter::OpenAccess, refine.open_access_only, &|| {
+        r.open_access.as_ref().is_some_and(|o| o.is_oa)
+    })
+}
+
+/// Merges, narrows and orders `records` for `query`: groups whose keys an earlier page
+/// returned are left out, then results that miss a filter no source of theirs applied; the
+/// rest best first (ties by the sources' order), or newest or most cited first when asked.
+/// `applied` is what each source applied upstream. Returns the results and the search's
+/// analysis (its docs in the results' order), which the enhancement reads next.
 pub(crate) fn rank(
     query: &str,
     records: Vec<(SourceId, SourceRecord)>,
     needs: Needs,
+    refine: &Refine,
+    applied: &BTreeMap<SourceId, Vec<Filter>>,
 ) -> (Vec<SearchResult>, Analysis) {
-    let groups = merge(records);
-    let rrf: Vec<f64> = groups
-        .iter()
-        .map(|g| {
-            g.iter()
-                .map(|(_, r)| 1.0 / (RRF_K + f64::from(r.rank) + 1.0))
-                .sum()
+    let seen: HashSet<u64> = refine.seen.iter().copied().collect();
+    let (mut results, rrf): (Vec<SearchResult>, Vec<f64>) = merge(records)
+        .into_iter()
+        .filter(|g| {
+            seen.is_empty()
+                || !g
+                    .iter()
+                    .any(|(_, r)| keys(r).iter().any(|k| seen.contains(&key_hash(k))))
         })
-        .collect();
-    let mut results: Vec<SearchResult> = groups.into_iter().map(combine).collect();
+        .map(|g| {
+            let rrf: f64 = g
+                .iter()
+                .map(|(_, r)| 1.0 / (RRF_K + f64::from(r.rank) + 1.0))
+                .sum();
+            (combine(g), rrf)
+        })
+        .filter(|(r, _)| passes(r, refine, applied))
+        .unzip();
     let mut analysis = Analysis::new(query, &results, needs);
     let text = bm25(&analysis);
     let best_text = text.iter().copied().fold(0.0_f64, f64::max);
     let best_rrf = rrf.iter().copied().fold(0.0_f64, f64::max);
+    let most_cited = results
+        .iter()
+        .filter_map(|r| r.citation_count)
+        .max()
+        .unwrap_or(0);
+    let with_citations = most_cited > 0 && refine.sort == SortOrder::Relevance;
     for (r, (&bm, &rr)) in results.iter_mut().zip(text.iter().zip(&rrf)) {
         let bm25_normalised = if best_text > 0.0 { bm / best_text } else { 0.0 };
         let source_rank = if best_rrf > 0.0 { rr / best_rrf } else { 0.0 };
-        let fused = TEXT_WEIGHT * bm25_normalised + (1.0 - TEXT_WEIGHT) * source_rank;
+        let citation_prior = if most_cited > 0 {
+            f64::from(r.citation_count.unwrap_or(0)).ln_1p() / f64::from(most_cited).ln_1p()
+        } else {
+            0.0
+        };
+        let fused = if with_citations {
+            let (t, s, c) = CITED_WEIGHTS;
+            t * bm25_normalised + s * source_rank + c * citation_prior
+        } else {
+            TEXT_WEIGHT * bm25_normalised + (1.0 - TEXT_WEIGHT) * source_rank
+        };
         r.relevance_score = (fused * 1e6).round() / 1e6;
         r.score = Score {
             bm25: bm,
             bm25_normalised,
             source_rank,
+            citation_prior,
+            with_citations,
         };
     }
     let mut order: Vec<usize> = (0..results.len()).collect();
     order.sort_by(|&a, &b| {
         let (a, b) = (&results[a], &results[b]);
-        b.relevance_score
+        let by_relevance = b
+            .relevance_score
             .total_cmp(&a.relevance_score)
-            .then(b.score.source_rank.total_cmp(&a.score.source_rank))
+            .then(b.score.source_rank.total_cmp(&a.score.source_rank));
+        match refine.sort {
+            SortOrder::Relevance => by_relevance,
+            // unknown dates and counts last
+            SortOrder::Date => b.published.cmp(&a.published).then(by_relevance),
+            SortOrder::Citations => b.citation_count.cmp(&a.citation_count).then(by_relevance),
+        }
     });
     analysis.reorder(&order);
     let mut slots: Vec<Option<SearchResult>> = results.into_iter().map(Some).collect();
@@ -294,57 +541,169 @@ pub(crate) fn rank(
     (results, analysis)
 }
 
+/// Adds `v` to `versions`, or fills the gaps of the entry naming the same version.
+fn add_version(versions: &mut Vec<Version>, v: Version) {
+    let same = |o: &Version| {
+        o.kind == v.kind
+            && ((v.doi.is_some() && o.doi == v.doi)
+                || (v.arxiv_id.is_some() && o.arxiv_id == v.arxiv_id))
+    };
+    match versions.iter_mut().find(|o| same(o)) {
+        Some(o) => {
+            o.url = o.url.take().or(v.url);
+            o.venue = o.venue.take().or(v.venue);
+            o.doi = o.doi.take().or(v.doi);
+        }
+        None => versions.push(v),
+    }
+}
+
+/// The versions a group's records name: an arXiv id is the preprint; a DOI is the published
+/// version, or the preprint of a preprint record from a preprint server; the versions a record
+/// names (Crossref `is-preprint-of`/`has-preprint`) are the other kind.
+fn versions_of(group: &[(SourceId, SourceRecord)]) -> Vec<Version> {
+    let mut versions = Vec::new();
+    for (source, r) in group {
+        let published = |doi: &str, url: Option<String>, venue: Option<String>| Version {
+            kind: VersionKind::Published,
+            doi: Some(doi.to_owned()),
+            arxiv_id: None,
+            url: url.or_else(|| Some(format!("https://doi.org/{doi}"))),
+            venue,
+            source: *source,
+        };
+        let preprint_doi = |doi: &str, url: Option<String>, venue: Option<String>| Version {
+            kind: VersionKind::Preprint,
+            doi: Some(doi.to_owned()),
+            arxiv_id: None,
+            url: url.or_else(|| Some(format!("https://doi.org/{doi}"))),
+            venue,
+            source: *source,
+        };
+        if let Some(id) = &r.arxiv_id {
+            let id = arxiv_key(id);
+            add_version(
+                &mut versions,
+                Version {
+                    kind: VersionKind::Preprint,
+                    url: Some(format!("https://arxiv.org/abs/{id}")),
+                    arxiv_id: Some(id),
+                    doi: None,
+                    venue: Some("arXiv".into()),
+                    source: *source,
+                },
+            );
+        }
+        if let Some(doi) = r.doi.as_deref().map(doi_key) {
+            if let Some(id) = doi.strip_prefix(ARXIV_DOI) {
+                add_version(
+                    &mut versions,
+                    Version {
+                        kind: VersionKind::Preprint,
+                        url: Some(format!("https://arxiv.org/abs/{}", arxiv_key(id))),
+                        arxiv_id: Some(arxiv_key(id)),
+                        doi: Some(doi.clone()),
+                        venue: Some("arXiv".into()),
+                        source: *source,
+                    },
+                );
+            } else if r.preprint && r.arxiv_id.is_none() {
+                add_version(&mut versions, preprint_doi(&doi, Some(r.url.clone()), r.venue.clone()));
+            } else if r.preprint {
+                // arXiv's `<arxiv:doi>`: the published version of this preprint
+                add_version(&mut versions, published(&doi, None, None));
+            } else {
+                add_version(&mut versions, published(&doi, Some(r.url.clone()), r.venue.clone()));
+            }
+        }
+        for other in &r.other_versions {
+            let other = doi_key(other);
+            let v = if r.preprint {
+                published(&other, None, None)
+            } else {
+                preprint_doi(&other, None, None)
+            };
+            add_version(&mut versions, v);
+        }
+    }
+    let has = |k: VersionKind| versions.iter().any(|v| v.kind == k);
+    if has(VersionKind::Preprint) && has(VersionKind::Published) {
+        versions
+    } else {
+        Vec::new()
+    }
+}
+
+/// The result of a group (best-ranked record first): title, link and source from the best
+/// ranked; identity, venue and type preferably from the version of record; each gap filled from
+/// the others; the most citations, the longest abstract; open access when any says so;
+/// retracted when any says so.
 fn combine(group: Vec<(SourceId, SourceRecord)>) -> SearchResult {
-    let mut sources: Vec<SourceId> = group.iter().map(|(s, _)| *s).collect();
-    sources.dedup();
-    let mut it = group.into_iter();
-    let Some((source, first)) = it.next() else {
+    let mut sources: Vec<SourceId> = Vec::new();
+    for (s, _) in &group {
+        if !sources.contains(s) {
+            sources.push(*s);
+        }
+    }
+    let versions = versions_of(&group);
+    let Some((source, first)) = group.first() else {
         return SearchResult {
             sources,
             ..SearchResult::empty()
         };
     };
-    let mut r = SearchResult {
-        title: first.title,
-        url: first.url,
-        source,
-        sources: Vec::new(),
-        authors: first.authors,
-        published: first.published,
-        doi: first.doi,
-        arxiv_id: first.arxiv_id,
-        pmid: first.pmid,
-        pdf_url: first.pdf_url,
-        abstract_text: first.abstract_text,
-        snippet: first.snippet,
+    // records in preference order for identity fields: versions of record first
+    let mut preferred: Vec<&SourceRecord> = group.iter().map(|(_, r)| r).collect();
+    preferred.sort_by_key(|r| r.preprint);
+    let pick = |f: &dyn Fn(&SourceRecord) -> Option<String>| preferred.iter().find_map(|r| f(r));
+    let published_doi = versions
+        .iter()
+        .find(|v| v.kind == VersionKind::Published)
+        .and_then(|v| v.doi.clone());
+    let open_access = group
+        .iter()
+        .filter_map(|(_, r)| r.open_access.as_ref())
+        .find(|o| o.is_oa)
+        .or_else(|| group.iter().find_map(|(_, r)| r.open_access.as_ref()))
+        .cloned();
+    SearchResult {
+        title: first.title.clone(),
+        url: first.url.clone(),
+        source: *source,
+        authors: group
+            .iter()
+            .map(|(_, r)| &r.authors)
+            .find(|a| !a.is_empty())
+            .cloned()
+            .unwrap_or_default(),
+        published: preferred.iter().find_map(|r| r.published),
+        doi: published_doi.or_else(|| pick(&|r| r.doi.clone())),
+        arxiv_id: pick(&|r| r.arxiv_id.clone()),
+        pmid: pick(&|r| r.pmid.clone()),
+        pdf_url: group.iter().find_map(|(_, r)| r.pdf_url.clone()),
+        abstract_text: group
+            .iter()
+            .filter_map(|(_, r)| r.abstract_text.as_ref())
+            .fold(None::<&String>, |best, a| match best {
+                Some(b) if b.len() >= a.len() => Some(b),
+                _ => Some(a),
+            })
+            .cloned(),
+        snippet: group.iter().find_map(|(_, r)| r.snippet.clone()),
         relevance_score: 0.0,
         score: Score::default(),
         summary: None,
-    };
-    for (_, other) in it {
-        if r.authors.is_empty() {
-            r.authors = other.authors;
-        }
-        r.published = r.published.or(other.published);
-        r.doi = r.doi.or(other.doi);
-        r.arxiv_id = r.arxiv_id.or(other.arxiv_id);
-        r.pmid = r.pmid.or(other.pmid);
-        r.pdf_url = r.pdf_url.or(other.pdf_url);
-        r.snippet = r.snippet.or(other.snippet);
-        if other.abstract_text.as_ref().map_or(0, String::len)
-            > r.abstract_text.as_ref().map_or(0, String::len)
-        {
-            r.abstract_text = other.abstract_text;
-        }
+        venue: pick(&|r| r.venue.clone()),
+        publication_type: pick(&|r| r.publication_type.clone()),
+        citation_count: group.iter().filter_map(|(_, r)| r.citation_count).max(),
+        open_access,
+        retracted: group.iter().any(|(_, r)| r.retracted),
+        pmcid: pick(&|r| r.pmcid.clone()),
+        openalex_id: pick(&|r| r.openalex_id.clone()),
+        s2_id: pick(&|r| r.s2_id.clone()),
+        versions,
+        sources,
     }
-    let mut seen = Vec::new();
-    for s in sources {
-        if !seen.contains(&s) {
-            seen.push(s);
-        }
-    }
-    r.sources = seen;
-    r
 }
 
 #[cfg(test)]
@@ -352,6 +711,14 @@ mod tests {
     use super::*;
 
     const NONE: Needs = Needs { sentences: false };
+
+    fn rank(
+        query: &str,
+        records: Vec<(SourceId, SourceRecord)>,
+        needs: Needs,
+    ) -> (Vec<SearchResult>, Analysis) {
+        super::rank(query, records, needs, &Refine::default(), &BTreeMap::new())
+    }
 
     fn rec(title: &str, rank: u32) -> SourceRecord {
         SourceRecord {

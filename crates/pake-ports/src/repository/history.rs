@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use pake_domain::search::{HistoryFilter, PopularQuery, SearchRecord, SearchStats};
-use pake_domain::{Page, PageRequest, TenantId};
+use pake_domain::{Page, PageRequest, SearchId, TenantId};
 
 use crate::RepoError;
 
@@ -20,6 +20,21 @@ pub trait SearchHistoryRepository: Send + Sync {
     /// # Errors
     /// As [`SearchHistoryRepository::append`] for any of them; then none is recorded.
     async fn append_many(&self, records: &[SearchRecord]) -> Result<(), RepoError>;
+
+    /// One search of the tenant.
+    async fn get(&self, tenant: TenantId, id: SearchId) -> Result<Option<SearchRecord>, RepoError>;
+
+    /// Records one more page of a search that has fetched `pages` so far: `pages + 1`, the new
+    /// `paging` state, `added` more results. Returns whether it did: `false` when the search is
+    /// not the tenant's or another page was recorded first.
+    async fn add_page(
+        &self,
+        tenant: TenantId,
+        id: SearchId,
+        pages: u32,
+        paging: &serde_json::Value,
+        added: u32,
+    ) -> Result<bool, RepoError>;
 
     /// The tenant's searches matching `filter`, newest first, with the total.
     async fn list(

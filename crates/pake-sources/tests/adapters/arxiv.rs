@@ -31,7 +31,7 @@ async fn arxiv_parses_the_current_format_and_sends_a_proper_query() {
     let mut req = request("tidal lattice", 2);
     req.categories = vec!["cond-mat.quant-gas".into()];
     let gate = CountingGate::default();
-    let records = arxiv.search(&req, &gate).await.unwrap();
+    let records = arxiv.search(&req, &gate).await.unwrap().records;
     assert_eq!(gate.0.load(Ordering::SeqCst), 1);
     assert_eq!(records.len(), 2);
     let first = &records[0];
@@ -73,7 +73,7 @@ async fn arxiv_survives_the_migration_and_legacy_formats() {
     let migrated = arxiv
         .search(&request("migration", 5), &OpenGate)
         .await
-        .unwrap();
+        .unwrap().records;
     assert_eq!(migrated.len(), 1);
     assert_eq!(
         migrated[0].pdf_url.as_deref(),
@@ -85,7 +85,7 @@ async fn arxiv_survives_the_migration_and_legacy_formats() {
     let legacy = arxiv
         .search(&request("legacy", 5), &OpenGate)
         .await
-        .unwrap();
+        .unwrap().records;
     assert_eq!(legacy.len(), 1, "the blank entry is skipped");
     let r = &legacy[0];
     assert_eq!(r.title, "Wrapped Legacy Title");

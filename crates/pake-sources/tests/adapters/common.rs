@@ -33,17 +33,7 @@ pub(crate) fn config(server: &MockServer, key: Option<&str>) -> SourceConfig {
 }
 
 pub(crate) fn request(q: &str, max: u32) -> SourceRequest {
-    SourceRequest {
-        tenant_id: TenantId::new(),
-        query: QueryText::parse(q).unwrap(),
-        max_results: max,
-        date_from: None,
-        date_to: None,
-        categories: Vec::new(),
-        publication_types: Vec::new(),
-        sort_by_date: false,
-        abstracts: true,
-    }
+    SourceRequest::new(TenantId::new(), QueryText::parse(q).unwrap(), max)
 }
 
 pub(crate) fn atom(status: u16, body: String) -> ResponseTemplate {

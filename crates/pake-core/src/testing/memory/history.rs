@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use pake_domain::search::{HistoryFilter, PopularQuery, SearchRecord, SearchStats, SourceId};
-use pake_domain::{Page, PageRequest, TenantId};
+use pake_domain::{Page, PageRequest, SearchId, TenantId};
 use pake_ports::{Conflict, RepoError, SearchHistoryRepository};
 
 use super::{MemoryStore, State, page_of};
@@ -56,6 +56,36 @@ impl SearchHistoryRepository for MemoryStore {
         }
         s.history.extend(records.iter().cloned());
         Ok(())
+    }
+
+    async fn get(&self, tenant: TenantId, id: SearchId) -> Result<Option<SearchRecord>, RepoError> {
+        let s = self.state();
+        Ok(s.history
+            .iter()
+            .find(|r| r.tenant_id == tenant && r.id == id)
+            .cloned())
+    }
+
+    async fn add_page(
+        &self,
+        tenant: TenantId,
+        id: SearchId,
+        pages: u32,
+        paging: &serde_json::Value,
+        added: u32,
+    ) -> Result<bool, RepoError> {
+        let mut s = self.state();
+        let Some(r) = s
+            .history
+            .iter_mut()
+            .find(|r| r.tenant_id == tenant && r.id == id && r.pages == pages)
+        else {
+            return Ok(false);
+        };
+        r.pages = pages.saturating_add(1);
+        r.paging = Some(paging.clone());
+        r.result_count = r.result_count.saturating_add(added);
+        Ok(true)
     }
 
     async fn list(

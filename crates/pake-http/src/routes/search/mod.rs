@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use pake_core::search::{
-    Facets, SearchFilters, SearchInput, SearchOutcome, SearchResult, SourceStatus,
+    Facets, SearchFilters, SearchInput, SearchOutcome, SearchResult, SourceStatus, VersionKind,
+    score_method,
 };
 use pake_domain::search::SourceId;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/v1/search").post(search))
         .service(resource("/api/v1/search/").post(search))
         .service(resource("/api/v1/search/quick").post(quick))
+        .service(resource("/api/v1/search/{search_id}/more").post(more))
         .service(resource("/api/v1/search/history").get(history::history))
         .service(resource("/api/v1/search/analytics").get(history::analytics))
         .service(resource("/api/v1/search/popular").get(history::popular))
@@ -62,11 +64,34 @@ pub struct FiltersDto {
     /// arXiv categories (`cs.LG`).
     #[serde(default)]
     pub categories: Vec<String>,
-    /// PubMed publication types (`Review`).
+    /// Publication types, at most 10: `journal_article`, `review`, `preprint`,
+    /// `conference_paper`, `book`, `book_chapter`, `dataset`, … (PubMed's names such as
+    /// `Clinical Trial` work too: compared lower case, words joined by `_`).
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub publication_types: Vec<String>,
-    /// `relevance` (default) or `date`.
+    /// `relevance` (default; BM25 fused with the sources' order and a citation prior), `date`
+    /// (newest first) or `citations` (most cited first).
+    #[schema(pattern = "^(relevance|date|citations)$")]
     pub sort: Option<String>,
+    /// Published in or after this year (1000–9999; with `date_from`, the later bound wins).
+    #[schema(minimum = 1000, maximum = 9999)]
+    pub year_from: Option<i32>,
+    /// Published in or before this year (1000–9999; with `date_to`, the earlier bound wins).
+    #[schema(minimum = 1000, maximum = 9999)]
+    pub year_to: Option<i32>,
+    /// Only results with one of these authors (at most 10; matched by surname after the
+    /// merge where a source cannot filter by author).
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub authors: Vec<String>,
+    /// Only results in one of these venues (at most 10; a venue whose name contains the words).
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub venues: Vec<String>,
+    /// Only results free to read.
+    #[serde(default)]
+    pub open_access_only: bool,
 }
 
 impl From<FiltersDto> for SearchFilters {
@@ -77,11 +102,16 @@ impl From<FiltersDto> for SearchFilters {
             categories: f.categories,
             publication_types: f.publication_types,
             sort: f.sort,
+            year_from: f.year_from,
+            year_to: f.year_to,
+            authors: f.authors,
+            venues: f.venues,
+            open_access_only: f.open_access_only,
         }
     }
 }
 
-/// `web`, `arxiv`, `pubmed` as sources (an unknown one: 400 naming `sources`).
+/// Source names (an unknown one: 400 naming `sources`).
 fn parse_sources(list: &[String]) -> Result<Vec<SourceId>, ApiError> {
     Ok(list
         .iter()
@@ -96,9 +126,14 @@ fn parse_sources(list: &[String]) -> Result<Vec<SourceId>, ApiError> {
 pub struct SearchRequest {
     /// 1–500 characters after trimming. Any words: the text is data, never code.
     pub query: String,
-    /// `web`, `arxiv`, `pubmed` (default all).
+    /// `web`, `arxiv`, `pubmed`, `europepmc`, `crossref`, `openalex`, `semantic_scholar`
+    /// (default all).
     pub sources: Option<Vec<String>>,
-    /// Records per source, 1–50 (default 10).
+    /// Records asked of each source per page, 1–50 (default 20).
+    #[schema(minimum = 1, maximum = 50)]
+    pub page_size: Option<u32>,
+    /// The former name of `page_size` (used when `page_size` is absent).
+    #[schema(minimum = 1, maximum = 50)]
     pub max_results: Option<u32>,
     /// Filters.
     #[serde(default)]
@@ -120,6 +155,7 @@ impl SearchRequest {
             query: self.query,
             sources,
             max_results: self.max_results,
+            page_size: self.page_size,
             filters: self.filters.into(),
             enable_ml_enhancement: self.enable_ml_enhancement,
             enable_summarization: self.enable_summarization,
@@ -145,8 +181,57 @@ pub struct ScoreDto {
     pub bm25_normalised: f64,
     /// Reciprocal-rank fusion of the sources' own positions, relative to the best (0–1).
     pub source_rank: f64,
-    /// The formula.
+    /// `ln(1 + citations) / ln(1 + most citations of the page)` (0–1; 0 without counts).
+    pub citation_prior: f64,
+    /// The formula (the citation prior takes part when the order is by relevance and some
+    /// result of the page has a citation count).
     pub method: &'static str,
+}
+
+/// A result's identifiers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdsDto {
+    /// DOI (bare, lower case; the version of record's when both are known).
+    pub doi: Option<String>,
+    /// arXiv id (no version).
+    pub arxiv: Option<String>,
+    /// PubMed id.
+    pub pmid: Option<String>,
+    /// PubMed Central id (`PMC…`).
+    pub pmcid: Option<String>,
+    /// OpenAlex work id (`W…`).
+    pub openalex: Option<String>,
+    /// Semantic Scholar paper id.
+    pub s2: Option<String>,
+}
+
+/// How a result can be read for free.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenAccessDto {
+    /// Free to read.
+    pub is_oa: bool,
+    /// Where, when known.
+    pub url: Option<String>,
+    /// Its licence, when known.
+    pub license: Option<String>,
+}
+
+/// One version of a work.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionDto {
+    /// `preprint` or `published`.
+    #[schema(pattern = "^(preprint|published)$")]
+    pub kind: &'static str,
+    /// Its DOI.
+    pub doi: Option<String>,
+    /// Its arXiv id (an arXiv preprint).
+    pub arxiv_id: Option<String>,
+    /// Where it is.
+    pub url: Option<String>,
+    /// Its venue.
+    pub venue: Option<String>,
+    /// The source that named it.
+    pub source: String,
 }
 
 /// One merged result.
@@ -186,11 +271,58 @@ pub struct ResultDto {
     /// Extractive summary (when asked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Journal, proceedings or repository.
+    pub venue: Option<String>,
+    /// Publication type (`journal_article`, `preprint`, `review`, …).
+    pub publication_type: Option<String>,
+    /// Citations (the most any source counts).
+    pub citation_count: Option<u32>,
+    /// Open access, when a source says.
+    pub open_access: Option<OpenAccessDto>,
+    /// A source marks it retracted.
+    pub retracted: bool,
+    /// Every identifier known.
+    pub ids: IdsDto,
+    /// Its preprint and published versions, when both are known (else empty).
+    pub versions: Vec<VersionDto>,
 }
 
 impl From<SearchResult> for ResultDto {
     fn from(r: SearchResult) -> Self {
+        let ids = IdsDto {
+            doi: r.doi.clone(),
+            arxiv: r.arxiv_id.clone(),
+            pmid: r.pmid.clone(),
+            pmcid: r.pmcid.clone(),
+            openalex: r.openalex_id.clone(),
+            s2: r.s2_id.clone(),
+        };
         Self {
+            venue: r.venue,
+            publication_type: r.publication_type,
+            citation_count: r.citation_count,
+            open_access: r.open_access.map(|o| OpenAccessDto {
+                is_oa: o.is_oa,
+                url: o.url,
+                license: o.license,
+            }),
+            retracted: r.retracted,
+            ids,
+            versions: r
+                .versions
+                .into_iter()
+                .map(|v| VersionDto {
+                    kind: match v.kind {
+                        VersionKind::Preprint => "preprint",
+                        VersionKind::Published => "published",
+                    },
+                    doi: v.doi,
+                    arxiv_id: v.arxiv_id,
+                    url: v.url,
+                    venue: v.venue,
+                    source: v.source.as_str().to_owned(),
+                })
+                .collect(),
             title: r.title,
             url: r.url,
             source: r.source,
@@ -208,7 +340,8 @@ impl From<SearchResult> for ResultDto {
                 bm25: r.score.bm25,
                 bm25_normalised: r.score.bm25_normalised,
                 source_rank: r.score.source_rank,
-                method: "0.7 × bm25_normalised + 0.3 × source_rank",
+                citation_prior: r.score.citation_prior,
+                method: score_method(r.score.with_citations),
             },
             summary: r.summary,
         }
@@ -227,6 +360,10 @@ pub struct SourceStatusDto {
     /// Why, when it did not answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The search's filters this source applied upstream (`dates`, `authors`, `venues`,
+    /// `publication_types`, `open_access`, `categories`, `sort`); the others were applied to
+    /// the merged results.
+    pub filters_applied: Vec<&'static str>,
 }
 
 fn status_map(status: BTreeMap<SourceId, SourceStatus>) -> BTreeMap<String, SourceStatusDto> {
@@ -240,6 +377,7 @@ fn status_map(status: BTreeMap<SourceId, SourceStatus>) -> BTreeMap<String, Sour
                     results: s.results,
                     ms: s.ms,
                     detail: s.detail,
+                    filters_applied: s.filters_applied.iter().map(|f| f.as_str()).collect(),
                 },
             )
         })
@@ -274,6 +412,10 @@ pub struct SearchResponse {
     pub expanded_terms: Option<Vec<String>>,
     /// Counts over the merged results.
     pub facets: FacetsDto,
+    /// Which page of the search this is (1 for its first).
+    pub page: u32,
+    /// The next page's cursor for `POST /api/v1/search/{search_id}/more`; null at the end.
+    pub next_cursor: Option<String>,
 }
 
 /// Counts over a search's merged results, to narrow it by.
@@ -283,6 +425,12 @@ pub struct FacetsDto {
     pub year: BTreeMap<String, u32>,
     /// Results each source found (`"arxiv": 10`; a result two sources found counts for both).
     pub source: BTreeMap<String, u32>,
+    /// Results per venue (the 20 most frequent).
+    pub venue: BTreeMap<String, u32>,
+    /// Results per publication type.
+    pub publication_type: BTreeMap<String, u32>,
+    /// Results by open access (`"true"`, `"false"`; unknown not counted).
+    pub open_access: BTreeMap<String, u32>,
 }
 
 impl From<Facets> for FacetsDto {
@@ -297,6 +445,13 @@ impl From<Facets> for FacetsDto {
                 .source
                 .into_iter()
                 .map(|(s, n)| (s.as_str().to_owned(), n))
+                .collect(),
+            venue: f.venue,
+            publication_type: f.publication_type,
+            open_access: f
+                .open_access
+                .into_iter()
+                .map(|(oa, n)| (oa.to_string(), n))
                 .collect(),
         }
     }
@@ -316,6 +471,8 @@ impl From<SearchOutcome> for SearchResponse {
             key_topics: o.key_topics,
             expanded_terms: o.expanded_terms,
             facets: o.facets.into(),
+            page: o.page,
+            next_cursor: o.next_cursor,
         }
     }
 }
@@ -347,6 +504,42 @@ pub async fn quick(
     body: Json<QuickRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let outcome = state.services.search.quick(&auth.0, &body.query).await?;
+    state.metrics.observe_search(&outcome);
+    Ok(HttpResponse::Ok().json(SearchResponse::from(outcome)))
+}
+
+/// Where to continue a search.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoreRequest {
+    /// The `next_cursor` of the search's latest page.
+    #[schema(max_length = 200)]
+    pub cursor: String,
+}
+
+/// The next page of one of the caller's searches: each source that has more is asked where it
+/// left off (same pacing and limits), results earlier pages returned are left out, and the page
+/// is recorded on the same history entry. A cursor not of the caller's searches is a 404 (like a
+/// missing search); one already used, or a search with no more pages, a 409.
+#[utoipa::path(post, path = "/api/v1/search/{search_id}/more", tag = "search",
+    security(("bearer" = [])),
+    params(("search_id" = String, Path, description = "The search's id")),
+    request_body = MoreRequest,
+    responses((status = 200, body = SearchResponse), (status = 400, body = crate::error::Problem),
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
+pub async fn more(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<MoreRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = pake_domain::SearchId::parse(&path).map_err(|_| ApiError::from(pake_core::CoreError::NotFound))?;
+    let outcome = state
+        .services
+        .search
+        .more(&auth.0, id, &body.cursor)
+        .await?;
     state.metrics.observe_search(&outcome);
     Ok(HttpResponse::Ok().json(SearchResponse::from(outcome)))
 }

@@ -85,6 +85,9 @@ pub struct SavedSearchRequest {
     pub sources: Option<Vec<String>>,
     /// Records per source.
     pub max_results: Option<u32>,
+    /// Records asked of each source per page, 1–50 (default 20).
+    #[schema(minimum = 1, maximum = 50)]
+    pub page_size: Option<u32>,
     /// Filters.
     pub filters: Option<FiltersDto>,
     /// Key topics.
@@ -103,6 +106,7 @@ impl SavedSearchRequest {
                     query,
                     sources: self.sources,
                     max_results: self.max_results,
+                    page_size: self.page_size,
                     filters: self.filters.unwrap_or_default(),
                     enable_ml_enhancement: self.enable_ml_enhancement,
                     enable_summarization: self.enable_summarization,

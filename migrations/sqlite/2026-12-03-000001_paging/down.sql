@@ -1,0 +1,2 @@
+ALTER TABLE search_history DROP COLUMN paging;
+ALTER TABLE search_history DROP COLUMN pages;
