@@ -40,7 +40,7 @@ pub struct Crossref {
     config: SourceConfig,
     client: reqwest::Client,
     mailto: String,
-    /// The spacing Crossref's last answer asked for, and when the next request may go.
+    /// The spacing Crossref's last answer asked for, and when the last request went (or will).
     spacing: Mutex<(Duration, Option<Instant>)>,
 }
 
@@ -62,8 +62,9 @@ impl Crossref {
         let wait = {
             let mut s = self.spacing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let now = Instant::now();
-            let at = s.1.filter(|t| *t > now).unwrap_or(now);
-            s.1 = Some(at + s.0);
+            // the last request's time plus the spacing asked, never in the past
+            let at = s.1.map_or(now, |last| (last + s.0).max(now));
+            s.1 = Some(at);
             at - now
         };
         if !wait.is_zero() {

@@ -9,5 +9,9 @@
 
 mod arxiv;
 mod common;
+mod crossref;
+mod europepmc;
 mod firecrawl;
+mod openalex;
 mod pubmed;
+mod semantic_scholar;
