@@ -335,7 +335,13 @@ impl SearchSource for Arxiv {
         if text.trim_start().starts_with('<') {
             let (records, total) = parse_feed(&text, body.status)?;
             return Ok(SourcePage {
-                next: paging::next_offset(start, request.max_results, records.len(), total, MAX_DEPTH),
+                next: paging::next_offset(
+                    start,
+                    request.max_results,
+                    records.len(),
+                    total,
+                    MAX_DEPTH,
+                ),
                 records,
                 applied: applied(request),
             });

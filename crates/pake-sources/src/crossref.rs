@@ -60,7 +60,10 @@ impl Crossref {
     /// Waits until the spacing of Crossref's last `x-rate-limit-*` headers allows a request.
     async fn wait_spacing(&self) {
         let wait = {
-            let mut s = self.spacing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut s = self
+                .spacing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let now = Instant::now();
             // the last request's time plus the spacing asked, never in the past
             let at = s.1.map_or(now, |last| (last + s.0).max(now));
@@ -74,7 +77,10 @@ impl Crossref {
 
     fn follow(&self, headers: &HeaderMap) {
         if let Some(interval) = spacing(headers) {
-            let mut s = self.spacing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut s = self
+                .spacing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             s.0 = interval;
         }
     }
@@ -85,7 +91,11 @@ pub(crate) fn spacing(headers: &HeaderMap) -> Option<Duration> {
     let get = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
     let limit: u32 = get("x-rate-limit-limit")?.parse().ok().filter(|n| *n > 0)?;
     let interval = get("x-rate-limit-interval")?;
-    let secs: u64 = interval.strip_suffix('s').unwrap_or(interval).parse().ok()?;
+    let secs: u64 = interval
+        .strip_suffix('s')
+        .unwrap_or(interval)
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs.clamp(1, 3600)) / limit)
 }
 
@@ -159,17 +169,25 @@ pub(crate) fn record(item: &Value, rank: u32) -> Option<SourceRecord> {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
-            (!name.is_empty()).then_some(name).or_else(|| text(a, &["name"]))
+            (!name.is_empty())
+                .then_some(name)
+                .or_else(|| text(a, &["name"]))
         })
         .collect();
-    let published = ["published", "published-print", "published-online", "issued", "created"]
-        .iter()
-        .find_map(|k| {
-            array(item, &[k, "date-parts"])
-                .first()
-                .and_then(Value::as_array)
-                .and_then(|p| json::date_parts(p))
-        });
+    let published = [
+        "published",
+        "published-print",
+        "published-online",
+        "issued",
+        "created",
+    ]
+    .iter()
+    .find_map(|k| {
+        array(item, &[k, "date-parts"])
+            .first()
+            .and_then(Value::as_array)
+            .and_then(|p| json::date_parts(p))
+    });
     let kind = text(item, &["type"]);
     let preprint = kind.as_deref() == Some("posted-content")
         && text(item, &["subtype"]).is_none_or(|s| s == "preprint");
@@ -252,7 +270,10 @@ pub(crate) fn parse(value: &Value) -> Result<(Vec<SourceRecord>, Option<u64>), S
             records.push(r);
         }
     }
-    Ok((records, message.get("total-results").and_then(Value::as_u64)))
+    Ok((
+        records,
+        message.get("total-results").and_then(Value::as_u64),
+    ))
 }
 
 #[async_trait]
@@ -336,7 +357,11 @@ mod tests {
             )
         );
         r.publication_types.push("poem".into());
-        assert_eq!(filter(&r).1, vec![Filter::Dates], "an unknown type is not sent");
+        assert_eq!(
+            filter(&r).1,
+            vec![Filter::Dates],
+            "an unknown type is not sent"
+        );
         let mut h = HeaderMap::new();
         h.insert("x-rate-limit-limit", HeaderValue::from_static("10"));
         h.insert("x-rate-limit-interval", HeaderValue::from_static("1s"));

@@ -6,6 +6,8 @@ use pake_ports::{
     Filter, OpenAccess, SearchSource, SortOrder, SourceAvailability, SourceError, SourcePage,
     SourceRecord, SourceRequest, UpstreamGate, publication_type,
 };
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use crate::http::{self, SourceConfig};
@@ -67,12 +69,15 @@ pub(crate) fn query(request: &SourceRequest) -> Option<String> {
     }
     let mut q = format!("({words})");
     if request.has(Filter::Dates) {
-        let day = |d: Option<time::Date>, default: &str| d.map_or_else(|| default.to_owned(), |d| d.to_string());
-        q.push_str(&format!(
+        let day = |d: Option<time::Date>, default: &str| {
+            d.map_or_else(|| default.to_owned(), |d| d.to_string())
+        };
+        let _ = write!(
+            q,
             " AND FIRST_PDATE:[{} TO {}]",
             day(request.date_from, "1000-01-01"),
             day(request.date_to, "9999-12-31")
-        ));
+        );
     }
     let (preprints, types): (Vec<String>, Vec<String>) = request
         .publication_types
@@ -80,14 +85,20 @@ pub(crate) fn query(request: &SourceRequest) -> Option<String> {
         .cloned()
         .partition(|t| t == "preprint");
     let mut kinds: Vec<String> = Vec::new();
-    if let Some(t) = any_of("PUB_TYPE", &types.iter().map(|t| t.replace('_', " ")).collect::<Vec<_>>()) {
+    if let Some(t) = any_of(
+        "PUB_TYPE",
+        &types
+            .iter()
+            .map(|t| t.replace('_', " "))
+            .collect::<Vec<_>>(),
+    ) {
         kinds.push(t);
     }
     if !preprints.is_empty() {
         kinds.push("SRC:PPR".into());
     }
     if !kinds.is_empty() {
-        q.push_str(&format!(" AND ({})", kinds.join(" OR ")));
+        let _ = write!(q, " AND ({})", kinds.join(" OR "));
     }
     for clause in [
         any_of("AUTH", &request.authors),
@@ -149,9 +160,12 @@ fn record(r: &Value, rank: u32) -> Option<SourceRecord> {
     let oa_url = array(r, &["fullTextUrlList", "fullTextUrl"])
         .iter()
         .filter(|u| u.get("availabilityCode").and_then(Value::as_str) == Some("OA"))
-        .filter_map(|u| text(u, &["url"]))
-        .next()
-        .or_else(|| pmcid.as_ref().map(|p| format!("https://europepmc.org/articles/{p}")));
+        .find_map(|u| text(u, &["url"]))
+        .or_else(|| {
+            pmcid
+                .as_ref()
+                .map(|p| format!("https://europepmc.org/articles/{p}"))
+        });
     let pdf_url = array(r, &["fullTextUrlList", "fullTextUrl"])
         .iter()
         .filter(|u| {
@@ -171,7 +185,9 @@ fn record(r: &Value, rank: u32) -> Option<SourceRecord> {
         pmid: text(r, &["pmid"]),
         url: format!("https://europepmc.org/article/{src}/{id}"),
         pdf_url,
-        abstract_text: text(r, &["abstractText"]).map(|a| json::strip_markup(&a)).filter(|a| !a.is_empty()),
+        abstract_text: text(r, &["abstractText"])
+            .map(|a| json::strip_markup(&a))
+            .filter(|a| !a.is_empty()),
         snippet: None,
         rank,
         venue: text(r, &["journalInfo", "journal", "title"])
@@ -195,7 +211,10 @@ fn record(r: &Value, rank: u32) -> Option<SourceRecord> {
 
 /// Parses a 200 answer sent for `cursor`: its records and the next cursor (absent, echoed
 /// back, or after an empty page: the end). JSON without `hitCount` is not an answer.
-pub(crate) fn parse(value: &Value, cursor: &str) -> Result<(Vec<SourceRecord>, Option<String>), SourceError> {
+pub(crate) fn parse(
+    value: &Value,
+    cursor: &str,
+) -> Result<(Vec<SourceRecord>, Option<String>), SourceError> {
     if value.get("hitCount").is_none() {
         return Err(SourceError::InvalidResponse(
             "Europe PMC: no hitCount in the answer".into(),
@@ -208,8 +227,7 @@ pub(crate) fn parse(value: &Value, cursor: &str) -> Result<(Vec<SourceRecord>, O
             records.push(record);
         }
     }
-    let next = text(value, &["nextCursorMark"])
-        .filter(|n| n != cursor && !records.is_empty());
+    let next = text(value, &["nextCursorMark"]).filter(|n| n != cursor && !records.is_empty());
     Ok((records, next))
 }
 
@@ -266,7 +284,10 @@ impl SearchSource for EuropePmc {
             // an HTML error page, or XML when the format was lost: not an answer
             return Err(SourceError::Upstream {
                 status: 200,
-                message: format!("not JSON: {}", body.message().chars().take(80).collect::<String>()),
+                message: format!(
+                    "not JSON: {}",
+                    body.message().chars().take(80).collect::<String>()
+                ),
             });
         };
         let (records, next) = parse(&value, &cursor)?;
@@ -286,7 +307,11 @@ mod tests {
 
     #[test]
     fn filters_become_europe_pmc_syntax() {
-        let mut r = SourceRequest::new(TenantId::new(), QueryText::parse("malaria (vaccine)").unwrap(), 10);
+        let mut r = SourceRequest::new(
+            TenantId::new(),
+            QueryText::parse("malaria (vaccine)").unwrap(),
+            10,
+        );
         assert_eq!(query(&r).as_deref(), Some("(malaria vaccine)"));
         r.date_from = Some(time::macros::date!(2020 - 01 - 01));
         r.authors = vec!["Hill AV".into()];

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use pake_domain::search::SourceId;
 use pake_ports::{
-    Filter, SearchSource, SourceAvailability, SourceError, SourcePage, SourceRecord,
-    SourceRequest, UpstreamGate,
+    Filter, SearchSource, SourceAvailability, SourceError, SourcePage, SourceRecord, SourceRequest,
+    UpstreamGate,
 };
 use serde_json::{Value, json};
 
@@ -144,7 +144,9 @@ impl SearchSource for Firecrawl {
             return Err(SourceError::Unavailable);
         };
         let start = paging::offset(request).min(MAX_DEPTH);
-        let limit = start.saturating_add(request.max_results).clamp(1, MAX_DEPTH);
+        let limit = start
+            .saturating_add(request.max_results)
+            .clamp(1, MAX_DEPTH);
         let mut body = json!({
             "query": request.query.as_str(),
             "limit": limit,
@@ -176,9 +178,17 @@ impl SearchSource for Firecrawl {
                         r
                     })
                     .collect();
-                let total = (u32::try_from(got).map_or(false, |g| g < limit)).then_some(got as u64);
+                let total = u32::try_from(got)
+                    .is_ok_and(|g| g < limit)
+                    .then(|| u64::try_from(got).unwrap_or(u64::MAX));
                 Ok(SourcePage {
-                    next: paging::next_offset(start, request.max_results, records.len(), total, MAX_DEPTH),
+                    next: paging::next_offset(
+                        start,
+                        request.max_results,
+                        records.len(),
+                        total,
+                        MAX_DEPTH,
+                    ),
                     records,
                     applied: request.applied(&[Filter::Dates]),
                 })

@@ -124,15 +124,23 @@ mod tests {
     #[test]
     fn markup_is_stripped_and_entities_decoded() {
         assert_eq!(
-            strip_markup("<jats:title>Abstract</jats:title><jats:p>Fish &amp; chips <i>x</i>.</jats:p>"),
+            strip_markup(
+                "<jats:title>Abstract</jats:title><jats:p>Fish &amp; chips <i>x</i>.</jats:p>"
+            ),
             "Abstract Fish & chips x."
         );
-        assert_eq!(strip_markup("<h4>Objective</h4>To test 3 &lt; 4."), "Objective To test 3 < 4.");
+        assert_eq!(
+            strip_markup("<h4>Objective</h4>To test 3 &lt; 4."),
+            "Objective To test 3 < 4."
+        );
     }
 
     #[test]
     fn dates_may_be_partial() {
-        assert_eq!(date("2024-05-08"), Some(time::macros::date!(2024 - 05 - 08)));
+        assert_eq!(
+            date("2024-05-08"),
+            Some(time::macros::date!(2024 - 05 - 08))
+        );
         assert_eq!(date("2024"), Some(time::macros::date!(2024 - 01 - 01)));
         assert_eq!(date("2024-13-01"), None);
         assert_eq!(date(""), None);

@@ -82,7 +82,10 @@ pub(crate) fn filter(request: &SourceRequest) -> (Option<String>, Vec<Filter>) {
         parts.push("is_oa:true".into());
         supported.push(Filter::OpenAccess);
     }
-    ((!parts.is_empty()).then(|| parts.join(",")), request.applied(&supported))
+    (
+        (!parts.is_empty()).then(|| parts.join(",")),
+        request.applied(&supported),
+    )
 }
 
 /// The abstract an inverted index (`{"word": [positions]}`) spells, words in position order.
@@ -132,7 +135,9 @@ pub(crate) fn record(w: &Value, rank: u32) -> Option<SourceRecord> {
             .unwrap_or_default(),
         authors: array(w, &["authorships"])
             .iter()
-            .filter_map(|a| text(a, &["author", "display_name"]).or_else(|| text(a, &["raw_author_name"])))
+            .filter_map(|a| {
+                text(a, &["author", "display_name"]).or_else(|| text(a, &["raw_author_name"]))
+            })
             .collect(),
         published: text(w, &["publication_date"])
             .and_then(|d| json::date(&d))
@@ -249,7 +254,10 @@ mod tests {
     #[test]
     fn abstracts_are_rebuilt_in_position_order() {
         let index = serde_json::json!({"world": [1], "Hello": [0], "again": [3], "hello": [2]});
-        assert_eq!(rebuild_abstract(&index).as_deref(), Some("Hello world hello again"));
+        assert_eq!(
+            rebuild_abstract(&index).as_deref(),
+            Some("Hello world hello again")
+        );
         assert_eq!(rebuild_abstract(&serde_json::json!({})), None);
         assert_eq!(rebuild_abstract(&Value::Null), None);
     }

@@ -24,7 +24,7 @@ pub(crate) fn next_offset(
     limit: u32,
 ) -> Option<String> {
     let next = start.checked_add(asked)?;
-    let short = u32::try_from(got).map_or(false, |g| g < asked);
+    let short = u32::try_from(got).is_ok_and(|g| g < asked);
     let end = match total {
         Some(total) => u64::from(next) >= total,
         None => short,
@@ -38,12 +38,18 @@ mod tests {
 
     #[test]
     fn pages_end_at_the_total_a_short_page_or_the_limit() {
-        assert_eq!(next_offset(0, 10, 10, Some(25), 1000).as_deref(), Some("10"));
+        assert_eq!(
+            next_offset(0, 10, 10, Some(25), 1000).as_deref(),
+            Some("10")
+        );
         assert_eq!(next_offset(20, 10, 5, Some(25), 1000), None);
         assert_eq!(next_offset(0, 10, 10, None, 1000).as_deref(), Some("10"));
         assert_eq!(next_offset(0, 10, 7, None, 1000), None);
         assert_eq!(next_offset(0, 10, 0, Some(25), 1000), None);
-        assert_eq!(next_offset(980, 10, 10, Some(5000), 1000).as_deref(), Some("990"));
+        assert_eq!(
+            next_offset(980, 10, 10, Some(5000), 1000).as_deref(),
+            Some("990")
+        );
         assert_eq!(next_offset(990, 10, 10, Some(5000), 1000), None);
     }
 }

@@ -130,7 +130,8 @@ pub(crate) fn record(p: &Value, rank: u32) -> Option<SourceRecord> {
             .or_else(|| count(p, &["year"]).and_then(|y| json::date(&y.to_string()))),
         doi,
         arxiv_id,
-        pmid: text(p, &["externalIds", "PubMed"]).or_else(|| count(p, &["externalIds", "PubMed"]).map(|n| n.to_string())),
+        pmid: text(p, &["externalIds", "PubMed"])
+            .or_else(|| count(p, &["externalIds", "PubMed"]).map(|n| n.to_string())),
         url: text(p, &["url"])
             .unwrap_or_else(|| format!("https://www.semanticscholar.org/paper/{s2_id}")),
         pdf_url: pdf.clone(),
@@ -138,7 +139,11 @@ pub(crate) fn record(p: &Value, rank: u32) -> Option<SourceRecord> {
         snippet: None,
         rank,
         venue,
-        publication_type: if preprint { Some("preprint".into()) } else { kind },
+        publication_type: if preprint {
+            Some("preprint".into())
+        } else {
+            kind
+        },
         citation_count: count(p, &["citationCount"]),
         open_access: is_oa.map(|is_oa| OpenAccess {
             is_oa: is_oa || pdf.is_some(),
@@ -147,7 +152,13 @@ pub(crate) fn record(p: &Value, rank: u32) -> Option<SourceRecord> {
         }),
         pmcid: text(p, &["externalIds", "PubMedCentral"])
             .or_else(|| count(p, &["externalIds", "PubMedCentral"]).map(|n| n.to_string()))
-            .map(|id| if id.starts_with("PMC") { id } else { format!("PMC{id}") }),
+            .map(|id| {
+                if id.starts_with("PMC") {
+                    id
+                } else {
+                    format!("PMC{id}")
+                }
+            }),
         s2_id: Some(s2_id),
         preprint,
         ..SourceRecord::default()
@@ -196,14 +207,24 @@ impl SearchSource for SemanticScholar {
             .query
             .as_str()
             .chars()
-            .map(|c| if c.is_alphanumeric() || matches!(c, '"' | '.' | '\'' | '-') { c } else { ' ' })
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '"' | '.' | '\'' | '-') {
+                    c
+                } else {
+                    ' '
+                }
+            })
             .collect();
         let words = collapse(&words.replace(" -", " "));
         if words.replace('"', "").trim().is_empty() {
             return Ok(SourcePage::last(Vec::new()));
         }
         let start = paging::offset(request).min(MAX_DEPTH);
-        let limit = request.max_results.clamp(1, 100).min(MAX_DEPTH - start).max(1);
+        let limit = request
+            .max_results
+            .clamp(1, 100)
+            .min(MAX_DEPTH - start)
+            .max(1);
         let (filter_params, applied) = filters(request);
         let mut params = vec![
             ("query", words),
@@ -268,7 +289,12 @@ mod tests {
         );
         assert_eq!(
             applied,
-            vec![Filter::Dates, Filter::Venues, Filter::PublicationTypes, Filter::OpenAccess]
+            vec![
+                Filter::Dates,
+                Filter::Venues,
+                Filter::PublicationTypes,
+                Filter::OpenAccess
+            ]
         );
     }
 }

@@ -1,13 +1,13 @@
 //! `SearchHistoryRepository` on SQLite.
 
 use async_trait::async_trait;
+use diesel::OptionalExtension;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use pake_domain::search::{
     HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SourceId,
 };
 use pake_domain::{Page, PageRequest, SavedSearchId, SearchId, TenantId, UserId};
-use diesel::OptionalExtension;
 use pake_ports::{RepoError, SearchHistoryRepository};
 use time::Date;
 use time::macros::format_description;

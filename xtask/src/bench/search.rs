@@ -94,7 +94,9 @@ pub(super) fn tenant_admin(
 pub(super) fn uncached(port: u16, token: &str, n: usize) -> Result<Vec<Duration>, String> {
     let mut times = Vec::with_capacity(n);
     for i in 0..n {
-        let body = format!(r#"{{"query":"vortex lattices uncached {i}","max_results":10}}"#);
+        let body = format!(
+            r#"{{"query":"vortex lattices uncached {i}","sources":["arxiv","pubmed","web"],"max_results":10}}"#
+        );
         let started = Instant::now();
         let (status, answer) = call(port, "POST", "/api/v1/search/", Some(token), Some(&body))?;
         let took = started.elapsed();
@@ -251,7 +253,8 @@ pub(super) async fn search_scenarios(
             ms(sum)
         ),
     }];
-    let body = r#"{"query":"vortex lattices cached","max_results":10}"#;
+    let body =
+        r#"{"query":"vortex lattices cached","sources":["arxiv","pubmed","web"],"max_results":10}"#;
     let spec = RequestSpec::new(
         "POST",
         "/api/v1/search/",

@@ -238,10 +238,9 @@ impl SearchConfig {
         let default = match id {
             SourceId::Arxiv => 3000,
             SourceId::Pubmed if self.pubmed.api_key.is_some() => 100,
-            SourceId::Pubmed => 334,
+            SourceId::Pubmed | SourceId::Crossref => 334,
             SourceId::Web | SourceId::Openalex => 100,
             SourceId::Europepmc => 200,
-            SourceId::Crossref => 334,
             SourceId::SemanticScholar => 1000,
         };
         let configured = self.upstream(id).interval_ms;

@@ -164,17 +164,33 @@ pub async fn history_pages(r: &Repositories) {
     let alice = fixtures::user(t.id, "alice", Role::User);
     r.users.create(&alice, None).await.unwrap();
     let mut s = fixtures::search(&alice, "paged", &[SourceId::Crossref], fixtures::now());
-    s.paging = Some(serde_json::json!({"next": {"crossref": "20"}, "note": "é \u{1F600} ' \" ;--"}));
+    s.paging =
+        Some(serde_json::json!({"next": {"crossref": "20"}, "note": "é \u{1F600} ' \" ;--"}));
     r.history.append(&s).await.unwrap();
     let read = r.history.get(t.id, s.id).await.unwrap().expect("stored");
     assert_eq!(read.pages, 1);
     assert_eq!(read.paging, s.paging);
     assert_eq!(read.result_count, 10);
-    assert!(r.history.get(other.id, s.id).await.unwrap().is_none(), "not another tenant's");
-    assert!(r.history.get(t.id, pake_domain::SearchId::new()).await.unwrap().is_none());
+    assert!(
+        r.history.get(other.id, s.id).await.unwrap().is_none(),
+        "not another tenant's"
+    );
+    assert!(
+        r.history
+            .get(t.id, pake_domain::SearchId::new())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let state = serde_json::json!({"next": {"crossref": "40"}});
-    assert!(!r.history.add_page(other.id, s.id, 1, &state, 5).await.unwrap(), "other tenant");
+    assert!(
+        !r.history
+            .add_page(other.id, s.id, 1, &state, 5)
+            .await
+            .unwrap(),
+        "other tenant"
+    );
     assert!(r.history.add_page(t.id, s.id, 1, &state, 5).await.unwrap());
     assert!(
         !r.history.add_page(t.id, s.id, 1, &state, 5).await.unwrap(),

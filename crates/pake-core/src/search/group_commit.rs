@@ -202,11 +202,7 @@ mod tests {
         async fn append_many(&self, _: &[SearchRecord]) -> Result<(), RepoError> {
             Err((self.error)())
         }
-        async fn get(
-            &self,
-            _: TenantId,
-            _: SearchId,
-        ) -> Result<Option<SearchRecord>, RepoError> {
+        async fn get(&self, _: TenantId, _: SearchId) -> Result<Option<SearchRecord>, RepoError> {
             Err(RepoError::NotFound)
         }
         async fn add_page(

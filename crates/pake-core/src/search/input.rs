@@ -137,9 +137,56 @@ pub(super) fn validate(input: &SearchInput, quick: bool) -> Result<Plan, CoreErr
         return Err(invalid(size_field, Reason::OutOfRange { min: 1, max: 50 }));
     }
     let f = &input.filters;
-    for (field, year) in [("filters.year_from", f.year_from), ("filters.year_to", f.year_to)] {
+    let Narrowing {
+        date_from,
+        date_to,
+        sort,
+        publication_types,
+    } = narrowing(f)?;
+    let enhance = input.enable_ml_enhancement.unwrap_or(true);
+    Ok(Plan {
+        query,
+        sources,
+        skipped,
+        quick,
+        max_results,
+        filters: SearchFilters {
+            authors: f.authors.iter().map(|a| a.trim().to_owned()).collect(),
+            venues: f.venues.iter().map(|v| v.trim().to_owned()).collect(),
+            ..f.clone()
+        },
+        date_from,
+        date_to,
+        publication_types,
+        sort,
+        enhance,
+        summarise: input.enable_summarization.unwrap_or(enhance),
+    })
+}
+
+/// What a search's filters come to: the date range (years folded in), the order, the types in
+/// the common vocabulary.
+struct Narrowing {
+    date_from: Option<time::Date>,
+    date_to: Option<time::Date>,
+    sort: SortOrder,
+    publication_types: Vec<String>,
+}
+
+/// Validates the filters.
+fn narrowing(f: &SearchFilters) -> Result<Narrowing, CoreError> {
+    for (field, year) in [
+        ("filters.year_from", f.year_from),
+        ("filters.year_to", f.year_to),
+    ] {
         if year.is_some_and(|y| !(1000..=9999).contains(&y)) {
-            return Err(invalid(field, Reason::OutOfRange { min: 1000, max: 9999 }));
+            return Err(invalid(
+                field,
+                Reason::OutOfRange {
+                    min: 1000,
+                    max: 9999,
+                },
+            ));
         }
     }
     let first_day = |y: i32| time::Date::from_calendar_date(y, time::Month::January, 1).ok();
@@ -180,9 +227,10 @@ pub(super) fn validate(input: &SearchInput, quick: bool) -> Result<Plan, CoreErr
                 let t = t.trim();
                 !t.is_empty()
                     && t.chars().count() <= 100
-                    && t
-                        .chars()
-                        .all(|ch| ch.is_alphanumeric() || matches!(ch, ' ' | '-' | ',' | '.' | '\'' | '_' | '&' | ':'))
+                    && t.chars().all(|ch| {
+                        ch.is_alphanumeric()
+                            || matches!(ch, ' ' | '-' | ',' | '.' | '\'' | '_' | '&' | ':')
+                    })
             })
     };
     if !names_ok(&f.publication_types) || f.publication_types.iter().any(|t| t.len() > 64) {
@@ -200,28 +248,18 @@ pub(super) fn validate(input: &SearchInput, quick: bool) -> Result<Plan, CoreErr
         Some("citations") => SortOrder::Citations,
         Some(_) => return Err(invalid("filters.sort", Reason::UnknownValue)),
     };
-    let mut publication_types: Vec<String> =
-        f.publication_types.iter().map(|t| publication_type(t)).collect();
+    let mut publication_types: Vec<String> = f
+        .publication_types
+        .iter()
+        .map(|t| publication_type(t))
+        .collect();
     publication_types.sort();
     publication_types.dedup();
-    let enhance = input.enable_ml_enhancement.unwrap_or(true);
-    Ok(Plan {
-        query,
-        sources,
-        skipped,
-        quick,
-        max_results,
-        filters: SearchFilters {
-            authors: f.authors.iter().map(|a| a.trim().to_owned()).collect(),
-            venues: f.venues.iter().map(|v| v.trim().to_owned()).collect(),
-            ..f.clone()
-        },
+    Ok(Narrowing {
         date_from,
         date_to,
-        publication_types,
         sort,
-        enhance,
-        summarise: input.enable_summarization.unwrap_or(enhance),
+        publication_types,
     })
 }
 

@@ -205,7 +205,8 @@ impl Facets {
             }
         }
         if f.venue.len() > VENUE_FACETS {
-            let mut by_count: Vec<(String, u32)> = std::mem::take(&mut f.venue).into_iter().collect();
+            let mut by_count: Vec<(String, u32)> =
+                std::mem::take(&mut f.venue).into_iter().collect();
             by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             f.venue = by_count.into_iter().take(VENUE_FACETS).collect();
         }
@@ -368,7 +369,14 @@ impl SearchService {
             .map(|s| (*s, "not chosen for this query"))
             .collect();
         let page = self
-            .page(caller, &plan, &from_start, &skipped, Vec::new(), started + allowed)
+            .page(
+                caller,
+                &plan,
+                &from_start,
+                &skipped,
+                Vec::new(),
+                started + allowed,
+            )
             .await;
         let mut paging = Paging {
             input: input.clone(),
@@ -379,14 +387,7 @@ impl SearchService {
         paging.remember(page.results.iter().flat_map(rank::result_keys));
         let execution_ms = millis(started.elapsed());
         let id = self
-            .remember(
-                caller,
-                &plan,
-                &page,
-                execution_ms,
-                saved,
-                &paging,
-            )
+            .remember(caller, &plan, &page, execution_ms, saved, &paging)
             .await?;
         let next_cursor = paging.has_more(1).then(|| paging::cursor(id, 1));
         Ok(Self::outcome(id, &plan, page, execution_ms, 1, next_cursor))
@@ -407,6 +408,8 @@ impl SearchService {
         id: SearchId,
         cursor: &str,
     ) -> Result<SearchOutcome, CoreError> {
+        const NO_MORE: &str = "this search has no more pages";
+        const USED: &str = "this cursor was used already: continue from the latest page's cursor";
         self.access.authorize(caller, Permission::Search)?;
         let (named, pages) = paging::parse_cursor(cursor)
             .filter(|(named, _)| *named == id)
@@ -417,8 +420,6 @@ impl SearchService {
             .await?
             .filter(|r| r.user_id == caller.user_id && r.id == named)
             .ok_or(CoreError::NotFound)?;
-        const NO_MORE: &str = "this search has no more pages";
-        const USED: &str = "this cursor was used already: continue from the latest page's cursor";
         let mut paging: Paging = record
             .paging
             .and_then(|v| serde_json::from_value(v).ok())
@@ -438,7 +439,11 @@ impl SearchService {
             .iter()
             .filter(|s| !paging.next.contains_key(s))
             .map(|s| (*s, "no more results"))
-            .chain(plan.skipped.iter().map(|s| (*s, "not chosen for this query")))
+            .chain(
+                plan.skipped
+                    .iter()
+                    .map(|s| (*s, "not chosen for this query")),
+            )
             .collect();
         plan.sources.retain(|s| paging.next.contains_key(s));
         let page = self
@@ -466,7 +471,14 @@ impl SearchService {
         let next_cursor = paging
             .has_more(pages + 1)
             .then(|| paging::cursor(id, pages + 1));
-        Ok(Self::outcome(id, &plan, page, execution_ms, pages + 1, next_cursor))
+        Ok(Self::outcome(
+            id,
+            &plan,
+            page,
+            execution_ms,
+            pages + 1,
+            next_cursor,
+        ))
     }
 
     fn outcome(
@@ -547,10 +559,11 @@ impl SearchService {
                         }
                     }
                     // a source that could not answer this page is asked again from where it was
-                    Err(_) if matches!(
-                        state,
-                        SourceState::Timeout | SourceState::RateLimited | SourceState::Error
-                    ) =>
+                    Err(_)
+                        if matches!(
+                            state,
+                            SourceState::Timeout | SourceState::RateLimited | SourceState::Error
+                        ) =>
                     {
                         next.insert(id, asked);
                     }

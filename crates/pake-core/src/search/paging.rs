@@ -87,7 +87,10 @@ mod tests {
         for bad in ["", "zz", "abc", &"0".repeat(400), &hex(b"not-a-uuid:1")] {
             assert_eq!(parse_cursor(bad), None, "{bad}");
         }
-        assert_eq!(clean_token(Some("AoIIP4Zaw==".into())).as_deref(), Some("AoIIP4Zaw=="));
+        assert_eq!(
+            clean_token(Some("AoIIP4Zaw==".into())).as_deref(),
+            Some("AoIIP4Zaw==")
+        );
         assert_eq!(clean_token(Some("a\0b".into())), None);
         assert_eq!(clean_token(Some("x".repeat(2000))), None);
     }

@@ -229,12 +229,15 @@ const ARXIV_DOI: &str = "10.48550/arxiv.";
 /// The merge keys of a record's identity: its DOI (an arXiv DataCite DOI also as its arXiv
 /// id), arXiv id, PMID, PMCID, OpenAlex and Semantic Scholar ids, its other versions' DOIs, and
 /// its title with first author.
-#[expect(clippy::too_many_arguments, reason = "each is one identifier a record may carry")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is one identifier a record may carry"
+)]
 fn identity_keys(
     doi: Option<&str>,
     arxiv_id: Option<&str>,
     pmid: Option<&str>,
-    pmcid: Option<&str>,
+    pubmed_central: Option<&str>,
     openalex_id: Option<&str>,
     s2_id: Option<&str>,
     other_dois: &[String],
@@ -255,7 +258,7 @@ fn identity_keys(
     if let Some(id) = pmid {
         k.push(format!("pmid:{}", id.trim()));
     }
-    if let Some(id) = pmcid {
+    if let Some(id) = pubmed_central {
         k.push(format!("pmcid:{}", id.trim().to_ascii_uppercase()));
     }
     if let Some(id) = openalex_id {
@@ -484,7 +487,7 @@ pub(crate) fn rank(
                 .iter()
                 .map(|(_, r)| 1.0 / (RRF_K + f64::from(r.rank) + 1.0))
                 .sum();
-            (combine(g), rrf)
+            (combine(&g), rrf)
         })
         .filter(|(r, _)| passes(r, refine, applied))
         .unzip();
@@ -608,12 +611,18 @@ fn versions_of(group: &[(SourceId, SourceRecord)]) -> Vec<Version> {
                     },
                 );
             } else if r.preprint && r.arxiv_id.is_none() {
-                add_version(&mut versions, preprint_doi(&doi, Some(r.url.clone()), r.venue.clone()));
+                add_version(
+                    &mut versions,
+                    preprint_doi(&doi, Some(r.url.clone()), r.venue.clone()),
+                );
             } else if r.preprint {
                 // arXiv's `<arxiv:doi>`: the published version of this preprint
                 add_version(&mut versions, published(&doi, None, None));
             } else {
-                add_version(&mut versions, published(&doi, Some(r.url.clone()), r.venue.clone()));
+                add_version(
+                    &mut versions,
+                    published(&doi, Some(r.url.clone()), r.venue.clone()),
+                );
             }
         }
         for other in &r.other_versions {
@@ -638,14 +647,14 @@ fn versions_of(group: &[(SourceId, SourceRecord)]) -> Vec<Version> {
 /// ranked; identity, venue and type preferably from the version of record; each gap filled from
 /// the others; the most citations, the longest abstract; open access when any says so;
 /// retracted when any says so.
-fn combine(group: Vec<(SourceId, SourceRecord)>) -> SearchResult {
+fn combine(group: &[(SourceId, SourceRecord)]) -> SearchResult {
     let mut sources: Vec<SourceId> = Vec::new();
-    for (s, _) in &group {
+    for (s, _) in group {
         if !sources.contains(s) {
             sources.push(*s);
         }
     }
-    let versions = versions_of(&group);
+    let versions = versions_of(group);
     let Some((source, first)) = group.first() else {
         return SearchResult {
             sources,
@@ -817,7 +826,7 @@ mod tests {
         docs[0].abstract_text = Some("lattice".into());
         let results: Vec<SearchResult> = docs
             .into_iter()
-            .map(|r| combine(vec![(SourceId::Arxiv, r)]))
+            .map(|r| combine(&[(SourceId::Arxiv, r)]))
             .collect();
         let s = bm25(&Analysis::new("lattice", &results, NONE));
         assert!(s[0] > s[1] && s[1] > s[2], "{s:?}");

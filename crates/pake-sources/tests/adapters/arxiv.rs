@@ -73,7 +73,8 @@ async fn arxiv_survives_the_migration_and_legacy_formats() {
     let migrated = arxiv
         .search(&request("migration", 5), &OpenGate)
         .await
-        .unwrap().records;
+        .unwrap()
+        .records;
     assert_eq!(migrated.len(), 1);
     assert_eq!(
         migrated[0].pdf_url.as_deref(),
@@ -85,7 +86,8 @@ async fn arxiv_survives_the_migration_and_legacy_formats() {
     let legacy = arxiv
         .search(&request("legacy", 5), &OpenGate)
         .await
-        .unwrap().records;
+        .unwrap()
+        .records;
     assert_eq!(legacy.len(), 1, "the blank entry is skipped");
     let r = &legacy[0];
     assert_eq!(r.title, "Wrapped Legacy Title");

@@ -62,13 +62,20 @@ async fn crossref_reads_works_and_pages_by_offset_with_mailto() {
         .mount(&server)
         .await;
     let source = Crossref::new(config(&server, None), "ops@example.invalid");
-    let first = source.search(&request("tidal lattices", 2), &OpenGate).await.unwrap();
+    let first = source
+        .search(&request("tidal lattices", 2), &OpenGate)
+        .await
+        .unwrap();
     assert_eq!(first.next.as_deref(), Some("2"));
     let r = &first.records[0];
     assert_eq!(r.title, "Tidal lattices: a review");
     assert_eq!(r.doi.as_deref(), Some("10.5555/journal.2025.7"));
     assert_eq!(r.authors, vec!["Ines Vallbona", "Okafor"]);
-    assert_eq!(r.published, Some(time::macros::date!(2025 - 06 - 01)), "a partial date");
+    assert_eq!(
+        r.published,
+        Some(time::macros::date!(2025 - 06 - 01)),
+        "a partial date"
+    );
     assert_eq!(r.abstract_text.as_deref(), Some("Vortex lattices & tides."));
     assert_eq!(r.venue.as_deref(), Some("Journal of Rotating Fluids"));
     assert_eq!(r.publication_type.as_deref(), Some("journal_article"));
@@ -83,7 +90,10 @@ async fn crossref_reads_works_and_pages_by_offset_with_mailto() {
     let gone = &first.records[1];
     assert!(gone.retracted, "updated-by a retraction");
     assert_eq!(gone.published, Some(time::macros::date!(2019 - 01 - 01)));
-    assert_eq!(gone.open_access, None, "Crossref says nothing of access without a licence");
+    assert_eq!(
+        gone.open_access, None,
+        "Crossref says nothing of access without a licence"
+    );
 
     let mut req = request("tidal lattices", 2);
     req.page = first.next.clone();
@@ -93,14 +103,21 @@ async fn crossref_reads_works_and_pages_by_offset_with_mailto() {
     assert!(p.preprint);
     assert_eq!(p.publication_type.as_deref(), Some("preprint"));
     assert_eq!(p.other_versions, vec!["10.5555/journal.2025.7"]);
-    assert_eq!(p.published, Some(time::macros::date!(2024 - 01 - 02)), "created when nothing else");
+    assert_eq!(
+        p.published,
+        Some(time::macros::date!(2024 - 01 - 02)),
+        "created when nothing else"
+    );
 }
 
 #[tokio::test]
 async fn crossref_translates_filters_and_follows_its_rate_headers() {
     let server = MockServer::start().await;
     Mock::given(path("/works"))
-        .and(query_param("filter", "from-pub-date:2020-01-01,until-pub-date:2024-12-31,type:journal-article"))
+        .and(query_param(
+            "filter",
+            "from-pub-date:2020-01-01,until-pub-date:2024-12-31,type:journal-article",
+        ))
         .and(query_param("sort", "published"))
         .and(query_param("order", "desc"))
         .respond_with(
@@ -127,14 +144,21 @@ async fn crossref_translates_filters_and_follows_its_rate_headers() {
         "authors only rank at Crossref: applied after the merge"
     );
     assert!(
-        server.received_requests().await.unwrap()[0].url.query_pairs().all(|(k, _)| k != "mailto"),
+        server.received_requests().await.unwrap()[0]
+            .url
+            .query_pairs()
+            .all(|(k, _)| k != "mailto"),
         "no mailto when none is configured"
     );
     // 4 requests per second asked: the next ones are spaced 250 ms apart
     let started = Instant::now();
     source.search(&req, &OpenGate).await.unwrap();
     source.search(&req, &OpenGate).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(450), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -143,11 +167,26 @@ async fn crossref_errors() {
     let validation = json!({"status": "failed", "message-type": "validation-failure",
         "message": [{"type": "integer-not-valid", "value": "x", "message": "Integer specified as x but must be a positive integer less than or equal to 1000."}]});
     for (q, template) in [
-        ("invalid", ResponseTemplate::new(400).set_body_json(validation)),
-        ("missing", ResponseTemplate::new(404).set_body_raw("Resource not found.", "text/plain")),
-        ("busy", ResponseTemplate::new(429).set_body_raw("<html><body><h1>429 Too Many Requests</h1></body></html>", "text/html")),
+        (
+            "invalid",
+            ResponseTemplate::new(400).set_body_json(validation),
+        ),
+        (
+            "missing",
+            ResponseTemplate::new(404).set_body_raw("Resource not found.", "text/plain"),
+        ),
+        (
+            "busy",
+            ResponseTemplate::new(429).set_body_raw(
+                "<html><body><h1>429 Too Many Requests</h1></body></html>",
+                "text/html",
+            ),
+        ),
         ("down", ResponseTemplate::new(504).set_body_string("")),
-        ("failed", ResponseTemplate::new(200).set_body_json(json!({"status": "failed", "message": []}))),
+        (
+            "failed",
+            ResponseTemplate::new(200).set_body_json(json!({"status": "failed", "message": []})),
+        ),
     ] {
         Mock::given(path("/works"))
             .and(query_param("query.bibliographic", q))
@@ -161,14 +200,23 @@ async fn crossref_errors() {
         async move { source.search(&request(q, 5), &OpenGate).await.unwrap_err() }
     };
     match err("invalid").await {
-        SourceError::Upstream { status: 400, message } => assert!(message.starts_with("Integer specified"), "{message}"),
+        SourceError::Upstream {
+            status: 400,
+            message,
+        } => assert!(message.starts_with("Integer specified"), "{message}"),
         other => panic!("{other:?}"),
     }
     match err("missing").await {
-        SourceError::Upstream { status: 404, message } => assert_eq!(message, "Resource not found."),
+        SourceError::Upstream {
+            status: 404,
+            message,
+        } => assert_eq!(message, "Resource not found."),
         other => panic!("{other:?}"),
     }
     assert!(matches!(err("busy").await, SourceError::RateLimited { .. }));
     assert!(err("down").await.is_retryable());
-    assert!(matches!(err("failed").await, SourceError::Upstream { status: 200, .. }));
+    assert!(matches!(
+        err("failed").await,
+        SourceError::Upstream { status: 200, .. }
+    ));
 }

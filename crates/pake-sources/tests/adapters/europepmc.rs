@@ -66,18 +66,29 @@ async fn europepmc_reads_core_records_and_pages_by_cursor() {
         .and(query_param("pageSize", "2"))
         .and(query_param("cursorMark", "*"))
         .and(wiremock::matchers::header("user-agent", UA))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page("%2A", Some("AoIIQ1=="), json!([published(), preprint()]))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            "%2A",
+            Some("AoIIQ1=="),
+            json!([published(), preprint()]),
+        )))
         .mount(&server)
         .await;
     Mock::given(path("/search"))
         .and(query_param("cursorMark", "AoIIQ1=="))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page("AoIIQ1%3D%3D", Some("AoIIQ1=="), json!([{
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            "AoIIQ1%3D%3D",
+            Some("AoIIQ1=="),
+            json!([{
             "id": "40000003", "source": "MED", "pmid": "40000003", "title": "Last one",
-            "isOpenAccess": "N", "firstPublicationDate": "2023-01-01"}]))))
+            "isOpenAccess": "N", "firstPublicationDate": "2023-01-01"}]),
+        )))
         .mount(&server)
         .await;
     let source = EuropePmc::new(config(&server, None));
-    let first = source.search(&request("malaria", 2), &OpenGate).await.unwrap();
+    let first = source
+        .search(&request("malaria", 2), &OpenGate)
+        .await
+        .unwrap();
     assert_eq!(first.records.len(), 2);
     assert_eq!(first.next.as_deref(), Some("AoIIQ1=="));
     let r = &first.records[0];
@@ -88,11 +99,17 @@ async fn europepmc_reads_core_records_and_pages_by_cursor() {
     assert_eq!(r.venue.as_deref(), Some("Malaria Journal"));
     assert_eq!(r.publication_type.as_deref(), Some("research_article"));
     assert_eq!(r.citation_count, Some(17));
-    assert_eq!(r.abstract_text.as_deref(), Some("Background Vaccines reduce malaria & deaths."));
+    assert_eq!(
+        r.abstract_text.as_deref(),
+        Some("Background Vaccines reduce malaria & deaths.")
+    );
     let oa = r.open_access.as_ref().unwrap();
     assert!(oa.is_oa);
     assert_eq!(oa.license.as_deref(), Some("cc by"));
-    assert_eq!(r.pdf_url.as_deref(), Some("https://europepmc.org/articles/PMC9000001?pdf=render"));
+    assert_eq!(
+        r.pdf_url.as_deref(),
+        Some("https://europepmc.org/articles/PMC9000001?pdf=render")
+    );
     assert_eq!(r.published, Some(time::macros::date!(2025 - 03 - 04)));
     let p = &first.records[1];
     assert!(p.preprint);
@@ -128,12 +145,20 @@ async fn europepmc_translates_filters_and_sort() {
     req.authors = vec!["Okafor".into()];
     req.open_access_only = true;
     req.sort = SortOrder::Citations;
-    let zero = EuropePmc::new(config(&server, None)).search(&req, &OpenGate).await.unwrap();
+    let zero = EuropePmc::new(config(&server, None))
+        .search(&req, &OpenGate)
+        .await
+        .unwrap();
     assert!(zero.records.is_empty());
     assert_eq!(zero.next, None, "zero hits: no cursor");
     assert_eq!(
         zero.applied,
-        vec![Filter::Dates, Filter::Authors, Filter::OpenAccess, Filter::Sort]
+        vec![
+            Filter::Dates,
+            Filter::Authors,
+            Filter::OpenAccess,
+            Filter::Sort
+        ]
     );
 }
 
@@ -142,9 +167,18 @@ async fn europepmc_errors() {
     let server = MockServer::start().await;
     for (q, template) in [
         ("busy", ResponseTemplate::new(429)),
-        ("down", ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>")),
-        ("html", ResponseTemplate::new(200).set_body_raw("<html><body>error</body></html>", "text/html")),
-        ("nohits", ResponseTemplate::new(200).set_body_json(json!({"version": "6.9"}))),
+        (
+            "down",
+            ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"),
+        ),
+        (
+            "html",
+            ResponseTemplate::new(200).set_body_raw("<html><body>error</body></html>", "text/html"),
+        ),
+        (
+            "nohits",
+            ResponseTemplate::new(200).set_body_json(json!({"version": "6.9"})),
+        ),
     ] {
         Mock::given(path("/search"))
             .and(query_param("query", format!("({q})")))
@@ -160,6 +194,12 @@ async fn europepmc_errors() {
     assert!(matches!(err("busy").await, SourceError::RateLimited { .. }));
     let down = err("down").await;
     assert!(matches!(down, SourceError::Upstream { status: 503, .. }) && down.is_retryable());
-    assert!(matches!(err("html").await, SourceError::Upstream { status: 200, .. }));
-    assert!(matches!(err("nohits").await, SourceError::InvalidResponse(_)));
+    assert!(matches!(
+        err("html").await,
+        SourceError::Upstream { status: 200, .. }
+    ));
+    assert!(matches!(
+        err("nohits").await,
+        SourceError::InvalidResponse(_)
+    ));
 }

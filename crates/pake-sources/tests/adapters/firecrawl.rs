@@ -27,7 +27,11 @@ async fn firecrawl_reads_v1_and_v2_shapes() {
     }
     let web = Firecrawl::new(config(&server, Some("fc-test")));
     assert_eq!(web.availability(), SourceAvailability::Available);
-    let one = web.search(&request("one", 4), &OpenGate).await.unwrap().records;
+    let one = web
+        .search(&request("one", 4), &OpenGate)
+        .await
+        .unwrap()
+        .records;
     assert_eq!(one.len(), 2);
     assert_eq!(one[0].snippet.as_deref(), Some("A friendly introduction."));
     assert_eq!(one[1].title, "Tidal Lattices (paper)");
@@ -36,10 +40,18 @@ async fn firecrawl_reads_v1_and_v2_shapes() {
         Some("10.5555/pake.tidal.2024"),
         "from a doi.org URL"
     );
-    let two = web.search(&request("two", 4), &OpenGate).await.unwrap().records;
+    let two = web
+        .search(&request("two", 4), &OpenGate)
+        .await
+        .unwrap()
+        .records;
     assert_eq!(two.len(), 1, "web results only");
     assert_eq!(two[0].url, "https://example.org/a");
-    let three = web.search(&request("three", 4), &OpenGate).await.unwrap().records;
+    let three = web
+        .search(&request("three", 4), &OpenGate)
+        .await
+        .unwrap()
+        .records;
     assert_eq!(three[0].title, "B");
 }
 

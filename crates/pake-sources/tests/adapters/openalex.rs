@@ -56,14 +56,20 @@ async fn openalex_reads_works_and_pages_by_cursor() {
         .await;
     let source = OpenAlex::new(config(&server, Some("oa-key")), "");
     assert_eq!(source.availability(), SourceAvailability::Available);
-    let first = source.search(&request("tidal lattices", 2), &OpenGate).await.unwrap();
+    let first = source
+        .search(&request("tidal lattices", 2), &OpenGate)
+        .await
+        .unwrap();
     assert_eq!(first.next.as_deref(), Some("IlsxLjAsICdXMSddIg=="));
     let r = &first.records[0];
     assert_eq!(r.openalex_id.as_deref(), Some("W5000000001"));
     assert_eq!(r.doi.as_deref(), Some("10.5555/journal.2025.7"));
     assert_eq!(r.pmid.as_deref(), Some("40000001"));
     assert_eq!(r.pmcid.as_deref(), Some("9000001"));
-    assert_eq!(r.abstract_text.as_deref(), Some("Vortex lattices deform tides."));
+    assert_eq!(
+        r.abstract_text.as_deref(),
+        Some("Vortex lattices deform tides.")
+    );
     assert_eq!(r.venue.as_deref(), Some("Journal of Rotating Fluids"));
     assert_eq!(r.publication_type.as_deref(), Some("journal_article"));
     assert_eq!(r.citation_count, Some(40));
@@ -80,15 +86,23 @@ async fn openalex_reads_works_and_pages_by_cursor() {
     let mut req = request("tidal lattices", 2);
     req.page = first.next.clone();
     let end = source.search(&req, &OpenGate).await.unwrap();
-    assert!(end.records.is_empty() && end.next.is_none(), "null cursor, empty results: the end");
+    assert!(
+        end.records.is_empty() && end.next.is_none(),
+        "null cursor, empty results: the end"
+    );
 }
 
 #[tokio::test]
 async fn openalex_filters_no_key_and_errors() {
     let server = MockServer::start().await;
     Mock::given(path("/works"))
-        .and(query_param("filter", "from_publication_date:2020-01-01,type:review|preprint,is_oa:true"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"meta": {"count": 0, "per_page": 5, "next_cursor": null}, "results": []})))
+        .and(query_param(
+            "filter",
+            "from_publication_date:2020-01-01,type:review|preprint,is_oa:true",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"meta": {"count": 0, "per_page": 5, "next_cursor": null}, "results": []}),
+        ))
         .mount(&server)
         .await;
     let mut req = request("fish", 5);
@@ -99,11 +113,17 @@ async fn openalex_filters_no_key_and_errors() {
     let source = OpenAlex::new(config(&server, Some("oa-key")), "ops@example.invalid");
     let zero = source.search(&req, &OpenGate).await.unwrap();
     assert!(zero.records.is_empty());
-    assert_eq!(zero.applied, vec![Filter::Dates, Filter::PublicationTypes, Filter::OpenAccess]);
+    assert_eq!(
+        zero.applied,
+        vec![Filter::Dates, Filter::PublicationTypes, Filter::OpenAccess]
+    );
 
     let keyless = OpenAlex::new(config(&server, None), "");
     assert_eq!(keyless.availability(), SourceAvailability::NotConfigured);
-    assert!(matches!(keyless.search(&request("x", 1), &OpenGate).await, Err(SourceError::Unavailable)));
+    assert!(matches!(
+        keyless.search(&request("x", 1), &OpenGate).await,
+        Err(SourceError::Unavailable)
+    ));
 
     for (q, template) in [
         ("invalid", ResponseTemplate::new(400).set_body_json(json!({"error": "Invalid query parameters error.", "message": "foo is not a valid field."}))),
@@ -123,14 +143,25 @@ async fn openalex_filters_no_key_and_errors() {
         async move { source.search(&request(q, 5), &OpenGate).await.unwrap_err() }
     };
     match err("invalid").await {
-        SourceError::Upstream { status: 400, message } => assert_eq!(message, "foo is not a valid field."),
+        SourceError::Upstream {
+            status: 400,
+            message,
+        } => assert_eq!(message, "foo is not a valid field."),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(err("unauthorised").await, SourceError::Upstream { status: 401, .. }));
+    assert!(matches!(
+        err("unauthorised").await,
+        SourceError::Upstream { status: 401, .. }
+    ));
     match err("budget").await {
-        SourceError::RateLimited { retry_after } => assert_eq!(retry_after, Some(std::time::Duration::from_secs(30))),
+        SourceError::RateLimited { retry_after } => {
+            assert_eq!(retry_after, Some(std::time::Duration::from_secs(30)))
+        }
         other => panic!("{other:?}"),
     }
     assert!(err("loaded").await.is_retryable());
-    assert!(matches!(err("unknown").await, SourceError::Upstream { status: 404, .. }));
+    assert!(matches!(
+        err("unknown").await,
+        SourceError::Upstream { status: 404, .. }
+    ));
 }

@@ -52,7 +52,8 @@ async fn pubmed_searches_summarises_and_fetches_abstracts() {
     let records = pubmed
         .search(&request("tidal lattice", 3), &gate)
         .await
-        .unwrap().records;
+        .unwrap()
+        .records;
     assert_eq!(
         gate.0.load(Ordering::SeqCst),
         3,
@@ -120,7 +121,11 @@ async fn pubmed_errors_and_empty_answers() {
     }
     let pubmed = Pubmed::new(config(&server, None), "pake", "ops@example.invalid");
     let gate = CountingGate::default();
-    let none = pubmed.search(&request("nothing", 5), &gate).await.unwrap().records;
+    let none = pubmed
+        .search(&request("nothing", 5), &gate)
+        .await
+        .unwrap()
+        .records;
     assert!(none.is_empty());
     assert_eq!(gate.0.load(Ordering::SeqCst), 1, "no ESummary for no ids");
     let broken = pubmed

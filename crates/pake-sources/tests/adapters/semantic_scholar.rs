@@ -39,22 +39,35 @@ async fn semantic_scholar_reads_papers_and_pages_by_offset() {
         .await;
     let source = SemanticScholar::new(config(&server, Some("s2-key")));
     assert_eq!(source.availability(), SourceAvailability::Available);
-    let first = source.search(&request("tidal lattices", 2), &OpenGate).await.unwrap();
+    let first = source
+        .search(&request("tidal lattices", 2), &OpenGate)
+        .await
+        .unwrap();
     assert_eq!(first.next.as_deref(), Some("2"));
     let r = &first.records[0];
-    assert_eq!(r.s2_id.as_deref(), Some("aa11bb22cc33dd44ee55ff6677889900aabbccdd"));
+    assert_eq!(
+        r.s2_id.as_deref(),
+        Some("aa11bb22cc33dd44ee55ff6677889900aabbccdd")
+    );
     assert_eq!(r.doi.as_deref(), Some("10.5555/journal.2025.7"));
     assert_eq!(r.arxiv_id.as_deref(), Some("2401.00017"));
     assert!(!r.preprint, "a journal DOI: the version of record");
     assert_eq!(r.publication_type.as_deref(), Some("review"));
     assert_eq!(r.citation_count, Some(45));
     assert_eq!(r.abstract_text, None, "null stays absent");
-    assert_eq!(r.open_access.as_ref().and_then(|o| o.url.as_deref()), Some("https://arxiv.org/pdf/2401.00017"));
+    assert_eq!(
+        r.open_access.as_ref().and_then(|o| o.url.as_deref()),
+        Some("https://arxiv.org/pdf/2401.00017")
+    );
     let second = &first.records[1];
     assert_eq!(second.pmid.as_deref(), Some("40000009"));
     assert_eq!(second.pmcid.as_deref(), Some("PMC9000009"));
     assert_eq!(second.venue, None, "an empty venue is none");
-    assert_eq!(second.published, Some(time::macros::date!(2023 - 01 - 01)), "the year when no date");
+    assert_eq!(
+        second.published,
+        Some(time::macros::date!(2023 - 01 - 01)),
+        "the year when no date"
+    );
     let mut req = request("tidal lattices", 2);
     req.page = first.next.clone();
     let last = source.search(&req, &OpenGate).await.unwrap();
@@ -66,8 +79,14 @@ async fn semantic_scholar_reads_papers_and_pages_by_offset() {
 async fn semantic_scholar_filters_zero_results_and_errors() {
     let server = MockServer::start().await;
     Mock::given(path("/graph/v1/paper/search"))
-        .and(query_param("publicationDateOrYear", "1936-01-01:1937-12-31"))
-        .and(query_param("venue", "Proceedings of the London Mathematical Society"))
+        .and(query_param(
+            "publicationDateOrYear",
+            "1936-01-01:1937-12-31",
+        ))
+        .and(query_param(
+            "venue",
+            "Proceedings of the London Mathematical Society",
+        ))
         .and(query_param("openAccessPdf", ""))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 0, "offset": 0})))
         .mount(&server)
@@ -80,10 +99,19 @@ async fn semantic_scholar_filters_zero_results_and_errors() {
     req.authors = vec!["Turing".into()];
     let source = SemanticScholar::new(config(&server, None));
     let zero = source.search(&req, &OpenGate).await.unwrap();
-    assert!(zero.records.is_empty() && zero.next.is_none(), "no data key: zero results");
-    assert_eq!(zero.applied, vec![Filter::Dates, Filter::Venues, Filter::OpenAccess]);
+    assert!(
+        zero.records.is_empty() && zero.next.is_none(),
+        "no data key: zero results"
+    );
+    assert_eq!(
+        zero.applied,
+        vec![Filter::Dates, Filter::Venues, Filter::OpenAccess]
+    );
     let keyless = &server.received_requests().await.unwrap()[0];
-    assert!(keyless.headers.get("x-api-key").is_none(), "no key, no header");
+    assert!(
+        keyless.headers.get("x-api-key").is_none(),
+        "no key, no header"
+    );
 
     for (q, template) in [
         ("fields", ResponseTemplate::new(400).set_body_json(json!({"error": "Unrecognized or unsupported fields: [unknown]"}))),
@@ -103,14 +131,26 @@ async fn semantic_scholar_filters_zero_results_and_errors() {
         async move { source.search(&request(q, 5), &OpenGate).await.unwrap_err() }
     };
     match err("fields").await {
-        SourceError::Upstream { status: 400, message } => assert!(message.starts_with("Unrecognized"), "{message}"),
+        SourceError::Upstream {
+            status: 400,
+            message,
+        } => assert!(message.starts_with("Unrecognized"), "{message}"),
         other => panic!("{other:?}"),
     }
     match err("forbidden").await {
-        SourceError::Upstream { status: 403, message } => assert_eq!(message, "Forbidden"),
+        SourceError::Upstream {
+            status: 403,
+            message,
+        } => assert_eq!(message, "Forbidden"),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(err("busy").await, SourceError::RateLimited { retry_after: None }));
+    assert!(matches!(
+        err("busy").await,
+        SourceError::RateLimited { retry_after: None }
+    ));
     assert!(err("gateway").await.is_retryable());
-    assert!(matches!(err("document").await, SourceError::Upstream { status: 200, .. }));
+    assert!(matches!(
+        err("document").await,
+        SourceError::Upstream { status: 200, .. }
+    ));
 }

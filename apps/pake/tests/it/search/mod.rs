@@ -3,6 +3,7 @@
 //! analytics, popular queries, saved searches, tenant isolation, input rules, fairness between
 //! tenants at a shared upstream, pacing and retries.
 
+mod depth;
 mod enhancement;
 mod fairness;
 mod input;

@@ -40,10 +40,15 @@ impl wiremock::Respond for Recorder {
     }
 }
 
+/// A mock server for every source (those a scenario does not mount answer 404: an error).
 pub(super) struct Upstreams {
     pub(super) arxiv: MockServer,
     pub(super) pubmed: MockServer,
     pub(super) web: MockServer,
+    pub(super) europepmc: MockServer,
+    pub(super) crossref: MockServer,
+    pub(super) openalex: MockServer,
+    pub(super) s2: MockServer,
 }
 
 impl Upstreams {
@@ -52,6 +57,10 @@ impl Upstreams {
             arxiv: MockServer::start().await,
             pubmed: MockServer::start().await,
             web: MockServer::start().await,
+            europepmc: MockServer::start().await,
+            crossref: MockServer::start().await,
+            openalex: MockServer::start().await,
+            s2: MockServer::start().await,
         }
     }
 
@@ -60,6 +69,20 @@ impl Upstreams {
         c.search.pubmed.base_url = self.pubmed.uri();
         c.search.web.base_url = self.web.uri();
         c.search.web.api_key = Some(SecretString::from("fc-test"));
+        c.search.europepmc.base_url = self.europepmc.uri();
+        c.search.crossref.base_url = self.crossref.uri();
+        c.search.openalex.base_url = self.openalex.uri();
+        c.search.openalex.api_key = Some(SecretString::from("oa-test"));
+        c.search.semantic_scholar.base_url = self.s2.uri();
+        for u in [
+            &mut c.search.europepmc,
+            &mut c.search.crossref,
+            &mut c.search.openalex,
+            &mut c.search.semantic_scholar,
+        ] {
+            u.interval_ms = 5;
+            u.cache_ttl_secs = 30;
+        }
         c.search.arxiv.interval_ms = 20;
         c.search.pubmed.interval_ms = 5;
         c.search.web.interval_ms = 5;

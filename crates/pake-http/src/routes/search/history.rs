@@ -44,6 +44,8 @@ pub struct HistoryDto {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
+    /// Pages fetched (1, plus one per `POST /search/{id}/more`); `result_count` counts them all.
+    pub pages: u32,
 }
 
 impl From<SearchRecord> for HistoryDto {
@@ -59,6 +61,7 @@ impl From<SearchRecord> for HistoryDto {
             source_status: r.source_status,
             saved_search_id: r.saved_search_id.map(|s| s.as_uuid()),
             created_at: r.created_at,
+            pages: r.pages,
         }
     }
 }

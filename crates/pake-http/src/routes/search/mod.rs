@@ -534,7 +534,8 @@ pub async fn more(
     path: web::Path<String>,
     body: Json<MoreRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = pake_domain::SearchId::parse(&path).map_err(|_| ApiError::from(pake_core::CoreError::NotFound))?;
+    let id = pake_domain::SearchId::parse(&path)
+        .map_err(|_| ApiError::from(pake_core::CoreError::NotFound))?;
     let outcome = state
         .services
         .search
