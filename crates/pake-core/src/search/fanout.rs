@@ -300,6 +300,15 @@ impl SearchService {
     }
 }
 
+/// At most 120 characters of an upstream's text, without control characters (it is shown to
+/// the caller and kept in the history, and a store may refuse a NUL).
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(120)
+        .collect()
+}
+
 fn map_error(e: &SourceError) -> (SourceState, String) {
     match e {
         SourceError::RateLimited { retry_after } => (
@@ -316,18 +325,12 @@ fn map_error(e: &SourceError) -> (SourceState, String) {
             if *status == 0 {
                 "upstream unreachable".to_owned()
             } else {
-                format!(
-                    "upstream {status}: {}",
-                    message.chars().take(120).collect::<String>()
-                )
+                format!("upstream {status}: {}", clean(message))
             },
         ),
         SourceError::InvalidResponse(why) => (
             SourceState::Error,
-            format!(
-                "unreadable answer: {}",
-                why.chars().take(120).collect::<String>()
-            ),
+            format!("unreadable answer: {}", clean(why)),
         ),
     }
 }

@@ -558,12 +558,9 @@ impl SearchService {
                             next.insert(id, Some(token));
                         }
                     }
-                    // a source that could not answer this page is asked again from where it was
-                    Err(_)
-                        if matches!(
-                            state,
-                            SourceState::Timeout | SourceState::RateLimited | SourceState::Error
-                        ) =>
+                    // a source too slow or throttled for this page is asked again from where it
+                    // was (an error answer to the query would only repeat)
+                    Err(_) if matches!(state, SourceState::Timeout | SourceState::RateLimited) =>
                     {
                         next.insert(id, asked);
                     }

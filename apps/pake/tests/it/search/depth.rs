@@ -530,3 +530,33 @@ async fn paging_on_postgres_and_redis() {
     let app = common::spawn_pg_with(|c| up.configure(c)).await;
     three_pages_without_duplicates_or_gaps(app, &up).await;
 }
+
+/// Hostile bytes from upstreams (NUL and control characters in an error message and in a
+/// record) never reach a store as such: the search answers and is recorded on PostgreSQL.
+#[tokio::test]
+async fn hostile_upstream_bytes_are_answered_and_recorded_on_postgres() {
+    let up = Upstreams::start().await;
+    mount(
+        &up.crossref,
+        "/works",
+        ResponseTemplate::new(400).set_body_json(json!({"status": "failed", "message-type": "validation-failure",
+            "message": [{"type": "x", "value": "y", "message": "bad\u{0}value\u{7} \u{1b}[31m"}]})),
+    )
+    .await;
+    mount(&up.s2, "/graph/v1/paper/search", s2(json!([{"paperId": "ab\u{0}cd", "title": "Nul\u{0} title \u{1} here",
+        "externalIds": {"DOI": "10.5555/nul\u{0}doi"}, "authors": [{"name": "A\u{0}B"}]}]))).await;
+    let app = common::spawn_pg_with(|c| up.configure(c)).await;
+    let root = app.root().await;
+    let (_, admin) = app.tenant(&root, "hostile", "professional").await;
+    let (status, body) = app
+        .search(&admin, json!({"query": "hostile bytes", "sources": ["crossref", "semantic_scholar"]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let detail = body["source_status"]["crossref"]["detail"].as_str().unwrap();
+    assert!(!detail.chars().any(char::is_control), "{detail:?}");
+    assert_eq!(body["source_status"]["semantic_scholar"]["status"], "ok", "{body}");
+    let (status, history) = app.call("GET", "/api/v1/search/history", Some(&admin), None).await;
+    assert_eq!((status, history["pagination"]["total"].as_u64()), (200, Some(1)), "{history}");
+    let first = body["next_cursor"].clone();
+    assert!(first.is_null(), "one short page: the end");
+}
