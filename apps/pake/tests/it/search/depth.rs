@@ -560,3 +560,53 @@ async fn hostile_upstream_bytes_are_answered_and_recorded_on_postgres() {
     let first = body["next_cursor"].clone();
     assert!(first.is_null(), "one short page: the end");
 }
+
+/// A new source keeps the search rules: identical concurrent searches of a tenant make one
+/// upstream call, a repeat is answered from the cache, distinct calls are spaced by the
+/// source's pacing, a 429 is retried after a backoff, and every search is in the history.
+#[tokio::test]
+async fn a_new_source_is_paced_cached_coalesced_and_remembered() {
+    let up = Upstreams::start().await;
+    let paper = json!([{"paperId": "c0ffee", "title": "Quantised vortices in helium films", "externalIds": {}, "year": 2021, "authors": []}]);
+    let answer = Recorder::new(s2(paper).set_delay(Duration::from_millis(100)));
+    Mock::given(path("/graph/v1/paper/search"))
+        .and(wiremock::matchers::query_param("query", "throttled words"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"message": "Too Many Requests.", "code": "429"})))
+        .mount(&up.s2)
+        .await;
+    Mock::given(path("/graph/v1/paper/search")).respond_with(answer.clone()).mount(&up.s2).await;
+    let app = spawn_with(|c| {
+        up.configure(c);
+        c.search.semantic_scholar.interval_ms = 150;
+    })
+    .await;
+    let root = app.root().await;
+    let (_, admin) = app.tenant(&root, "rules", "enterprise").await;
+    let ask = |q: &str| json!({"query": q, "sources": ["semantic_scholar"]});
+    let same: Vec<_> = (0..8).map(|_| spawn_search(&app, &admin, &ask("helium vortices"))).collect();
+    for h in same {
+        let (status, body) = h.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["total_results"], 1, "{body}");
+    }
+    assert_eq!(answer.arrivals.lock().unwrap().len(), 1, "coalesced into one call");
+    let (_, again) = app.search(&admin, ask("helium vortices")).await;
+    assert_eq!(again["source_status"]["semantic_scholar"]["status"], "cached", "{again}");
+    assert_eq!(again["cache_hit"], true);
+    let distinct: Vec<_> = ["films one", "films two", "films three"]
+        .iter()
+        .map(|q| spawn_search(&app, &admin, &ask(q)))
+        .collect();
+    for h in distinct {
+        assert_eq!(h.await.unwrap().0, 200);
+    }
+    let gaps = answer.gaps();
+    assert_eq!(gaps.len(), 3, "{gaps:?}");
+    assert!(gaps.iter().all(|g| *g >= Duration::from_millis(140)), "paced: {gaps:?}");
+    let (_, throttled) = app.search(&admin, ask("throttled words")).await;
+    assert_eq!(throttled["source_status"]["semantic_scholar"]["status"], "rate_limited", "{throttled}");
+    let tries = up.s2.received_requests().await.unwrap().len() - 4;
+    assert_eq!(tries, 2, "one retry after the backoff");
+    let (_, history) = app.call("GET", "/api/v1/search/history", Some(&admin), None).await;
+    assert_eq!(history["pagination"]["total"], 13, "{history}");
+}
