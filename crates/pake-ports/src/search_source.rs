@@ -238,6 +238,10 @@ pub struct SourceRecord {
     /// `has-preprint`), bare and lower-cased.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_versions: Vec<String>,
+    /// For a retraction notice: the DOIs it retracts (Crossref `update-to` of type
+    /// `retraction`), bare and lower-cased.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retracts: Vec<String>,
 }
 
 /// Whether a source can be asked at all.

@@ -209,9 +209,13 @@ pub(crate) fn record(item: &Value, rank: u32) -> Option<SourceRecord> {
             Some("retraction" | "withdrawal")
         )
     });
-    let notice = array(item, &["update-to"])
+    let retracts: Vec<String> = array(item, &["update-to"])
         .iter()
-        .any(|u| u.get("type").and_then(Value::as_str) == Some("retraction"));
+        .filter(|u| u.get("type").and_then(Value::as_str) == Some("retraction"))
+        .filter_map(|u| u.get("DOI").and_then(Value::as_str))
+        .filter_map(normalise_doi)
+        .collect();
+    let notice = !retracts.is_empty();
     let title = match (first(item, "title"), first(item, "subtitle")) {
         (Some(t), Some(s)) => format!("{t}: {s}"),
         (Some(t), None) => t,
@@ -248,6 +252,7 @@ pub(crate) fn record(item: &Value, rank: u32) -> Option<SourceRecord> {
         retracted,
         preprint,
         other_versions,
+        retracts,
         ..SourceRecord::default()
     })
 }

@@ -560,8 +560,7 @@ impl SearchService {
                     }
                     // a source too slow or throttled for this page is asked again from where it
                     // was (an error answer to the query would only repeat)
-                    Err(_) if matches!(state, SourceState::Timeout | SourceState::RateLimited) =>
-                    {
+                    Err(_) if matches!(state, SourceState::Timeout | SourceState::RateLimited) => {
                         next.insert(id, asked);
                     }
                     Err(_) => {}

@@ -474,6 +474,11 @@ pub(crate) fn rank(
     applied: &BTreeMap<SourceId, Vec<Filter>>,
 ) -> (Vec<SearchResult>, Analysis) {
     let seen: HashSet<u64> = refine.seen.iter().copied().collect();
+    // the works a retraction notice among the records retracts
+    let retracted: HashSet<String> = records
+        .iter()
+        .flat_map(|(_, r)| r.retracts.iter().map(|d| doi_key(d)))
+        .collect();
     let (mut results, rrf): (Vec<SearchResult>, Vec<f64>) = merge(records)
         .into_iter()
         .filter(|g| {
@@ -487,7 +492,13 @@ pub(crate) fn rank(
                 .iter()
                 .map(|(_, r)| 1.0 / (RRF_K + f64::from(r.rank) + 1.0))
                 .sum();
-            (combine(&g), rrf)
+            let mut result = combine(&g);
+            result.retracted |= g.iter().any(|(_, r)| {
+                r.doi
+                    .as_deref()
+                    .is_some_and(|d| retracted.contains(&doi_key(d)))
+            });
+            (result, rrf)
         })
         .filter(|(r, _)| passes(r, refine, applied))
         .unzip();
@@ -793,6 +804,39 @@ mod tests {
         assert_eq!(arxiv_key("hep-th/9901001v3"), "hep-th/9901001");
         assert_eq!(arxiv_key("2401.00017"), "2401.00017");
         assert_eq!(arxiv_key("v2"), "v2", "nothing before the version: kept");
+    }
+
+    #[test]
+    fn a_retraction_notice_marks_the_work_it_retracts() {
+        let mut work = rec("A paper later retracted by its journal", 0);
+        work.doi = Some("10.5555/gone".into());
+        let mut notice = rec("Retraction notice for the gone paper", 1);
+        notice.doi = Some("10.5555/notice".into());
+        notice.retracts = vec!["10.5555/GONE".into()];
+        notice.publication_type = Some("retraction_notice".into());
+        let mut other = rec("An unrelated paper that stands", 2);
+        other.doi = Some("10.5555/fine".into());
+        let (results, _) = rank(
+            "paper",
+            vec![
+                (SourceId::Pubmed, work),
+                (SourceId::Crossref, notice),
+                (SourceId::Crossref, other),
+            ],
+            NONE,
+        );
+        let by_doi = |d: &str| {
+            results
+                .iter()
+                .find(|r| r.doi.as_deref() == Some(d))
+                .unwrap()
+        };
+        assert!(by_doi("10.5555/gone").retracted);
+        assert!(
+            !by_doi("10.5555/notice").retracted,
+            "the notice itself is not retracted"
+        );
+        assert!(!by_doi("10.5555/fine").retracted);
     }
 
     #[test]

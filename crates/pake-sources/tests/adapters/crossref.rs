@@ -57,7 +57,10 @@ async fn crossref_reads_works_and_pages_by_offset_with_mailto() {
             {"DOI": "10.1101/2024.01.01.500001", "type": "posted-content", "subtype": "preprint",
              "title": ["Tidal lattices (preprint)"], "institution": [{"name": "bioRxiv"}],
              "posted": {"date-parts": [[2024, 1, 1]]}, "created": {"date-parts": [[2024, 1, 2]]},
-             "relation": {"is-preprint-of": [{"id-type": "doi", "id": "10.5555/journal.2025.7", "asserted-by": "subject"}]}}
+             "relation": {"is-preprint-of": [{"id-type": "doi", "id": "10.5555/journal.2025.7", "asserted-by": "subject"}]}},
+            {"DOI": "10.5555/notice.1", "type": "journal-article", "title": ["Retraction: A retracted paper"],
+             "update-to": [{"DOI": "10.5555/RETRACTED.1", "type": "retraction", "label": "Retraction", "updated": {"date-parts": [[2020, 1, 2]]}}],
+             "published": {"date-parts": [[2020, 1, 2]]}}
         ]))))
         .mount(&server)
         .await;

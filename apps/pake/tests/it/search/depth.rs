@@ -539,24 +539,47 @@ async fn hostile_upstream_bytes_are_answered_and_recorded_on_postgres() {
     mount(
         &up.crossref,
         "/works",
-        ResponseTemplate::new(400).set_body_json(json!({"status": "failed", "message-type": "validation-failure",
-            "message": [{"type": "x", "value": "y", "message": "bad\u{0}value\u{7} \u{1b}[31m"}]})),
+        ResponseTemplate::new(400).set_body_json(
+            json!({"status": "failed", "message-type": "validation-failure",
+            "message": [{"type": "x", "value": "y", "message": "bad\u{0}value\u{7} \u{1b}[31m"}]}),
+        ),
     )
     .await;
-    mount(&up.s2, "/graph/v1/paper/search", s2(json!([{"paperId": "ab\u{0}cd", "title": "Nul\u{0} title \u{1} here",
-        "externalIds": {"DOI": "10.5555/nul\u{0}doi"}, "authors": [{"name": "A\u{0}B"}]}]))).await;
+    mount(
+        &up.s2,
+        "/graph/v1/paper/search",
+        s2(
+            json!([{"paperId": "ab\u{0}cd", "title": "Nul\u{0} title \u{1} here",
+        "externalIds": {"DOI": "10.5555/nul\u{0}doi"}, "authors": [{"name": "A\u{0}B"}]}]),
+        ),
+    )
+    .await;
     let app = common::spawn_pg_with(|c| up.configure(c)).await;
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "hostile", "professional").await;
     let (status, body) = app
-        .search(&admin, json!({"query": "hostile bytes", "sources": ["crossref", "semantic_scholar"]}))
+        .search(
+            &admin,
+            json!({"query": "hostile bytes", "sources": ["crossref", "semantic_scholar"]}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
-    let detail = body["source_status"]["crossref"]["detail"].as_str().unwrap();
+    let detail = body["source_status"]["crossref"]["detail"]
+        .as_str()
+        .unwrap();
     assert!(!detail.chars().any(char::is_control), "{detail:?}");
-    assert_eq!(body["source_status"]["semantic_scholar"]["status"], "ok", "{body}");
-    let (status, history) = app.call("GET", "/api/v1/search/history", Some(&admin), None).await;
-    assert_eq!((status, history["pagination"]["total"].as_u64()), (200, Some(1)), "{history}");
+    assert_eq!(
+        body["source_status"]["semantic_scholar"]["status"], "ok",
+        "{body}"
+    );
+    let (status, history) = app
+        .call("GET", "/api/v1/search/history", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, history["pagination"]["total"].as_u64()),
+        (200, Some(1)),
+        "{history}"
+    );
     let first = body["next_cursor"].clone();
     assert!(first.is_null(), "one short page: the end");
 }
@@ -571,10 +594,16 @@ async fn a_new_source_is_paced_cached_coalesced_and_remembered() {
     let answer = Recorder::new(s2(paper).set_delay(Duration::from_millis(100)));
     Mock::given(path("/graph/v1/paper/search"))
         .and(wiremock::matchers::query_param("query", "throttled words"))
-        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"message": "Too Many Requests.", "code": "429"})))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_json(json!({"message": "Too Many Requests.", "code": "429"})),
+        )
         .mount(&up.s2)
         .await;
-    Mock::given(path("/graph/v1/paper/search")).respond_with(answer.clone()).mount(&up.s2).await;
+    Mock::given(path("/graph/v1/paper/search"))
+        .respond_with(answer.clone())
+        .mount(&up.s2)
+        .await;
     let app = spawn_with(|c| {
         up.configure(c);
         c.search.semantic_scholar.interval_ms = 150;
@@ -583,15 +612,24 @@ async fn a_new_source_is_paced_cached_coalesced_and_remembered() {
     let root = app.root().await;
     let (_, admin) = app.tenant(&root, "rules", "enterprise").await;
     let ask = |q: &str| json!({"query": q, "sources": ["semantic_scholar"]});
-    let same: Vec<_> = (0..8).map(|_| spawn_search(&app, &admin, &ask("helium vortices"))).collect();
+    let same: Vec<_> = (0..8)
+        .map(|_| spawn_search(&app, &admin, &ask("helium vortices")))
+        .collect();
     for h in same {
         let (status, body) = h.await.unwrap();
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["total_results"], 1, "{body}");
     }
-    assert_eq!(answer.arrivals.lock().unwrap().len(), 1, "coalesced into one call");
+    assert_eq!(
+        answer.arrivals.lock().unwrap().len(),
+        1,
+        "coalesced into one call"
+    );
     let (_, again) = app.search(&admin, ask("helium vortices")).await;
-    assert_eq!(again["source_status"]["semantic_scholar"]["status"], "cached", "{again}");
+    assert_eq!(
+        again["source_status"]["semantic_scholar"]["status"], "cached",
+        "{again}"
+    );
     assert_eq!(again["cache_hit"], true);
     let distinct: Vec<_> = ["films one", "films two", "films three"]
         .iter()
@@ -602,11 +640,19 @@ async fn a_new_source_is_paced_cached_coalesced_and_remembered() {
     }
     let gaps = answer.gaps();
     assert_eq!(gaps.len(), 3, "{gaps:?}");
-    assert!(gaps.iter().all(|g| *g >= Duration::from_millis(140)), "paced: {gaps:?}");
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(140)),
+        "paced: {gaps:?}"
+    );
     let (_, throttled) = app.search(&admin, ask("throttled words")).await;
-    assert_eq!(throttled["source_status"]["semantic_scholar"]["status"], "rate_limited", "{throttled}");
+    assert_eq!(
+        throttled["source_status"]["semantic_scholar"]["status"], "rate_limited",
+        "{throttled}"
+    );
     let tries = up.s2.received_requests().await.unwrap().len() - 4;
     assert_eq!(tries, 2, "one retry after the backoff");
-    let (_, history) = app.call("GET", "/api/v1/search/history", Some(&admin), None).await;
+    let (_, history) = app
+        .call("GET", "/api/v1/search/history", Some(&admin), None)
+        .await;
     assert_eq!(history["pagination"]["total"], 13, "{history}");
 }
