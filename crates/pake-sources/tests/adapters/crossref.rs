@@ -13,9 +13,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::common::{config, request};
 
 fn list(total: u64, items: serde_json::Value) -> serde_json::Value {
-    json!({"status": "ok", "message-type": "work-list", "message-version": "1.0.0",
+    let mut body = json!({"status": "ok", "message-type": "work-list", "message-version": "1.0.0",
         "message": {"facets": {}, "total-results": total, "items-per-page": 2,
-            "query": {"start-index": 0, "search-terms": null}, "items": items}})
+            "query": {"start-index": 0, "search-terms": null}}});
+    body["message"]["items"] = items;
+    body
 }
 
 fn items() -> serde_json::Value {

@@ -15,8 +15,9 @@ fn page(cursor_echo: &str, next: Option<&str>, results: serde_json::Value) -> se
         "hitCount": 3,
         "request": {"queryString": "malaria", "resultType": "core", "cursorMark": cursor_echo,
                     "pageSize": 2, "sort": "", "synonym": false},
-        "resultList": {"result": results}
+        "resultList": {}
     });
+    body["resultList"]["result"] = results;
     if let Some(n) = next {
         body["nextCursorMark"] = json!(n);
     }

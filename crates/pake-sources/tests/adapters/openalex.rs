@@ -155,7 +155,7 @@ async fn openalex_filters_no_key_and_errors() {
     ));
     match err("budget").await {
         SourceError::RateLimited { retry_after } => {
-            assert_eq!(retry_after, Some(std::time::Duration::from_secs(30)))
+            assert_eq!(retry_after, Some(std::time::Duration::from_secs(30)));
         }
         other => panic!("{other:?}"),
     }
