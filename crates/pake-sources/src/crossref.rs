@@ -22,6 +22,9 @@ use crate::text::{collapse, normalise_doi};
 /// a retried request would skip a page, and they do not keep the relevance order).
 const MAX_DEPTH: u32 = 10_000;
 
+/// The longest wait Crossref's headers can impose on one request.
+const MAX_SPACING: Duration = Duration::from_secs(2);
+
 /// Crossref's work types for the common vocabulary's (the others are not filtered upstream).
 const TYPES: [(&str, &str); 9] = [
     ("journal_article", "journal-article"),
@@ -66,7 +69,11 @@ impl Crossref {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let now = Instant::now();
             // the last request's time plus the spacing asked, never in the past
-            let at = s.1.map_or(now, |last| (last + s.0).max(now));
+            // (bounded: a dropped call's reservation or an extreme header never holds the source
+            // for longer than `MAX_SPACING`)
+            let at =
+                s.1.map_or(now, |last| (last + s.0).max(now))
+                    .min(now + MAX_SPACING);
             s.1 = Some(at);
             at - now
         };
@@ -96,7 +103,7 @@ pub(crate) fn spacing(headers: &HeaderMap) -> Option<Duration> {
         .unwrap_or(interval)
         .parse()
         .ok()?;
-    Some(Duration::from_secs(secs.clamp(1, 3600)) / limit)
+    Some((Duration::from_secs(secs.clamp(1, 3600)) / limit).min(MAX_SPACING))
 }
 
 fn crossref_type(kind: &str) -> Option<&'static str> {

@@ -29,6 +29,29 @@ impl EuropePmc {
     }
 }
 
+/// The publication types Europe PMC's `PUB_TYPE` knows, in the common vocabulary (others are
+/// applied after the merge).
+const TYPES: [&str; 10] = [
+    "journal_article",
+    "research_article",
+    "review",
+    "systematic_review",
+    "meta_analysis",
+    "clinical_trial",
+    "case_reports",
+    "editorial",
+    "letter",
+    "preprint",
+];
+
+/// Whether every asked type is one Europe PMC knows.
+fn types_known(request: &SourceRequest) -> bool {
+    request
+        .publication_types
+        .iter()
+        .all(|t| TYPES.contains(&t.as_str()))
+}
+
 /// Text for a quoted field value: quotes and brackets removed.
 fn value(text: &str) -> String {
     collapse(&text.replace(['"', '[', ']', '(', ')', ':'], " "))
@@ -79,11 +102,13 @@ pub(crate) fn query(request: &SourceRequest) -> Option<String> {
             day(request.date_to, "9999-12-31")
         );
     }
-    let (preprints, types): (Vec<String>, Vec<String>) = request
-        .publication_types
-        .iter()
-        .cloned()
-        .partition(|t| t == "preprint");
+    let asked = if types_known(request) {
+        request.publication_types.clone()
+    } else {
+        Vec::new()
+    };
+    let (preprints, types): (Vec<String>, Vec<String>) =
+        asked.into_iter().partition(|t| t == "preprint");
     let mut kinds: Vec<String> = Vec::new();
     if let Some(t) = any_of(
         "PUB_TYPE",
@@ -232,14 +257,17 @@ pub(crate) fn parse(
 }
 
 fn applied(request: &SourceRequest) -> Vec<Filter> {
-    request.applied(&[
+    let mut supported = vec![
         Filter::Dates,
         Filter::Authors,
         Filter::Venues,
-        Filter::PublicationTypes,
         Filter::OpenAccess,
         Filter::Sort,
-    ])
+    ];
+    if types_known(request) {
+        supported.push(Filter::PublicationTypes);
+    }
+    request.applied(&supported)
 }
 
 #[async_trait]

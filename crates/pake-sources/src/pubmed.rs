@@ -132,24 +132,25 @@ pub(crate) fn term(request: &SourceRequest) -> String {
     term
 }
 
-/// The filters an ESearch term carries (the citation order is not one PubMed has).
-fn applied(request: &SourceRequest) -> Vec<Filter> {
-    let mut supported = vec![
-        Filter::Dates,
-        Filter::PublicationTypes,
-        Filter::Authors,
-        Filter::Venues,
-        Filter::OpenAccess,
-    ];
+/// The filters an ESearch term carries (the citation order is not one PubMed has); when ESearch
+/// dropped terms it could not match, the field filters are not vouched for (they are applied
+/// after the merge).
+fn applied(request: &SourceRequest, ignored: bool) -> Vec<Filter> {
+    let mut supported = vec![Filter::Dates, Filter::OpenAccess];
+    if !ignored {
+        supported.extend([Filter::PublicationTypes, Filter::Authors, Filter::Venues]);
+    }
     if request.sort == SortOrder::Date {
         supported.push(Filter::Sort);
     }
     request.applied(&supported)
 }
 
-/// PMIDs of an ESearch answer, in order, and the total count. `ERROR` inside a 200 is an
-/// upstream error.
-pub(crate) fn parse_esearch(value: &Value) -> Result<(Vec<String>, Option<u64>), SourceError> {
+/// PMIDs of an ESearch answer, in order, the total count, and whether ESearch dropped terms it
+/// could not match. `ERROR` inside a 200 is an upstream error.
+pub(crate) fn parse_esearch(
+    value: &Value,
+) -> Result<(Vec<String>, Option<u64>, bool), SourceError> {
     let result = value
         .get("esearchresult")
         .ok_or_else(|| SourceError::InvalidResponse("ESearch: no esearchresult".into()))?;
@@ -169,11 +170,29 @@ pub(crate) fn parse_esearch(value: &Value) -> Result<(Vec<String>, Option<u64>),
                 .collect()
         })
         .unwrap_or_default();
+    // terms ESearch could not match are dropped from the search, not failed: a field filter
+    // among them was not applied
+    let ignored = ["warninglist", "errorlist"].iter().any(|list| {
+        result.get(list).is_some_and(|l| {
+            [
+                "quotedphrasesnotfound",
+                "phrasesignored",
+                "phrasesnotfound",
+                "fieldsnotfound",
+            ]
+            .iter()
+            .any(|k| {
+                l.get(k)
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+            })
+        })
+    });
     let count = result
         .get("count")
         .and_then(Value::as_str)
         .and_then(|c| c.parse().ok());
-    Ok((ids, count))
+    Ok((ids, count, ignored))
 }
 
 /// `sortpubdate` (`YYYY/MM/DD HH:MM`) or, failing that, the year of `pubdate`.
@@ -403,10 +422,11 @@ impl SearchSource for Pubmed {
             params.push(("mindate", day(request.date_from, "1800/01/01")));
             params.push(("maxdate", day(request.date_to, "2099/12/31")));
         }
-        let (ids, total) = parse_esearch(&json(&self.get("esearch.fcgi", &params, gate).await?)?)?;
+        let (ids, total, ignored) =
+            parse_esearch(&json(&self.get("esearch.fcgi", &params, gate).await?)?)?;
         if ids.is_empty() {
             return Ok(SourcePage {
-                applied: applied(request),
+                applied: applied(request, ignored),
                 ..SourcePage::default()
             });
         }
@@ -442,7 +462,36 @@ impl SearchSource for Pubmed {
         Ok(SourcePage {
             records,
             next,
-            applied: applied(request),
+            applied: applied(request, ignored),
         })
+    }
+}
+
+#[cfg(test)]
+mod esearch_tests {
+    use super::*;
+
+    #[test]
+    fn dropped_terms_unvouch_the_field_filters() {
+        let answer = serde_json::json!({"esearchresult": {"count": "2", "idlist": ["1", "2"],
+            "warninglist": {"phrasesignored": [], "quotedphrasesnotfound": ["\"nobody\"[au]"], "outputmessages": []}}});
+        assert!(parse_esearch(&answer).unwrap().2);
+        let clean = serde_json::json!({"esearchresult": {"count": "2", "idlist": ["1", "2"]}});
+        assert_eq!(
+            parse_esearch(&clean).unwrap(),
+            (vec!["1".into(), "2".into()], Some(2), false)
+        );
+        let mut r = SourceRequest::new(
+            pake_domain::TenantId::new(),
+            pake_domain::search::QueryText::parse("x").unwrap(),
+            5,
+        );
+        r.authors = vec!["Nobody".into()];
+        r.open_access_only = true;
+        assert_eq!(applied(&r, true), vec![Filter::OpenAccess]);
+        assert_eq!(
+            applied(&r, false),
+            vec![Filter::Authors, Filter::OpenAccess]
+        );
     }
 }

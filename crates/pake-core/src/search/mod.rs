@@ -654,7 +654,11 @@ impl SearchService {
             saved_search_id: saved,
             created_at: self.env.clock.now(),
             pages: 1,
-            paging: serde_json::to_value(paging).ok(),
+            // kept only while the search can be continued
+            paging: paging
+                .has_more(1)
+                .then(|| serde_json::to_value(paging).ok())
+                .flatten(),
         };
         // the history is the record of searches (analytics count it): the search answers once
         // the group commit holding its record is in
