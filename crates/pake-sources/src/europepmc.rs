@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::http::{self, SourceConfig};
 use crate::json::{self, array, count, text};
-use crate::text::{collapse, normalise_doi};
+use crate::text::{collapse, normalise_doi, query_words};
 
 /// The Europe PMC source.
 pub struct EuropePmc {
@@ -71,22 +71,7 @@ fn any_of(field: &str, values: &[String]) -> Option<String> {
 /// Europe PMC's syntax: `FIRST_PDATE:[a TO b]`, `AUTH:`, `JOURNAL:`, `PUB_TYPE:` (a preprint
 /// is `SRC:PPR`), `OPEN_ACCESS:y`. `None` when no searchable word is left.
 pub(crate) fn query(request: &SourceRequest) -> Option<String> {
-    let words: String = request
-        .query
-        .as_str()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '"' | '-' | '.' | '\'' | '_') {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    let mut words = collapse(&words);
-    if words.matches('"').count() % 2 == 1 {
-        words = words.replace('"', "");
-    }
+    let words = query_words(request.query.as_str(), &['-', '.', '\'', '_']);
     if words.replace('"', "").trim().is_empty() {
         return None;
     }

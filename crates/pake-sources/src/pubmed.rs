@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::http::{self, Body, SourceConfig};
 use crate::paging;
-use crate::text::{collapse, normalise_doi};
+use crate::text::{collapse, normalise_doi, query_words};
 
 /// ESearch serves positions up to 9,999 without the history server.
 const MAX_DEPTH: u32 = 9_999;
@@ -102,22 +102,7 @@ fn any_of(values: &[String], tag: &str, map: impl Fn(&str) -> String) -> Option<
 /// as `[pt]` alternatives (`journal_article` as `"journal article"[pt]`), authors as `[au]`,
 /// venues as `[journal]`, open access as `free full text[sb]`.
 pub(crate) fn term(request: &SourceRequest) -> String {
-    let words: String = request
-        .query
-        .as_str()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '"' | '-' | '.' | '\'' | '*') {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    let mut term = collapse(&words);
-    if term.matches('"').count() % 2 == 1 {
-        term = term.replace('"', "");
-    }
+    let mut term = query_words(request.query.as_str(), &['-', '.', '\'', '*']);
     let clauses = [
         any_of(&request.publication_types, "pt", |t| t.replace('_', " ")),
         any_of(&request.authors, "au", str::to_owned),

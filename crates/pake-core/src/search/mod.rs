@@ -384,7 +384,10 @@ impl SearchService {
             next: page.next.clone(),
             seen: Vec::new(),
         };
-        paging.remember(page.results.iter().flat_map(rank::result_keys));
+        // the keys are only for later pages (a search with none keeps no state)
+        if paging.has_more(1) {
+            paging.remember(page.results.iter().flat_map(rank::result_keys));
+        }
         let execution_ms = millis(started.elapsed());
         let id = self
             .remember(caller, &plan, &page, execution_ms, saved, &paging)

@@ -578,72 +578,56 @@ fn add_version(versions: &mut Vec<Version>, v: Version) {
 fn versions_of(group: &[(SourceId, SourceRecord)]) -> Vec<Version> {
     let mut versions = Vec::new();
     for (source, r) in group {
-        let published = |doi: &str, url: Option<String>, venue: Option<String>| Version {
-            kind: VersionKind::Published,
+        let by_doi = |kind, doi: &str, url: Option<String>, venue: Option<String>| Version {
+            kind,
             doi: Some(doi.to_owned()),
             arxiv_id: None,
             url: url.or_else(|| Some(format!("https://doi.org/{doi}"))),
             venue,
             source: *source,
         };
-        let preprint_doi = |doi: &str, url: Option<String>, venue: Option<String>| Version {
+        let on_arxiv = |id: &str, doi: Option<String>| Version {
             kind: VersionKind::Preprint,
-            doi: Some(doi.to_owned()),
-            arxiv_id: None,
-            url: url.or_else(|| Some(format!("https://doi.org/{doi}"))),
-            venue,
+            url: Some(format!("https://arxiv.org/abs/{}", arxiv_key(id))),
+            arxiv_id: Some(arxiv_key(id)),
+            doi,
+            venue: Some("arXiv".into()),
             source: *source,
         };
         if let Some(id) = &r.arxiv_id {
-            let id = arxiv_key(id);
-            add_version(
-                &mut versions,
-                Version {
-                    kind: VersionKind::Preprint,
-                    url: Some(format!("https://arxiv.org/abs/{id}")),
-                    arxiv_id: Some(id),
-                    doi: None,
-                    venue: Some("arXiv".into()),
-                    source: *source,
-                },
-            );
+            add_version(&mut versions, on_arxiv(id, None));
         }
         if let Some(doi) = r.doi.as_deref().map(doi_key) {
-            if let Some(id) = doi.strip_prefix(ARXIV_DOI) {
-                add_version(
-                    &mut versions,
-                    Version {
-                        kind: VersionKind::Preprint,
-                        url: Some(format!("https://arxiv.org/abs/{}", arxiv_key(id))),
-                        arxiv_id: Some(arxiv_key(id)),
-                        doi: Some(doi.clone()),
-                        venue: Some("arXiv".into()),
-                        source: *source,
-                    },
-                );
+            let v = if let Some(id) = doi.strip_prefix(ARXIV_DOI) {
+                on_arxiv(id, Some(doi.clone()))
             } else if r.preprint && r.arxiv_id.is_none() {
-                add_version(
-                    &mut versions,
-                    preprint_doi(&doi, Some(r.url.clone()), r.venue.clone()),
-                );
+                by_doi(
+                    VersionKind::Preprint,
+                    &doi,
+                    Some(r.url.clone()),
+                    r.venue.clone(),
+                )
             } else if r.preprint {
                 // arXiv's `<arxiv:doi>`: the published version of this preprint
-                add_version(&mut versions, published(&doi, None, None));
+                by_doi(VersionKind::Published, &doi, None, None)
             } else {
-                add_version(
-                    &mut versions,
-                    published(&doi, Some(r.url.clone()), r.venue.clone()),
-                );
-            }
+                by_doi(
+                    VersionKind::Published,
+                    &doi,
+                    Some(r.url.clone()),
+                    r.venue.clone(),
+                )
+            };
+            add_version(&mut versions, v);
         }
         for other in &r.other_versions {
             let other = doi_key(other);
-            let v = if r.preprint {
-                published(&other, None, None)
+            let kind = if r.preprint {
+                VersionKind::Published
             } else {
-                preprint_doi(&other, None, None)
+                VersionKind::Preprint
             };
-            add_version(&mut versions, v);
+            add_version(&mut versions, by_doi(kind, &other, None, None));
         }
     }
     let has = |k: VersionKind| versions.iter().any(|v| v.kind == k);
