@@ -94,9 +94,45 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The Python parsers the export tests read PAKE's files back with (independent of PAKE's
+/// writers), pinned.
+const PARSERS: [&str; 3] = [
+    "bibtexparser==2.1.0",
+    "rispy==0.10.0",
+    "citeproc-py==0.11.1",
+];
+
+/// A Python with [`PARSERS`]: `PAKE_TEST_PYTHON` when set, else a virtual environment under
+/// `~/.cache/pake-py`, made (from the package registry) when missing.
+fn parsers() -> Result<(&'static str, String), String> {
+    if let Ok(python) = std::env::var("PAKE_TEST_PYTHON") {
+        return Ok(("PAKE_TEST_PYTHON", python));
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+    let venv = Path::new(&home).join(".cache/pake-py");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import bibtexparser, rispy, citeproc"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        let mut make = Command::new("python3");
+        make.args(["-m", "venv"]).arg(&venv);
+        run(
+            make,
+            "python3 -m venv ~/.cache/pake-py (the export tests' parsers)",
+        )?;
+        let mut pip = Command::new(venv.join("bin/pip"));
+        pip.args(["install", "--quiet"]).args(PARSERS);
+        run(pip, "pip install bibtexparser rispy citeproc-py")?;
+    }
+    Ok(("PAKE_TEST_PYTHON", python.display().to_string()))
+}
+
 /// Every test of the workspace.
 pub(crate) fn test(filter: &[String]) -> Result<(), String> {
-    let env = services()?;
+    let mut env = services()?;
+    env.push(parsers()?);
     let filter: Vec<&String> = filter.iter().skip_while(|a| *a == "--").collect();
     let mut cmd = cargo();
     if has_nextest() {

@@ -77,6 +77,7 @@ pub fn search(user: &User, query: &str, sources: &[SourceId], at: OffsetDateTime
         created_at: at,
         pages: 1,
         paging: None,
+        snapshot: None,
     }
 }
 

@@ -29,7 +29,7 @@ macro_rules! repository_contract_tests {
     ($factory:path) => {
         $crate::repository_contract_tests!(@tests $factory;
             tenants, tenant_purge, users, login_failures, lockout_survives_stale_writes, sessions, refresh_rotation, audit,
-            history, history_batches, history_pages, saved_searches, usage, health, tenant_isolation);
+            history, history_batches, history_pages, saved_searches, collections, usage, health, tenant_isolation);
     };
     (@tests $factory:path; $($suite:ident),+) => {
         mod repository_contract {

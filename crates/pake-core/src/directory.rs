@@ -119,6 +119,17 @@ impl TenantDirectory {
             .len()
     }
 
+    /// Every tenant it holds (a copy: background jobs walk it without holding the index).
+    pub fn entries(&self) -> Vec<TenantEntry> {
+        self.index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .by_id
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

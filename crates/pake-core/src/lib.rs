@@ -8,9 +8,11 @@ pub mod audit;
 mod auth;
 mod bootstrap;
 pub mod caller;
+pub mod collections;
 mod deps;
 pub mod directory;
 mod error;
+pub mod export;
 pub mod fair;
 mod health;
 pub mod limits;
@@ -64,6 +66,10 @@ pub struct Services {
     pub search: SearchService,
     /// Saved searches.
     pub saved_searches: SavedSearchService,
+    /// Collections.
+    pub collections: collections::CollectionService,
+    /// Exports of kept results.
+    pub exports: export::ExportService,
 }
 
 impl Services {
@@ -81,12 +87,27 @@ impl Services {
             deps.counters.clone(),
         );
         let search = SearchService::new(
-            Arc::clone(&repos.history),
+            repos,
             env.clone(),
             access.clone(),
             Arc::clone(&deps.search),
             Arc::clone(&deps.cache),
             limits.clone(),
+        );
+        let collections = collections::CollectionService::new(
+            Arc::clone(&repos.collections),
+            env.clone(),
+            access.clone(),
+            search.clone(),
+            audit.clone(),
+        );
+        let exports = export::ExportService::new(
+            Arc::clone(&repos.usage),
+            env.clone(),
+            access.clone(),
+            search.clone(),
+            collections.clone(),
+            audit.clone(),
         );
         let auth = AuthService::new(
             repos,
@@ -133,6 +154,8 @@ impl Services {
                 access,
                 search.clone(),
             ),
+            collections,
+            exports,
             auth,
             audit,
             provisioning,

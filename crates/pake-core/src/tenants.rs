@@ -95,6 +95,8 @@ pub struct TenantAnalytics {
     pub searches_today: u64,
     /// The plan's concurrent searches.
     pub concurrent_searches_limit: u32,
+    /// Exports of results per day in the period (days without exports omitted).
+    pub exports_per_day: Vec<(time::Date, u64)>,
 }
 
 /// The largest settings document a tenant may store, in bytes of JSON.
@@ -199,6 +201,10 @@ impl TenantService {
                 },
             )
             .await?;
+        let exports_per_day = self
+            .usage
+            .series(id, since, today, pake_domain::usage::UsageMetric::Exports)
+            .await?;
         let searches_today = searches
             .per_day
             .iter()
@@ -216,6 +222,7 @@ impl TenantService {
             searches,
             searches_today,
             concurrent_searches_limit: limits.max_concurrent_searches,
+            exports_per_day,
         })
     }
 

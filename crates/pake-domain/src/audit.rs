@@ -55,11 +55,19 @@ pub enum AuditKind {
     PlatformBootstrapped,
     /// The super admin listed tenants (a platform-wide read).
     TenantsListed,
+    /// Results exported (a history entry, a saved search's last run or a collection).
+    ResultsExported,
+    /// A collection created.
+    CollectionCreated,
+    /// A collection changed (name, description, visibility).
+    CollectionUpdated,
+    /// A collection deleted with its items.
+    CollectionDeleted,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 27] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::AccountLocked,
@@ -83,6 +91,10 @@ impl AuditKind {
         Self::AccessDenied,
         Self::PlatformBootstrapped,
         Self::TenantsListed,
+        Self::ResultsExported,
+        Self::CollectionCreated,
+        Self::CollectionUpdated,
+        Self::CollectionDeleted,
     ];
 
     /// The snake_case name, as stored and filtered on.
@@ -111,6 +123,10 @@ impl AuditKind {
             Self::AccessDenied => "access_denied",
             Self::PlatformBootstrapped => "platform_bootstrapped",
             Self::TenantsListed => "tenants_listed",
+            Self::ResultsExported => "results_exported",
+            Self::CollectionCreated => "collection_created",
+            Self::CollectionUpdated => "collection_updated",
+            Self::CollectionDeleted => "collection_deleted",
         }
     }
 

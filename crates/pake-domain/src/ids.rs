@@ -101,6 +101,16 @@ id_type!(
     SavedSearchId,
     "saved_search_id"
 );
+id_type!(
+    /// Identifies a collection (a shared reading list).
+    CollectionId,
+    "collection_id"
+);
+id_type!(
+    /// Identifies an item of a collection.
+    CollectionItemId,
+    "item_id"
+);
 
 #[cfg(test)]
 mod tests {

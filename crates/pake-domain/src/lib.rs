@@ -6,6 +6,7 @@
 //! caches or async runtimes (ARCHITECTURE.md, enforced by `xtask/tests/architecture.rs`).
 
 pub mod audit;
+pub mod collection;
 pub mod error;
 pub mod ids;
 pub mod lockout;
@@ -21,7 +22,10 @@ pub mod usage;
 pub mod user;
 
 pub use error::{Reason, ValidationError};
-pub use ids::{AuditEventId, SavedSearchId, SearchId, SessionId, TenantId, UserId};
+pub use ids::{
+    AuditEventId, CollectionId, CollectionItemId, SavedSearchId, SearchId, SessionId, TenantId,
+    UserId,
+};
 pub use lockout::{LockoutRule, LoginAdmission, LoginCounters, LoginSettlement};
 pub use page::{Page, PageRequest};
 pub use password::{Password, PasswordHash};

@@ -89,6 +89,9 @@ pub struct Plan {
     pub features: BTreeSet<Feature>,
     /// Relative share of shared upstream capacity (used to divide upstream budgets fairly).
     pub upstream_weight: u32,
+    /// How many days the results of a search are kept in its history entry (`None`: as long as
+    /// the entry).
+    pub result_retention_days: Option<u32>,
 }
 
 impl Plan {
@@ -102,7 +105,7 @@ impl Plan {
         use Feature::{
             AdvancedAnalytics, ApiAccess, AuditLogs, BasicAnalytics, Export, Search, Sso,
         };
-        let (limits, features, upstream_weight) = match id {
+        let (limits, features, upstream_weight, result_retention_days) = match id {
             PlanId::Basic => (
                 PlanLimits {
                     max_users: 5,
@@ -112,6 +115,7 @@ impl Plan {
                 },
                 vec![Search, BasicAnalytics],
                 1,
+                Some(30),
             ),
             PlanId::Professional => (
                 PlanLimits {
@@ -122,6 +126,7 @@ impl Plan {
                 },
                 vec![Search, BasicAnalytics, AdvancedAnalytics, Export, ApiAccess],
                 2,
+                Some(365),
             ),
             PlanId::Enterprise => (
                 PlanLimits {
@@ -140,6 +145,7 @@ impl Plan {
                     Sso,
                 ],
                 4,
+                None,
             ),
         };
         Self {
@@ -147,6 +153,7 @@ impl Plan {
             limits,
             features: features.into_iter().collect(),
             upstream_weight,
+            result_retention_days,
         }
     }
 
@@ -221,6 +228,8 @@ pub struct PlanOverride {
     pub features: Option<BTreeSet<Feature>>,
     /// Replaces the upstream weight when given.
     pub upstream_weight: Option<u32>,
+    /// Replaces the days a search's results are kept when given (0: as long as the entry).
+    pub result_retention_days: Option<u32>,
 }
 
 /// The plans in force: the defaults with the operator's overrides applied.
@@ -257,6 +266,9 @@ impl PlanCatalog {
             }
             if let Some(w) = o.upstream_weight {
                 slot.upstream_weight = w;
+            }
+            if let Some(days) = o.result_retention_days {
+                slot.result_retention_days = (days > 0).then_some(days);
             }
         }
         Ok(catalog)
@@ -326,8 +338,16 @@ mod tests {
             },
             features: Some([Feature::Search, Feature::AuditLogs].into()),
             upstream_weight: None,
+            result_retention_days: Some(0),
         };
         let c = PlanCatalog::with_overrides([(PlanId::Basic, &o)]).unwrap();
+        assert_eq!(c.get(PlanId::Basic).result_retention_days, None, "0: kept");
+        assert_eq!(
+            PlanCatalog::default()
+                .get(PlanId::Professional)
+                .result_retention_days,
+            Some(365)
+        );
         assert_eq!(c.get(PlanId::Basic).limits.max_users, 7);
         assert_eq!(c.get(PlanId::Basic).limits.requests_per_minute, 60);
         assert!(c.get(PlanId::Basic).has(Feature::AuditLogs));

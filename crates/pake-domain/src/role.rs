@@ -55,11 +55,15 @@ pub enum Permission {
     ReadAllSearches,
     /// Read the tenant's audit trail.
     ReadAuditLog,
+    /// Export results (a search's, a saved search's last run, a collection's).
+    ExportResults,
+    /// Create collections and change one's own (managers and admins: any of the tenant's).
+    WriteCollections,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::ManageTenants,
         Self::ViewSystemStatus,
         Self::ReadTenant,
@@ -73,6 +77,8 @@ impl Permission {
         Self::ReadPublicSearches,
         Self::ReadAllSearches,
         Self::ReadAuditLog,
+        Self::ExportResults,
+        Self::WriteCollections,
     ];
 
     /// The roles holding this permission: the permission table of the product brief.
@@ -84,8 +90,12 @@ impl Permission {
                 &[SuperAdmin, Admin, Manager]
             }
             Self::UpdateTenant | Self::ManageUsers | Self::ReadAuditLog => &[SuperAdmin, Admin],
-            Self::Search | Self::WriteOwnSearches => &[Admin, Manager, User],
-            Self::ReadOwnSearches | Self::ReadPublicSearches => &[Admin, Manager, User, Viewer],
+            Self::Search | Self::WriteOwnSearches | Self::WriteCollections => {
+                &[Admin, Manager, User]
+            }
+            Self::ReadOwnSearches | Self::ReadPublicSearches | Self::ExportResults => {
+                &[Admin, Manager, User, Viewer]
+            }
             Self::ReadAllSearches => &[Admin, Manager],
         }
     }
@@ -96,6 +106,7 @@ impl Permission {
         match self {
             Self::ReadAuditLog => Some(Feature::AuditLogs),
             Self::Search => Some(Feature::Search),
+            Self::ExportResults => Some(Feature::Export),
             _ => None,
         }
     }
@@ -192,6 +203,8 @@ mod tests {
         expect(ReadPublicSearches, &[Admin, Manager, User, Viewer]);
         expect(ReadAllSearches, &[Admin, Manager]);
         expect(ReadAuditLog, &[SuperAdmin, Admin]);
+        expect(ExportResults, &[Admin, Manager, User, Viewer]);
+        expect(WriteCollections, &[Admin, Manager, User]);
     }
 
     #[test]
@@ -216,6 +229,7 @@ mod tests {
     fn features_gate_permissions() {
         assert_eq!(ReadAuditLog.required_feature(), Some(Feature::AuditLogs));
         assert_eq!(ListUsers.required_feature(), None);
+        assert_eq!(ExportResults.required_feature(), Some(Feature::Export));
     }
 
     #[test]

@@ -158,6 +158,21 @@ pub struct SearchRecord {
     /// Where each source's next page starts and what the pages returned (the search service's
     /// own JSON), while it can be continued.
     pub paging: Option<serde_json::Value>,
+    /// The first page's results as the search service keeps them (its own compressed bytes):
+    /// written with the record, kept as page 1 of its snapshot; reads of the record leave it
+    /// `None` (the snapshot is read on its own).
+    pub snapshot: Option<Vec<u8>>,
+}
+
+/// One page of a search's snapshot, as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotPage {
+    /// The page (1 for the first).
+    pub page: u32,
+    /// When it was fetched.
+    pub created_at: OffsetDateTime,
+    /// Its results (the search service's compressed bytes).
+    pub body: Vec<u8>,
 }
 
 /// Which history rows to list.

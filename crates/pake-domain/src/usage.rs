@@ -10,6 +10,8 @@ pub enum UsageMetric {
     ApiCalls,
     /// Searches run.
     Searches,
+    /// Exports of results.
+    Exports,
 }
 
 impl UsageMetric {
@@ -18,6 +20,7 @@ impl UsageMetric {
         match self {
             Self::ApiCalls => "api_calls",
             Self::Searches => "searches",
+            Self::Exports => "exports",
         }
     }
 }

@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto;
 use crate::error::{ErrorCode, FieldError, Problem};
-use crate::routes::{audit, auth, docs, health, search, system, tenants, users};
+use crate::routes::{audit, auth, collections, docs, health, search, system, tenants, users};
 
 /// PAKE's API description.
 #[derive(OpenApi)]
@@ -31,7 +31,11 @@ use crate::routes::{audit, auth, docs, health, search, system, tenants, users};
         search::history::analytics,
         search::history::popular, search::saved::create_saved, search::saved::list_saved,
         search::saved::get_saved, search::saved::update_saved, search::saved::delete_saved,
-        search::saved::run_saved, system::status, system::metrics,
+        search::saved::run_saved, search::history::entry, search::history::export,
+        search::saved::export_saved, collections::create, collections::list, collections::get,
+        collections::update, collections::delete, collections::add_item, collections::items,
+        collections::update_item, collections::delete_item, collections::export,
+        system::status, system::metrics,
     ),
     components(schemas(
         Problem, ErrorCode, FieldError, health::Liveness, health::ReadinessBody, health::Check,
@@ -46,6 +50,8 @@ use crate::routes::{audit, auth, docs, health, search, system, tenants, users};
         (name = "tenants", description = "Organisations (super admin; admins read and update their own)"),
         (name = "users", description = "Users of the caller's tenant"),
         (name = "audit", description = "The tenant's audit trail"),
+        (name = "collections", description = "Shared reading lists: collections of papers kept from searches"),
+        (name = "export", description = "Kept results as BibTeX, RIS, CSL-JSON or CSV (plan feature `export`)"),
         (name = "system", description = "The platform operator's view of a replica (super admin)"),
         (name = "search", description = "Federated search over arXiv, PubMed, Europe PMC, Crossref, OpenAlex, Semantic Scholar and the web; paging, history, analytics, saved searches")
     )

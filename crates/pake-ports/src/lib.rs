@@ -27,9 +27,9 @@ pub use rate_limit::{
     ConcurrencyLimiter, LimitError, Quota, QuotaCounter, QuotaTake, RateDecision, RateLimiter,
 };
 pub use repository::{
-    AuditRepository, Repositories, SavedSearchRepository, SearchHistoryRepository,
-    SessionRepository, StoreHealth, TenantFilter, TenantRepository, UsageRepository,
-    UserRepository,
+    AuditRepository, CollectionRepository, Repositories, SavedSearchRepository,
+    SearchHistoryRepository, SessionRepository, StoreHealth, TenantFilter, TenantRepository,
+    UsageRepository, UserRepository,
 };
 pub use search_source::{
     Filter, OpenAccess, OpenGate, SearchSource, SortOrder, SourceAvailability, SourceError,

@@ -231,6 +231,9 @@ pub struct SourceRecord {
     /// Semantic Scholar paper id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s2_id: Option<String>,
+    /// The subject category the source files it under first (arXiv's primary category).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_category: Option<String>,
     /// Whether this record is a preprint (arXiv, a `posted-content` DOI, a Europe PMC `PPR`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub preprint: bool,

@@ -197,6 +197,13 @@ fn record(entry: Node<'_, '_>, rank: u32) -> Option<SourceRecord> {
         .collect();
     let summary = child_text(entry, ATOM, "summary");
     let journal = child_text(entry, ARXIV, "journal_ref");
+    let primary_category = entry
+        .children()
+        .find(|c| c.has_tag_name((ARXIV, "primary_category")))
+        .and_then(|c| c.attribute("term"))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
     let open_access = OpenAccess {
         is_oa: true,
         url: pdf_url.clone().or_else(|| Some(url.clone())),
@@ -218,6 +225,7 @@ fn record(entry: Node<'_, '_>, rank: u32) -> Option<SourceRecord> {
         publication_type: Some("preprint".into()),
         open_access: Some(open_access),
         preprint: true,
+        primary_category,
         ..SourceRecord::default()
     })
 }

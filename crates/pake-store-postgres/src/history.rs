@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use pake_domain::search::{
-    HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SourceId,
+    HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SnapshotPage, SourceId,
 };
 use pake_domain::{Page, PageRequest, SavedSearchId, SearchId, TenantId, UserId};
 use pake_ports::{RepoError, SearchHistoryRepository};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::convert::{TxError, count};
 use crate::paging::load_page;
-use crate::schema::search_history;
+use crate::schema::{search_history, search_snapshots};
 use crate::{PgStore, tenant_tx};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -35,6 +35,32 @@ struct HistoryRow {
     created_at: OffsetDateTime,
     pages: i32,
     paging: Option<serde_json::Value>,
+}
+
+/// One tenant's share of a batch: its history rows and their first kept pages.
+type TenantRows = (Vec<HistoryRow>, Vec<SnapshotRow>);
+
+/// One kept page of a search's results.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = search_snapshots, check_for_backend(diesel::pg::Pg))]
+struct SnapshotRow {
+    tenant_id: Uuid,
+    search_id: Uuid,
+    page: i32,
+    created_at: OffsetDateTime,
+    body: Vec<u8>,
+}
+
+impl SnapshotRow {
+    fn first_of(r: &SearchRecord) -> Option<Self> {
+        r.snapshot.as_ref().map(|body| Self {
+            tenant_id: r.tenant_id.as_uuid(),
+            search_id: r.id.as_uuid(),
+            page: 1,
+            created_at: r.created_at,
+            body: body.clone(),
+        })
+    }
 }
 
 impl HistoryRow {
@@ -83,6 +109,7 @@ impl HistoryRow {
             created_at: self.created_at,
             pages: u32::try_from(self.pages).unwrap_or(1),
             paging: self.paging,
+            snapshot: None,
         })
     }
 }
@@ -190,14 +217,7 @@ async fn stats(c: &mut AsyncPgConnection, b: Binds) -> Result<SearchStats, TxErr
 #[async_trait]
 impl SearchHistoryRepository for PgStore {
     async fn append(&self, record: &SearchRecord) -> Result<(), RepoError> {
-        let row = HistoryRow::from_domain(record);
-        tenant_tx!(self, row.tenant_id, |c| {
-            diesel::insert_into(search_history::table)
-                .values(&row)
-                .execute(c)
-                .await?;
-            Ok(())
-        })
+        self.append_many(std::slice::from_ref(record)).await
     }
 
     async fn append_many(&self, records: &[SearchRecord]) -> Result<(), RepoError> {
@@ -205,25 +225,37 @@ impl SearchHistoryRepository for PgStore {
             return Ok(());
         }
         // one transaction; RLS checks each tenant's rows under that tenant's setting
-        let mut groups: Vec<(uuid::Uuid, Vec<HistoryRow>)> = Vec::new();
+        let mut groups: Vec<(uuid::Uuid, TenantRows)> = Vec::new();
         for record in records {
             let row = HistoryRow::from_domain(record);
-            match groups.iter_mut().find(|(t, _)| *t == row.tenant_id) {
-                Some((_, rows)) => rows.push(row),
-                None => groups.push((row.tenant_id, vec![row])),
-            }
+            let page = SnapshotRow::first_of(record);
+            let i = if let Some(i) = groups.iter().position(|(t, _)| *t == row.tenant_id) {
+                i
+            } else {
+                groups.push((row.tenant_id, (Vec::new(), Vec::new())));
+                groups.len() - 1
+            };
+            let (rows, pages) = &mut groups[i].1;
+            rows.push(row);
+            pages.extend(page);
         }
         let mut conn = self.conn().await?;
         let result: Result<(), crate::convert::TxError> =
             diesel_async::AsyncConnection::transaction(
                 &mut *conn,
                 async move |c: &mut diesel_async::AsyncPgConnection| {
-                    for (tenant, rows) in groups {
+                    for (tenant, (rows, pages)) in groups {
                         crate::set_tenant(c, tenant).await?;
                         diesel::insert_into(search_history::table)
                             .values(&rows)
                             .execute(c)
                             .await?;
+                        if !pages.is_empty() {
+                            diesel::insert_into(search_snapshots::table)
+                                .values(&pages)
+                                .execute(c)
+                                .await?;
+                        }
                     }
                     Ok(())
                 },
@@ -253,11 +285,19 @@ impl SearchHistoryRepository for PgStore {
         pages: u32,
         paging: &serde_json::Value,
         added: u32,
+        snapshot: &SnapshotPage,
     ) -> Result<bool, RepoError> {
         let (t, id) = (tenant.as_uuid(), id.as_uuid());
         let paging = paging.clone();
         let pages = i32::try_from(pages).unwrap_or(i32::MAX);
         let added = i32::try_from(added).unwrap_or(i32::MAX);
+        let page = SnapshotRow {
+            tenant_id: t,
+            search_id: id,
+            page: pages.saturating_add(1),
+            created_at: snapshot.created_at,
+            body: snapshot.body.clone(),
+        };
         tenant_tx!(self, t, |c| {
             let n = diesel::update(
                 search_history::table
@@ -272,7 +312,75 @@ impl SearchHistoryRepository for PgStore {
             ))
             .execute(c)
             .await?;
+            if n == 1 {
+                diesel::insert_into(search_snapshots::table)
+                    .values(&page)
+                    .execute(c)
+                    .await?;
+            }
             Ok(n == 1)
+        })
+    }
+
+    async fn snapshot(
+        &self,
+        tenant: TenantId,
+        id: SearchId,
+    ) -> Result<Vec<SnapshotPage>, RepoError> {
+        let (t, id) = (tenant.as_uuid(), id.as_uuid());
+        tenant_tx!(self, t, |c| {
+            let rows: Vec<SnapshotRow> = search_snapshots::table
+                .filter(search_snapshots::tenant_id.eq(t))
+                .filter(search_snapshots::search_id.eq(id))
+                .order(search_snapshots::page.asc())
+                .select(SnapshotRow::as_select())
+                .load(c)
+                .await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| SnapshotPage {
+                    page: u32::try_from(r.page).unwrap_or(1),
+                    created_at: r.created_at,
+                    body: r.body,
+                })
+                .collect())
+        })
+    }
+
+    async fn latest_of_saved(
+        &self,
+        tenant: TenantId,
+        saved: SavedSearchId,
+    ) -> Result<Option<SearchRecord>, RepoError> {
+        let (t, saved) = (tenant.as_uuid(), saved.as_uuid());
+        tenant_tx!(self, t, |c| {
+            let row: Option<HistoryRow> = search_history::table
+                .filter(search_history::tenant_id.eq(t))
+                .filter(search_history::saved_search_id.eq(saved))
+                .order((search_history::created_at.desc(), search_history::id.desc()))
+                .select(HistoryRow::as_select())
+                .first(c)
+                .await
+                .optional()?;
+            Ok(row.map(HistoryRow::into_domain).transpose()?)
+        })
+    }
+
+    async fn purge_snapshots(
+        &self,
+        tenant: TenantId,
+        before: OffsetDateTime,
+    ) -> Result<u64, RepoError> {
+        let t = tenant.as_uuid();
+        tenant_tx!(self, t, |c| {
+            let n = diesel::delete(
+                search_snapshots::table
+                    .filter(search_snapshots::tenant_id.eq(t))
+                    .filter(search_snapshots::created_at.lt(before)),
+            )
+            .execute(c)
+            .await?;
+            Ok(n as u64)
         })
     }
 

@@ -12,6 +12,7 @@
 //! run as the schema owner through [`migrate`].
 
 mod audit;
+mod collections;
 mod convert;
 mod history;
 mod keys;
@@ -129,6 +130,7 @@ impl PgStore {
             audit: store.clone(),
             history: store.clone(),
             saved_searches: store.clone(),
+            collections: store.clone(),
             usage: store.clone(),
             health: store,
         }

@@ -134,6 +134,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    search_snapshots (tenant_id, search_id, page) {
+        tenant_id -> Uuid,
+        search_id -> Uuid,
+        page -> Int4,
+        created_at -> Timestamptz,
+        body -> Bytea,
+    }
+}
+
+diesel::table! {
+    collections (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        owner_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        visibility -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    collection_items (tenant_id, collection_id, id) {
+        tenant_id -> Uuid,
+        collection_id -> Uuid,
+        id -> Uuid,
+        record -> Text,
+        tags -> Text,
+        note -> Nullable<Text>,
+        added_by -> Uuid,
+        added_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    collection_item_keys (tenant_id, collection_id, key) {
+        tenant_id -> Uuid,
+        collection_id -> Uuid,
+        key -> Text,
+        item_id -> Uuid,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
@@ -143,4 +189,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     search_history,
     saved_searches,
     usage_counters,
+    search_snapshots,
+    collections,
+    collection_items,
+    collection_item_keys,
 );

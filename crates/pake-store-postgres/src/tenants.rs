@@ -14,8 +14,8 @@ use uuid::Uuid;
 use crate::convert::{found, from_json, to_json};
 use crate::paging::load_page;
 use crate::schema::{
-    audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
-    usage_counters, users,
+    audit_events, collection_item_keys, collection_items, collections, refresh_tokens,
+    saved_searches, search_history, search_snapshots, sessions, tenants, usage_counters, users,
 };
 use crate::users::UserRow;
 use crate::{PgStore, platform_tx, tenant_tx};
@@ -171,6 +171,20 @@ impl TenantRepository for PgStore {
                 .execute(c)
                 .await?;
             diesel::delete(sessions::table.filter(sessions::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
+            diesel::delete(
+                collection_item_keys::table.filter(collection_item_keys::tenant_id.eq(id)),
+            )
+            .execute(c)
+            .await?;
+            diesel::delete(collection_items::table.filter(collection_items::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
+            diesel::delete(collections::table.filter(collections::tenant_id.eq(id)))
+                .execute(c)
+                .await?;
+            diesel::delete(search_snapshots::table.filter(search_snapshots::tenant_id.eq(id)))
                 .execute(c)
                 .await?;
             diesel::delete(search_history::table.filter(search_history::tenant_id.eq(id)))

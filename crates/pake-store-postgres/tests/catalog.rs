@@ -84,7 +84,7 @@ fn every_table_is_citus_ready_and_forces_row_level_security() {
     let db = TestDb::new();
     let mut conn = PgConnection::establish(&db.owner_url).unwrap();
     let tables = tables(&mut conn);
-    assert_eq!(tables.len(), 9, "{tables:?}");
+    assert_eq!(tables.len(), 13, "{tables:?}");
     let constraints: Vec<Constraint> = diesel::sql_query(
         "SELECT rel.relname::text AS table_name, con.conname::text AS name, con.contype::text AS kind, \
                 string_agg(att.attname::text, ',' ORDER BY att.attname) AS columns \

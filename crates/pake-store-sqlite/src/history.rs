@@ -5,17 +5,17 @@ use diesel::OptionalExtension;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use pake_domain::search::{
-    HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SourceId,
+    HistoryFilter, PopularQuery, QueryText, SearchRecord, SearchStats, SnapshotPage, SourceId,
 };
 use pake_domain::{Page, PageRequest, SavedSearchId, SearchId, TenantId, UserId};
 use pake_ports::{RepoError, SearchHistoryRepository};
-use time::Date;
 use time::macros::format_description;
+use time::{Date, OffsetDateTime};
 
 use crate::SqliteStore;
 use crate::convert::{TxError, count, from_micros, json, to_json, to_micros};
 use crate::paging::load_page;
-use crate::schema::search_history;
+use crate::schema::{search_history, search_snapshots};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = search_history, check_for_backend(diesel::sqlite::Sqlite))]
@@ -34,6 +34,17 @@ struct HistoryRow {
     created_at: i64,
     pages: i32,
     paging: Option<String>,
+}
+
+/// One kept page of a search's results.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = search_snapshots, check_for_backend(diesel::sqlite::Sqlite))]
+struct SnapshotRow {
+    tenant_id: String,
+    search_id: String,
+    page: i32,
+    created_at: i64,
+    body: Vec<u8>,
 }
 
 impl HistoryRow {
@@ -86,6 +97,7 @@ impl HistoryRow {
                 .map_err(RepoError::corrupt)?,
             created_at: from_micros(self.created_at)?,
             pages: u32::try_from(self.pages).unwrap_or(1),
+            snapshot: None,
             paging: self.paging.as_deref().map(json).transpose()?,
         })
     }
@@ -205,14 +217,7 @@ fn stats(c: &mut SqliteConnection, b: &Binds) -> Result<SearchStats, TxError> {
 #[async_trait]
 impl SearchHistoryRepository for SqliteStore {
     async fn append(&self, record: &SearchRecord) -> Result<(), RepoError> {
-        let row = HistoryRow::from_domain(record)?;
-        self.write(move |c| {
-            diesel::insert_into(search_history::table)
-                .values(&row)
-                .execute(c)?;
-            Ok(())
-        })
-        .await
+        self.append_many(std::slice::from_ref(record)).await
     }
 
     async fn append_many(&self, records: &[SearchRecord]) -> Result<(), RepoError> {
@@ -223,10 +228,27 @@ impl SearchHistoryRepository for SqliteStore {
             .iter()
             .map(HistoryRow::from_domain)
             .collect::<Result<Vec<_>, _>>()?;
+        let pages: Vec<SnapshotRow> = records
+            .iter()
+            .filter_map(|r| {
+                r.snapshot.as_ref().map(|body| SnapshotRow {
+                    tenant_id: r.tenant_id.to_string(),
+                    search_id: r.id.to_string(),
+                    page: 1,
+                    created_at: to_micros(r.created_at),
+                    body: body.clone(),
+                })
+            })
+            .collect();
         // one transaction: `write` runs its closure in one
         self.write(move |c| {
             for chunk in rows.chunks(200) {
                 diesel::insert_into(search_history::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            for chunk in pages.chunks(200) {
+                diesel::insert_into(search_snapshots::table)
                     .values(chunk)
                     .execute(c)?;
             }
@@ -256,11 +278,19 @@ impl SearchHistoryRepository for SqliteStore {
         pages: u32,
         paging: &serde_json::Value,
         added: u32,
+        snapshot: &SnapshotPage,
     ) -> Result<bool, RepoError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
         let paging = to_json(paging)?;
         let pages = i32::try_from(pages).unwrap_or(i32::MAX);
         let added = i32::try_from(added).unwrap_or(i32::MAX);
+        let page = SnapshotRow {
+            tenant_id: tenant.clone(),
+            search_id: id.clone(),
+            page: pages.saturating_add(1),
+            created_at: to_micros(snapshot.created_at),
+            body: snapshot.body.clone(),
+        };
         self.write(move |c| {
             let n = diesel::update(
                 search_history::table
@@ -274,7 +304,77 @@ impl SearchHistoryRepository for SqliteStore {
                 search_history::result_count.eq(search_history::result_count + added),
             ))
             .execute(c)?;
+            if n == 1 {
+                diesel::insert_into(search_snapshots::table)
+                    .values(&page)
+                    .execute(c)?;
+            }
             Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn snapshot(
+        &self,
+        tenant: TenantId,
+        id: SearchId,
+    ) -> Result<Vec<SnapshotPage>, RepoError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.read(move |c| {
+            let rows: Vec<SnapshotRow> = search_snapshots::table
+                .filter(search_snapshots::tenant_id.eq(tenant))
+                .filter(search_snapshots::search_id.eq(id))
+                .order(search_snapshots::page.asc())
+                .select(SnapshotRow::as_select())
+                .load(c)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| {
+                    Ok(SnapshotPage {
+                        page: u32::try_from(r.page).unwrap_or(1),
+                        created_at: from_micros(r.created_at)?,
+                        body: r.body,
+                    })
+                })
+                .collect::<Result<_, RepoError>>()?)
+        })
+        .await
+    }
+
+    async fn latest_of_saved(
+        &self,
+        tenant: TenantId,
+        saved: SavedSearchId,
+    ) -> Result<Option<SearchRecord>, RepoError> {
+        let (tenant, saved) = (tenant.to_string(), saved.to_string());
+        self.read(move |c| {
+            let row: Option<HistoryRow> = search_history::table
+                .filter(search_history::tenant_id.eq(tenant))
+                .filter(search_history::saved_search_id.eq(saved))
+                .order((search_history::created_at.desc(), search_history::id.desc()))
+                .select(HistoryRow::as_select())
+                .first(c)
+                .optional()?;
+            Ok(row.map(HistoryRow::into_domain).transpose()?)
+        })
+        .await
+    }
+
+    async fn purge_snapshots(
+        &self,
+        tenant: TenantId,
+        before: OffsetDateTime,
+    ) -> Result<u64, RepoError> {
+        let tenant = tenant.to_string();
+        let before = to_micros(before);
+        self.write(move |c| {
+            let n = diesel::delete(
+                search_snapshots::table
+                    .filter(search_snapshots::tenant_id.eq(tenant))
+                    .filter(search_snapshots::created_at.lt(before)),
+            )
+            .execute(c)?;
+            Ok(n as u64)
         })
         .await
     }

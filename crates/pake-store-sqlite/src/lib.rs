@@ -6,6 +6,7 @@
 //! busy timeout instead of failing on a lock upgrade.
 
 mod audit;
+mod collections;
 mod convert;
 mod history;
 mod paging;
@@ -193,6 +194,7 @@ impl SqliteStore {
             audit: store.clone(),
             history: store.clone(),
             saved_searches: store.clone(),
+            collections: store.clone(),
             usage: store.clone(),
             health: store,
         }

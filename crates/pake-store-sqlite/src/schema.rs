@@ -124,6 +124,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    search_snapshots (tenant_id, search_id, page) {
+        tenant_id -> Text,
+        search_id -> Text,
+        page -> Integer,
+        created_at -> BigInt,
+        body -> Binary,
+    }
+}
+
+diesel::table! {
+    collections (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        owner_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        visibility -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    collection_items (tenant_id, collection_id, id) {
+        tenant_id -> Text,
+        collection_id -> Text,
+        id -> Text,
+        record -> Text,
+        tags -> Text,
+        note -> Nullable<Text>,
+        added_by -> Text,
+        added_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    collection_item_keys (tenant_id, collection_id, key) {
+        tenant_id -> Text,
+        collection_id -> Text,
+        key -> Text,
+        item_id -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
@@ -133,4 +179,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     search_history,
     saved_searches,
     usage_counters,
+    search_snapshots,
+    collections,
+    collection_items,
+    collection_item_keys,
 );

@@ -13,8 +13,8 @@ use crate::SqliteStore;
 use crate::convert::{found, from_micros, json, to_json, to_micros};
 use crate::paging::load_page;
 use crate::schema::{
-    audit_events, refresh_tokens, saved_searches, search_history, sessions, tenants,
-    usage_counters, users,
+    audit_events, collection_item_keys, collection_items, collections, refresh_tokens,
+    saved_searches, search_history, search_snapshots, sessions, tenants, usage_counters, users,
 };
 use crate::users::UserRow;
 
@@ -168,6 +168,15 @@ impl TenantRepository for SqliteStore {
             diesel::delete(refresh_tokens::table.filter(refresh_tokens::tenant_id.eq(&id)))
                 .execute(c)?;
             diesel::delete(sessions::table.filter(sessions::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(
+                collection_item_keys::table.filter(collection_item_keys::tenant_id.eq(&id)),
+            )
+            .execute(c)?;
+            diesel::delete(collection_items::table.filter(collection_items::tenant_id.eq(&id)))
+                .execute(c)?;
+            diesel::delete(collections::table.filter(collections::tenant_id.eq(&id))).execute(c)?;
+            diesel::delete(search_snapshots::table.filter(search_snapshots::tenant_id.eq(&id)))
+                .execute(c)?;
             diesel::delete(search_history::table.filter(search_history::tenant_id.eq(&id)))
                 .execute(c)?;
             diesel::delete(saved_searches::table.filter(saved_searches::tenant_id.eq(&id)))

@@ -13,7 +13,7 @@ pub use store::{Store, migrate, open_store};
 use adapters::{build_cache, build_hasher, build_search};
 use keys::{build_tokens, spawn_key_reload};
 use store::prepare_schema;
-use tasks::{spawn_event_listener, spawn_sync, spawn_usage_flush};
+use tasks::{spawn_event_listener, spawn_snapshot_sweeper, spawn_sync, spawn_usage_flush};
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -246,6 +246,7 @@ impl Application {
             Duration::from_secs(config.auth.sync_interval_secs),
         );
         spawn_usage_flush(services.clone(), limiter);
+        spawn_snapshot_sweeper(services.clone());
 
         let (server, port, metrics_server, metrics_port) =
             serve(config, AppState::new(services.clone(), plans))?;
@@ -272,6 +273,11 @@ impl Application {
     /// What the bootstrap did at this start.
     pub fn bootstrap(&self) -> &BootstrapOutcome {
         &self.bootstrap
+    }
+
+    /// The services (shared with the server: what a test or an embedding triggers directly).
+    pub fn services(&self) -> Services {
+        (*self.services).clone()
     }
 
     /// A handle to stop the server from elsewhere.

@@ -1,4 +1,5 @@
-//! The background work of a running server: identity sync, usage flush, identity events.
+//! The background work of a running server: identity sync, usage flush, identity events, the
+//! sweep of kept results past their plan's retention.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +57,23 @@ pub(super) async fn spawn_event_listener(services: Services, bus: &RedisEvents) 
         while let Some(event) = events.recv().await {
             if let Err(e) = services.auth.apply_event(event).await {
                 tracing::warn!(error = %e, "identity event not applied; the next sync will");
+            }
+        }
+    });
+}
+
+/// Every hour (and once soon after start), deletes the kept search results each tenant's plan no
+/// longer keeps. Every replica may run it: a sweep deletes what is past the cut-off, so two at
+/// once delete nothing twice.
+pub(super) fn spawn_snapshot_sweeper(services: Services) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match services.search.sweep_expired_snapshots().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pages = n, "expired search results swept"),
+                Err(e) => tracing::warn!(error = %e, "expired search results not swept; next hour"),
             }
         }
     });

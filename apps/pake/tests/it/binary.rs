@@ -139,7 +139,7 @@ fn migrate_command_applies_then_finds_nothing_pending() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert!(String::from_utf8_lossy(&first.stdout).starts_with("applied 3 migration(s)"));
+    assert!(String::from_utf8_lossy(&first.stdout).starts_with("applied 4 migration(s)"));
     let second = pake(dir.path()).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).starts_with("applied 0 migration(s)"));
 }

@@ -38,7 +38,7 @@ async fn the_server_refuses_an_unmigrated_database_until_pake_migrate_ran() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("applied 3 migration(s)"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("applied 4 migration(s)"));
 
     let app = Application::build(&config)
         .await

@@ -166,6 +166,9 @@ pub async fn history_pages(r: &Repositories) {
     let mut s = fixtures::search(&alice, "paged", &[SourceId::Crossref], fixtures::now());
     s.paging =
         Some(serde_json::json!({"next": {"crossref": "20"}, "note": "é \u{1F600} ' \" ;--"}));
+    // any bytes: the search service's compressed results
+    let first: Vec<u8> = (0..=255u8).chain([0, 0, 0xff]).collect();
+    s.snapshot = Some(first.clone());
     r.history.append(&s).await.unwrap();
     let read = r.history.get(t.id, s.id).await.unwrap().expect("stored");
     assert_eq!(read.pages, 1);
@@ -183,19 +186,57 @@ pub async fn history_pages(r: &Repositories) {
             .is_none()
     );
 
+    assert!(read.snapshot.is_none(), "the snapshot is read on its own");
+    let kept = r.history.snapshot(t.id, s.id).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].page, &kept[0].body), (1, &first));
+    assert!(r.history.snapshot(other.id, s.id).await.unwrap().is_empty());
+
     let state = serde_json::json!({"next": {"crossref": "40"}});
+    let second = pake_domain::search::SnapshotPage {
+        page: 2,
+        created_at: fixtures::now() + time::Duration::days(10),
+        body: b"page two".to_vec(),
+    };
     assert!(
         !r.history
-            .add_page(other.id, s.id, 1, &state, 5)
+            .add_page(other.id, s.id, 1, &state, 5, &second)
             .await
             .unwrap(),
         "other tenant"
     );
-    assert!(r.history.add_page(t.id, s.id, 1, &state, 5).await.unwrap());
     assert!(
-        !r.history.add_page(t.id, s.id, 1, &state, 5).await.unwrap(),
+        r.history
+            .add_page(t.id, s.id, 1, &state, 5, &second)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !r.history
+            .add_page(t.id, s.id, 1, &state, 5, &second)
+            .await
+            .unwrap(),
         "the page count moved on: a second writer from 1 is refused"
     );
+    let kept = r.history.snapshot(t.id, s.id).await.unwrap();
+    assert_eq!(kept.iter().map(|p| p.page).collect::<Vec<_>>(), [1, 2]);
+    // retention: pages fetched before the cut-off go, the entry stays; never another tenant's
+    assert_eq!(
+        r.history
+            .purge_snapshots(other.id, fixtures::now() + time::Duration::days(5))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        r.history
+            .purge_snapshots(t.id, fixtures::now() + time::Duration::days(5))
+            .await
+            .unwrap(),
+        1
+    );
+    let kept = r.history.snapshot(t.id, s.id).await.unwrap();
+    assert_eq!(kept.iter().map(|p| p.page).collect::<Vec<_>>(), [2]);
     let read = r.history.get(t.id, s.id).await.unwrap().unwrap();
     assert_eq!((read.pages, read.result_count), (2, 15));
     assert_eq!(read.paging, Some(state));

@@ -2,6 +2,7 @@
 //! repository, named as the ports and the adapters name theirs.
 
 mod audit;
+mod collections;
 mod history;
 mod isolation;
 mod saved_searches;
@@ -15,6 +16,7 @@ use pake_domain::session::RefreshTokenHash;
 use pake_ports::Repositories;
 
 pub use audit::audit;
+pub use collections::collections;
 pub use history::{history, history_batches, history_pages};
 pub use isolation::tenant_isolation;
 pub use saved_searches::saved_searches;

@@ -198,7 +198,7 @@ fn enhance_all(
 /// The version of the ranking and enhancement code: part of every key, so results computed by
 /// an older release (another replica during a rolling deploy, or Redis after one) are never
 /// served. Bump it whenever what `compose` returns changes.
-const VERSION: u8 = 4;
+const VERSION: u8 = 5;
 
 /// The cache key of the enhancement of `parts` for `query` and `o`.
 fn key(query: &str, parts: &[Part], o: &Options) -> String {

@@ -168,7 +168,7 @@ impl SearchService {
         // `v`: the layout of a cached part (bumped when it changes, so no replica reads another
         // release's parts)
         let normalised = serde_json::json!({
-            "v": 2,
+            "v": 3,
             "source": id,
             "q": request.query.grouping_key(),
             "max": request.max_results,

@@ -147,8 +147,35 @@ impl SearchHistoryRepository for GroupCommit {
         pages: u32,
         paging: &serde_json::Value,
         added: u32,
+        snapshot: &pake_domain::search::SnapshotPage,
     ) -> Result<bool, RepoError> {
-        self.inner.add_page(tenant, id, pages, paging, added).await
+        self.inner
+            .add_page(tenant, id, pages, paging, added, snapshot)
+            .await
+    }
+
+    async fn snapshot(
+        &self,
+        tenant: TenantId,
+        id: pake_domain::SearchId,
+    ) -> Result<Vec<pake_domain::search::SnapshotPage>, RepoError> {
+        self.inner.snapshot(tenant, id).await
+    }
+
+    async fn latest_of_saved(
+        &self,
+        tenant: TenantId,
+        saved: pake_domain::SavedSearchId,
+    ) -> Result<Option<SearchRecord>, RepoError> {
+        self.inner.latest_of_saved(tenant, saved).await
+    }
+
+    async fn purge_snapshots(
+        &self,
+        tenant: TenantId,
+        before: time::OffsetDateTime,
+    ) -> Result<u64, RepoError> {
+        self.inner.purge_snapshots(tenant, before).await
     }
 
     async fn list(
@@ -212,7 +239,29 @@ mod tests {
             _: u32,
             _: &serde_json::Value,
             _: u32,
+            _: &pake_domain::search::SnapshotPage,
         ) -> Result<bool, RepoError> {
+            Err(RepoError::NotFound)
+        }
+        async fn snapshot(
+            &self,
+            _: TenantId,
+            _: SearchId,
+        ) -> Result<Vec<pake_domain::search::SnapshotPage>, RepoError> {
+            Err(RepoError::NotFound)
+        }
+        async fn latest_of_saved(
+            &self,
+            _: TenantId,
+            _: pake_domain::SavedSearchId,
+        ) -> Result<Option<SearchRecord>, RepoError> {
+            Err(RepoError::NotFound)
+        }
+        async fn purge_snapshots(
+            &self,
+            _: TenantId,
+            _: time::OffsetDateTime,
+        ) -> Result<u64, RepoError> {
             Err(RepoError::NotFound)
         }
         async fn list(
@@ -251,6 +300,7 @@ mod tests {
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             pages: 1,
             paging: None,
+            snapshot: None,
         }
     }
 

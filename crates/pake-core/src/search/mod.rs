@@ -17,14 +17,19 @@ mod rank;
 #[cfg(test)]
 mod reference;
 mod saved;
+mod snapshot;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pake_domain::collection::CollectionRef;
 use pake_domain::search::{SearchRecord, SourceId};
 use pake_domain::{Permission, SavedSearchId, SearchId};
-use pake_ports::{Cache, Filter, SearchHistoryRepository, SourceRequest};
+use pake_ports::{
+    Cache, CollectionRepository, Filter, SavedSearchRepository, SearchHistoryRepository,
+    SourceRequest,
+};
 use serde::{Deserialize, Serialize};
 
 pub use breaker::BreakerPolicy;
@@ -32,7 +37,9 @@ pub use fanout::{SearchPolicy, SearchSetup};
 pub use input::{SearchFilters, SearchInput, iso_date};
 pub use pacer::Pacing;
 pub use rank::{Score, SearchResult, Version, VersionKind, score_method};
+pub(crate) use rank::{id_keys, result_key_strings};
 pub use saved::{SavedSearchChanges, SavedSearchInput, SavedSearchService, SearchPatch};
+pub use snapshot::Entry;
 
 use enhanced::Enhanced;
 
@@ -265,6 +272,8 @@ pub struct SearchOutcome {
     pub page: u32,
     /// The cursor of the next page (`POST /search/{id}/more`), when there is one.
     pub next_cursor: Option<String>,
+    /// For each result, the caller's readable collections that already hold it.
+    pub in_collections: Vec<Vec<CollectionRef>>,
 }
 
 /// One page as fetched, merged and enhanced.
@@ -284,6 +293,8 @@ struct PageOutcome {
 #[derive(Clone)]
 pub struct SearchService {
     history: Arc<dyn SearchHistoryRepository>,
+    saved: Arc<dyn SavedSearchRepository>,
+    collections: Arc<dyn CollectionRepository>,
     env: Environment,
     access: Access,
     setup: Arc<SearchSetup>,
@@ -297,7 +308,7 @@ fn millis(d: Duration) -> u32 {
 
 impl SearchService {
     pub(crate) fn new(
-        history: Arc<dyn SearchHistoryRepository>,
+        repos: &pake_ports::Repositories,
         env: Environment,
         access: Access,
         setup: Arc<SearchSetup>,
@@ -305,7 +316,9 @@ impl SearchService {
         limits: LimitService,
     ) -> Self {
         Self {
-            history: Arc::new(group_commit::GroupCommit::new(history)),
+            history: Arc::new(group_commit::GroupCommit::new(Arc::clone(&repos.history))),
+            saved: Arc::clone(&repos.saved_searches),
+            collections: Arc::clone(&repos.collections),
             env,
             access,
             setup,
@@ -393,7 +406,9 @@ impl SearchService {
             .remember(caller, &plan, &page, execution_ms, saved, &paging)
             .await?;
         let next_cursor = paging.has_more(1).then(|| paging::cursor(id, 1));
-        Ok(Self::outcome(id, &plan, page, execution_ms, 1, next_cursor))
+        let mut outcome = Self::outcome(id, &plan, page, execution_ms, 1, next_cursor);
+        outcome.in_collections = self.markers(caller, &outcome.results).await;
+        Ok(outcome)
     }
 
     /// The next page of the caller's search `id` from `cursor` (what its last page returned):
@@ -463,9 +478,10 @@ impl SearchService {
         paging.remember(page.results.iter().flat_map(rank::result_keys));
         let added = u32::try_from(page.results.len()).unwrap_or(u32::MAX);
         let state = serde_json::to_value(&paging).map_err(|e| CoreError::Internal(e.into()))?;
+        let kept = snapshot::page(pages + 1, self.env.clock.now(), &page.results);
         if !self
             .history
-            .add_page(caller.tenant_id, id, pages, &state, added)
+            .add_page(caller.tenant_id, id, pages, &state, added, &kept)
             .await?
         {
             return Err(CoreError::InvalidState(USED));
@@ -474,14 +490,9 @@ impl SearchService {
         let next_cursor = paging
             .has_more(pages + 1)
             .then(|| paging::cursor(id, pages + 1));
-        Ok(Self::outcome(
-            id,
-            &plan,
-            page,
-            execution_ms,
-            pages + 1,
-            next_cursor,
-        ))
+        let mut outcome = Self::outcome(id, &plan, page, execution_ms, pages + 1, next_cursor);
+        outcome.in_collections = self.markers(caller, &outcome.results).await;
+        Ok(outcome)
     }
 
     fn outcome(
@@ -506,6 +517,7 @@ impl SearchService {
             enhancement: page.enhancement,
             page: number,
             next_cursor,
+            in_collections: Vec::new(),
         }
     }
 
@@ -662,6 +674,7 @@ impl SearchService {
                 .has_more(1)
                 .then(|| serde_json::to_value(paging).ok())
                 .flatten(),
+            snapshot: Some(snapshot::encode(&page.results)),
         };
         // the history is the record of searches (analytics count it): the search answers once
         // the group commit holding its record is in

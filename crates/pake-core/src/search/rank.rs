@@ -114,6 +114,9 @@ pub struct SearchResult {
     /// Its preprint and published versions, when both are known.
     #[serde(default)]
     pub versions: Vec<Version>,
+    /// The subject category a source files it under first (arXiv's primary category).
+    #[serde(default)]
+    pub primary_category: Option<String>,
 }
 
 /// The parts of a result's score.
@@ -163,6 +166,7 @@ impl SearchResult {
             openalex_id: None,
             s2_id: None,
             versions: Vec::new(),
+            primary_category: None,
         }
     }
 }
@@ -293,6 +297,12 @@ fn key_hash(key: &str) -> u64 {
 
 /// The hashed merge keys of a result (what a later page is de-duplicated against).
 pub(crate) fn result_keys(r: &SearchResult) -> Vec<u64> {
+    result_key_strings(r).iter().map(|k| key_hash(k)).collect()
+}
+
+/// The merge keys of a result (`doi:…`, `arxiv:…`, `pmid:…`, …, `title:…`): what a collection
+/// holds a paper by.
+pub(crate) fn result_key_strings(r: &SearchResult) -> Vec<String> {
     let version_dois: Vec<String> = r.versions.iter().filter_map(|v| v.doi.clone()).collect();
     let mut k = identity_keys(
         r.doi.as_deref(),
@@ -310,7 +320,19 @@ pub(crate) fn result_keys(r: &SearchResult) -> Vec<u64> {
             .filter_map(|v| v.arxiv_id.as_deref())
             .map(|id| format!("arxiv:{}", arxiv_key(id))),
     );
-    k.iter().map(|k| key_hash(k)).collect()
+    k.sort_unstable();
+    k.dedup();
+    k
+}
+
+/// The merge keys of a paper named by one id (`doi`, `arxiv` or `pmid`).
+pub(crate) fn id_keys(kind: &str, id: &str) -> Vec<String> {
+    match kind {
+        "doi" => identity_keys(Some(id), None, None, None, None, None, &[], None),
+        "arxiv" => identity_keys(None, Some(id), None, None, None, None, &[], None),
+        "pmid" => identity_keys(None, None, Some(id), None, None, None, &[], None),
+        _ => Vec::new(),
+    }
 }
 
 fn find(parent: &mut [usize], i: usize) -> usize {
@@ -705,6 +727,7 @@ fn combine(group: &[(SourceId, SourceRecord)]) -> SearchResult {
         pmcid: pick(&|r| r.pmcid.clone()),
         openalex_id: pick(&|r| r.openalex_id.clone()),
         s2_id: pick(&|r| r.s2_id.clone()),
+        primary_category: group.iter().find_map(|(_, r)| r.primary_category.clone()),
         versions,
         sources,
     }

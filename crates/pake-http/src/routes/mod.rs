@@ -2,7 +2,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod collections;
 pub mod docs;
+pub mod export;
 pub mod health;
 pub mod metrics;
 pub mod search;
@@ -58,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     audit::configure(cfg);
     search::configure(cfg);
+    collections::configure(cfg);
     system::configure(cfg);
     metrics::configure(cfg);
 }

@@ -111,6 +111,17 @@ pub struct TenantAnalyticsDto {
     pub api_calls: ApiCallFigures,
     /// Searches.
     pub searches: SearchFigures,
+    /// Exports of results.
+    pub exports: ExportFigures,
+}
+
+/// Exports of results in the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportFigures {
+    /// In the period.
+    pub total: u64,
+    /// Per day (days without exports omitted).
+    pub per_day: Vec<DayCount>,
 }
 
 /// `{analytics}`.
@@ -161,6 +172,10 @@ pub async fn analytics(
                 average_ms: a.searches.average_ms,
                 concurrent_limit: a.concurrent_searches_limit,
                 per_day: series(&a.searches.per_day),
+            },
+            exports: ExportFigures {
+                total: a.exports_per_day.iter().map(|(_, n)| n).sum(),
+                per_day: series(&a.exports_per_day),
             },
         },
     }))

@@ -7,6 +7,7 @@
 //! [`RepoError::Internal`] for anything unexpected; the docs below list only the other errors.
 
 mod audit;
+mod collections;
 mod history;
 mod saved_searches;
 mod sessions;
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 use crate::RepoError;
 
 pub use audit::AuditRepository;
+pub use collections::CollectionRepository;
 pub use history::SearchHistoryRepository;
 pub use saved_searches::SavedSearchRepository;
 pub use sessions::SessionRepository;
@@ -58,6 +60,8 @@ pub struct Repositories {
     pub history: Arc<dyn SearchHistoryRepository>,
     /// Saved searches.
     pub saved_searches: Arc<dyn SavedSearchRepository>,
+    /// Collections.
+    pub collections: Arc<dyn CollectionRepository>,
     /// Usage counters.
     pub usage: Arc<dyn UsageRepository>,
     /// Store health.

@@ -22,6 +22,8 @@ pub(crate) struct TestApp {
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     dir: tempfile::TempDir,
     db: Option<pake_store_postgres::test_db::TestDb>,
+    /// The server's services (for what no endpoint triggers: a background sweep).
+    pub services: pake_core::Services,
 }
 
 impl TestApp {
@@ -349,6 +351,7 @@ async fn spawn_at(
     let address = format!("http://127.0.0.1:{}", app.port());
     let metrics_port = app.metrics_port();
     let handle = app.handle();
+    let services = app.services();
     let served = Some(tokio::spawn(app.run_until_stopped()));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -363,6 +366,7 @@ async fn spawn_at(
         served,
         dir,
         db: None,
+        services,
     }
 }
 

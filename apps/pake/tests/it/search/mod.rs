@@ -7,6 +7,7 @@ mod depth;
 mod enhancement;
 mod fairness;
 mod input;
+mod keep;
 mod resilience;
 mod saved;
 mod sources;

@@ -1,9 +1,12 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use pake_domain::search::{HistoryFilter, PopularQuery, SearchRecord, SearchStats, SourceId};
-use pake_domain::{Page, PageRequest, SearchId, TenantId};
+use pake_domain::search::{
+    HistoryFilter, PopularQuery, SearchRecord, SearchStats, SnapshotPage, SourceId,
+};
+use pake_domain::{Page, PageRequest, SavedSearchId, SearchId, TenantId};
 use pake_ports::{Conflict, RepoError, SearchHistoryRepository};
+use time::OffsetDateTime;
 
 use super::{MemoryStore, State, page_of};
 
@@ -19,6 +22,32 @@ impl State {
             .filter(move |r| r.tenant_id == tenant)
             .filter(|r| filter.user_id.is_none_or(|u| r.user_id == u))
             .filter(|r| filter.since.is_none_or(|at| r.created_at >= at))
+    }
+}
+
+impl State {
+    /// Keeps the record's first page, when it carries one.
+    fn keep(&mut self, r: &SearchRecord) {
+        if let Some(body) = &r.snapshot {
+            self.snapshots.insert(
+                (r.tenant_id, r.id),
+                vec![SnapshotPage {
+                    page: 1,
+                    created_at: r.created_at,
+                    body: body.clone(),
+                }],
+            );
+        }
+    }
+}
+
+impl MemoryStore {
+    /// The record as stored: without its snapshot (kept apart).
+    fn stored(r: &SearchRecord) -> SearchRecord {
+        SearchRecord {
+            snapshot: None,
+            ..r.clone()
+        }
     }
 }
 
@@ -39,7 +68,8 @@ impl SearchHistoryRepository for MemoryStore {
         {
             return Err(RepoError::Conflict(Conflict::Id));
         }
-        s.history.push(record.clone());
+        s.keep(record);
+        s.history.push(Self::stored(record));
         Ok(())
     }
 
@@ -54,7 +84,10 @@ impl SearchHistoryRepository for MemoryStore {
                 return Err(RepoError::Conflict(Conflict::Id));
             }
         }
-        s.history.extend(records.iter().cloned());
+        for r in records {
+            s.keep(r);
+        }
+        s.history.extend(records.iter().map(Self::stored));
         Ok(())
     }
 
@@ -73,6 +106,7 @@ impl SearchHistoryRepository for MemoryStore {
         pages: u32,
         paging: &serde_json::Value,
         added: u32,
+        snapshot: &SnapshotPage,
     ) -> Result<bool, RepoError> {
         let mut s = self.state();
         let Some(r) = s
@@ -85,7 +119,57 @@ impl SearchHistoryRepository for MemoryStore {
         r.pages = pages.saturating_add(1);
         r.paging = Some(paging.clone());
         r.result_count = r.result_count.saturating_add(added);
+        let kept = SnapshotPage {
+            page: pages.saturating_add(1),
+            ..snapshot.clone()
+        };
+        s.snapshots.entry((tenant, id)).or_default().push(kept);
         Ok(true)
+    }
+
+    async fn snapshot(
+        &self,
+        tenant: TenantId,
+        id: SearchId,
+    ) -> Result<Vec<SnapshotPage>, RepoError> {
+        Ok(self
+            .state()
+            .snapshots
+            .get(&(tenant, id))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn latest_of_saved(
+        &self,
+        tenant: TenantId,
+        saved: SavedSearchId,
+    ) -> Result<Option<SearchRecord>, RepoError> {
+        Ok(self
+            .state()
+            .history
+            .iter()
+            .filter(|r| r.tenant_id == tenant && r.saved_search_id == Some(saved))
+            .max_by_key(|r| (r.created_at, r.id))
+            .cloned())
+    }
+
+    async fn purge_snapshots(
+        &self,
+        tenant: TenantId,
+        before: OffsetDateTime,
+    ) -> Result<u64, RepoError> {
+        let mut s = self.state();
+        let mut n = 0;
+        for ((t, _), pages) in &mut s.snapshots {
+            if *t == tenant {
+                let was = pages.len();
+                pages.retain(|p| p.created_at >= before);
+                n += count(was - pages.len());
+            }
+        }
+        s.snapshots.retain(|_, pages| !pages.is_empty());
+        Ok(n)
     }
 
     async fn list(

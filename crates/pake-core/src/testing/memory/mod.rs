@@ -5,6 +5,7 @@
 //! (`crates/pake-core/tests/memory_contract.rs`).
 
 mod audit;
+mod collections;
 mod history;
 mod saved_searches;
 mod sessions;
@@ -17,10 +18,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use pake_domain::audit::AuditEvent;
-use pake_domain::search::{SavedSearch, SearchRecord};
+use pake_domain::collection::{Collection, CollectionItem};
+use pake_domain::search::{SavedSearch, SearchRecord, SnapshotPage};
 use pake_domain::session::Session;
 use pake_domain::usage::UsageMetric;
-use pake_domain::{Page, PageRequest, SavedSearchId, SessionId, Tenant, TenantId, User, UserId};
+use pake_domain::{
+    CollectionId, Page, PageRequest, SavedSearchId, SearchId, SessionId, Tenant, TenantId, User,
+    UserId,
+};
 use pake_ports::{RepoError, Repositories, StoreHealth};
 use time::{Date, OffsetDateTime};
 
@@ -48,6 +53,9 @@ struct State {
     audit: Vec<AuditEvent>,
     history: Vec<SearchRecord>,
     saved: HashMap<(TenantId, SavedSearchId), SavedSearch>,
+    snapshots: BTreeMap<(TenantId, SearchId), Vec<SnapshotPage>>,
+    collections: BTreeMap<(TenantId, CollectionId), Collection>,
+    items: Vec<CollectionItem>,
     usage: BTreeMap<(TenantId, Date), HashMap<UsageMetric, u64>>,
 }
 
@@ -73,6 +81,7 @@ impl MemoryStore {
             audit: me.clone(),
             history: me.clone(),
             saved_searches: me.clone(),
+            collections: me.clone(),
             usage: me.clone(),
             health: me,
         }

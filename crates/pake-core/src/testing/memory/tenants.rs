@@ -83,6 +83,9 @@ impl TenantRepository for MemoryStore {
         s.refresh_tokens.retain(|(t, _), _| *t != id);
         s.sessions.retain(|(t, _), _| *t != id);
         s.history.retain(|r| r.tenant_id != id);
+        s.snapshots.retain(|(t, _), _| *t != id);
+        s.collections.retain(|(t, _), _| *t != id);
+        s.items.retain(|i| i.tenant_id != id);
         s.saved.retain(|(t, _), _| *t != id);
         s.usage.retain(|(t, _), _| *t != id);
         s.audit.retain(|e| e.tenant_id != id);

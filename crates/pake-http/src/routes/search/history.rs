@@ -9,10 +9,12 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::ResultDto;
 use crate::AppState;
 use crate::dto::Pagination;
 use crate::error::ApiError;
-use crate::extract::Auth;
+use crate::extract::{Auth, Meta};
+use crate::routes::export::{ExportQuery, file};
 
 /// A search in the history.
 #[derive(Debug, Serialize, ToSchema)]
@@ -111,6 +113,81 @@ pub async fn history(
             offset: page.offset(),
         },
     }))
+}
+
+/// A history entry reopened: the search, what it answered, each source's part.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntryResponse {
+    /// The search.
+    pub search: HistoryDto,
+    /// Every kept page's results, first page first (empty once the plan's retention swept
+    /// them: see `results_kept`).
+    pub results: Vec<ResultDto>,
+    /// Each source's part (of the first page).
+    #[schema(value_type = Object)]
+    pub source_status: serde_json::Value,
+    /// Whether the results are still kept (the plan's retention: basic 30 days, professional
+    /// 365, enterprise as long as the entry).
+    pub results_kept: bool,
+    /// Results left out of the kept pages to bound their size (0 almost always).
+    pub results_dropped: u32,
+}
+
+/// Parses a path id; anything but a UUID is a 404, like a missing object.
+pub(crate) fn path_id(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError::from(pake_core::CoreError::NotFound))
+}
+
+/// One history entry with its kept results: the caller's own, one run from a public saved
+/// search, or (admins and managers) any of the tenant's.
+#[utoipa::path(get, path = "/api/v1/search/history/{id}", tag = "search", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The search's id")),
+    responses((status = 200, body = HistoryEntryResponse), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem)))]
+pub async fn entry(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = pake_domain::SearchId::from_uuid(path_id(&id)?);
+    let e = state.services.search.entry(&auth.0, id).await?;
+    let source_status = e.record.source_status.clone();
+    Ok(HttpResponse::Ok().json(HistoryEntryResponse {
+        search: HistoryDto::from(e.record),
+        results: ResultDto::all_marked(e.results, e.in_collections),
+        source_status,
+        results_kept: e.kept,
+        results_dropped: e.dropped,
+    }))
+}
+
+/// Exports a history entry's kept results (plan feature `export`): BibTeX, RIS, CSL-JSON or
+/// CSV, as an attachment. Audited (`results_exported`) and counted.
+#[utoipa::path(get, path = "/api/v1/search/history/{id}/export", tag = "export", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The search's id"), ExportQuery),
+    responses((status = 200, description = "The file (`Content-Disposition: attachment`)",
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"pake-….<ext>\"`"),
+                ("X-Export-Records" = u32, description = "Records in the file")),
+            content((String = "application/x-bibtex"), (String = "application/x-research-info-systems"),
+                (String = "application/vnd.citationstyles.csl+json"), (String = "text/csv"))),
+        (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem, description = "The results were swept (plan retention)")))]
+pub async fn export(
+    state: web::Data<AppState>,
+    auth: Auth,
+    meta: Meta,
+    id: web::Path<String>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let format = query.format()?;
+    let id = pake_domain::SearchId::from_uuid(path_id(&id)?);
+    let out = state
+        .services
+        .exports
+        .history(&auth.0, id, format, &meta.0)
+        .await?;
+    Ok(file(out))
 }
 
 /// `?days=` (1–365, default 30).

@@ -7,6 +7,7 @@ use pake_core::search::{
     Facets, SearchFilters, SearchInput, SearchOutcome, SearchResult, SourceStatus, VersionKind,
     score_method,
 };
+use pake_domain::collection::CollectionRef;
 use pake_domain::search::SourceId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -27,6 +28,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/search/quick").post(quick))
         .service(resource("/api/v1/search/{search_id}/more").post(more))
         .service(resource("/api/v1/search/history").get(history::history))
+        .service(resource("/api/v1/search/history/{id}").get(history::entry))
+        .service(resource("/api/v1/search/history/{id}/export").get(history::export))
         .service(resource("/api/v1/search/analytics").get(history::analytics))
         .service(resource("/api/v1/search/popular").get(history::popular))
         .service(
@@ -46,7 +49,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .put(saved::update_saved)
                 .delete(saved::delete_saved),
         )
-        .service(resource("/api/v1/search/saved/{id}/run").post(saved::run_saved));
+        .service(resource("/api/v1/search/saved/{id}/run").post(saved::run_saved))
+        .service(resource("/api/v1/search/saved/{id}/export").get(saved::export_saved));
 }
 
 /// Filters of a search.
@@ -285,6 +289,50 @@ pub struct ResultDto {
     pub ids: IdsDto,
     /// Its preprint and published versions, when both are known (else empty).
     pub versions: Vec<VersionDto>,
+    /// arXiv's primary category, when known.
+    pub primary_category: Option<String>,
+    /// The caller's collections (that the caller may read) already holding it.
+    pub in_collections: Vec<CollectionRefDto>,
+}
+
+/// A collection holding a result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionRefDto {
+    /// Its id.
+    #[schema(value_type = String)]
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+}
+
+impl From<CollectionRef> for CollectionRefDto {
+    fn from(c: CollectionRef) -> Self {
+        Self {
+            id: c.id.as_uuid(),
+            name: c.name,
+        }
+    }
+}
+
+impl ResultDto {
+    /// The result with the collections holding it.
+    pub(crate) fn marked(r: SearchResult, held: Vec<CollectionRef>) -> Self {
+        let mut dto = Self::from(r);
+        dto.in_collections = held.into_iter().map(CollectionRefDto::from).collect();
+        dto
+    }
+
+    /// Results zipped with their marks (a missing mark is none).
+    pub(crate) fn all_marked(
+        results: Vec<SearchResult>,
+        marks: Vec<Vec<CollectionRef>>,
+    ) -> Vec<Self> {
+        let mut marks = marks.into_iter();
+        results
+            .into_iter()
+            .map(|r| Self::marked(r, marks.next().unwrap_or_default()))
+            .collect()
+    }
 }
 
 impl From<SearchResult> for ResultDto {
@@ -344,6 +392,8 @@ impl From<SearchResult> for ResultDto {
                 method: score_method(r.score.with_citations),
             },
             summary: r.summary,
+            primary_category: r.primary_category,
+            in_collections: Vec::new(),
         }
     }
 }
@@ -463,7 +513,7 @@ impl From<SearchOutcome> for SearchResponse {
             search_id: o.id.as_uuid(),
             query: o.query,
             total_results: o.results.len(),
-            results: o.results.into_iter().map(ResultDto::from).collect(),
+            results: ResultDto::all_marked(o.results, o.in_collections),
             source_status: status_map(o.source_status),
             execution_time_ms: o.execution_ms,
             cache_hit: o.cache_hit,

@@ -13,8 +13,9 @@ use super::{FiltersDto, SearchRequest, SearchResponse, parse_sources};
 use crate::AppState;
 use crate::dto::{PageQuery, Pagination, double_option};
 use crate::error::ApiError;
-use crate::extract::Auth;
+use crate::extract::{Auth, Meta};
 use crate::json::Json;
+use crate::routes::export::{ExportQuery, file};
 
 /// A saved search.
 #[derive(Debug, Serialize, ToSchema)]
@@ -316,4 +317,33 @@ pub async fn run_saved(
         .await?;
     state.metrics.observe_search(&outcome);
     Ok(HttpResponse::Ok().json(SearchResponse::from(outcome)))
+}
+
+/// Exports the results of a saved search's last run (plan feature `export`). 404 when it never
+/// ran (or the caller may not read it).
+#[utoipa::path(get, path = "/api/v1/search/saved/{id}/export", tag = "export", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The saved search's id"), ExportQuery),
+    responses((status = 200, description = "The file (`Content-Disposition: attachment`)",
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"pake-….<ext>\"`"),
+                ("X-Export-Records" = u32, description = "Records in the file")),
+            content((String = "application/x-bibtex"), (String = "application/x-research-info-systems"),
+                (String = "application/vnd.citationstyles.csl+json"), (String = "text/csv"))),
+        (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem, description = "The results were swept (plan retention)")))]
+pub async fn export_saved(
+    state: web::Data<AppState>,
+    auth: Auth,
+    meta: Meta,
+    id: web::Path<String>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let format = query.format()?;
+    let id = SavedSearchId::from_uuid(super::history::path_id(&id)?);
+    let out = state
+        .services
+        .exports
+        .saved(&auth.0, id, format, &meta.0)
+        .await?;
+    Ok(file(out))
 }
