@@ -35,6 +35,10 @@ pub(crate) struct Enhanced {
     pub(crate) results: Vec<SearchResult>,
     pub(crate) summary: Option<String>,
     pub(crate) key_topics: Vec<String>,
+    /// `results` as a history entry keeps them (`snapshot::encode`), made once per enhancement
+    /// and shared by every search answered with it (cached searches compress nothing).
+    #[serde(skip)]
+    pub(crate) kept: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// What a part says besides its records: where the source's next page starts and the filters
@@ -163,6 +167,7 @@ pub(crate) fn compose(query: &str, parts: Vec<Part>, o: &Options) -> Enhanced {
         results,
         summary,
         key_topics,
+        kept: std::sync::OnceLock::new(),
     }
 }
 

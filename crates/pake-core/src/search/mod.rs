@@ -287,6 +287,8 @@ struct PageOutcome {
     enhancement: Enhancement,
     /// The sources with more, and where each continues.
     next: BTreeMap<SourceId, Option<String>>,
+    /// `results` as the history entry keeps them.
+    kept: Vec<u8>,
 }
 
 /// Search use cases.
@@ -478,7 +480,11 @@ impl SearchService {
         paging.remember(page.results.iter().flat_map(rank::result_keys));
         let added = u32::try_from(page.results.len()).unwrap_or(u32::MAX);
         let state = serde_json::to_value(&paging).map_err(|e| CoreError::Internal(e.into()))?;
-        let kept = snapshot::page(pages + 1, self.env.clock.now(), &page.results);
+        let kept = pake_domain::search::SnapshotPage {
+            page: pages + 1,
+            created_at: self.env.clock.now(),
+            body: page.kept.clone(),
+        };
         if !self
             .history
             .add_page(caller.tenant_id, id, pages, &state, added, &kept)
@@ -607,10 +613,15 @@ impl SearchService {
         let (enhanced, enhancement) = self
             .enhanced(caller.tenant_id, plan.query.as_str(), parts, &options)
             .await;
+        let kept = enhanced
+            .kept
+            .get_or_init(|| snapshot::encode(&enhanced.results))
+            .clone();
         let Enhanced {
             results,
             summary,
             key_topics,
+            ..
         } = Arc::try_unwrap(enhanced).unwrap_or_else(|shared| (*shared).clone());
         let facets = Facets::of(&results);
         PageOutcome {
@@ -622,6 +633,7 @@ impl SearchService {
             facets,
             enhancement,
             next,
+            kept,
         }
     }
 
@@ -674,7 +686,7 @@ impl SearchService {
                 .has_more(1)
                 .then(|| serde_json::to_value(paging).ok())
                 .flatten(),
-            snapshot: Some(snapshot::encode(&page.results)),
+            snapshot: Some(page.kept.clone()),
         };
         // the history is the record of searches (analytics count it): the search answers once
         // the group commit holding its record is in

@@ -9,7 +9,7 @@ use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use pake_domain::collection::{CollectionFilter, CollectionRef};
-use pake_domain::search::{SearchRecord, SnapshotPage};
+use pake_domain::search::SearchRecord;
 use pake_domain::{Permission, SearchId};
 use serde::{Deserialize, Serialize};
 
@@ -257,19 +257,6 @@ impl SearchService {
             deleted += self.history.purge_snapshots(tenant.id, before).await?;
         }
         Ok(deleted)
-    }
-}
-
-/// A kept page for `add_page`.
-pub(crate) fn page(
-    number: u32,
-    at: time::OffsetDateTime,
-    results: &[SearchResult],
-) -> SnapshotPage {
-    SnapshotPage {
-        page: number,
-        created_at: at,
-        body: encode(results),
     }
 }
 

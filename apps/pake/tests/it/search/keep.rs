@@ -302,6 +302,35 @@ async fn keep(app: TestApp) {
         .await;
     assert_eq!(figures["analytics"]["exports"]["total"], 4, "{figures}");
 
+    // a saved search exports its last run; never another tenant's
+    let (status, saved) = app
+        .call(
+            "POST",
+            "/api/v1/search/saved",
+            Some(&ann),
+            Some(json!({"name": "Tidal watch", "query": "tidal lattice", "sources": ["arxiv"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{saved}");
+    let saved_path = format!(
+        "/api/v1/search/saved/{}",
+        saved["saved_search"]["id"].as_str().unwrap()
+    );
+    let (status, _, body) = export(&app, &ann, &format!("{saved_path}/export"), "ris").await;
+    assert_eq!(status, 404, "never ran: {}", String::from_utf8_lossy(&body));
+    let (status, run) = app
+        .call("POST", &format!("{saved_path}/run"), Some(&ann), None)
+        .await;
+    assert_eq!(status, 200, "{run}");
+    let (status, head, ris) = export(&app, &ann, &format!("{saved_path}/export"), "ris").await;
+    assert_eq!(status, 200);
+    assert!(head.contains("filename=\"pake-saved-"), "{head}");
+    assert_eq!(parse("ris", &ris).as_array().unwrap().len(), 3);
+    let (status, _, _) = export(&app, &other, &format!("{saved_path}/export"), "ris").await;
+    assert_eq!(status, 404, "another tenant's saved search");
+    let (status, _, _) = export(&app, &bob, &format!("{saved_path}/export"), "ris").await;
+    assert_eq!(status, 404, "another user's private saved search");
+
     // a basic tenant has no export
     let (status, mine) = app.search(&basic, ask.clone()).await;
     assert_eq!(status, 200, "{mine}");
